@@ -1,0 +1,289 @@
+"""Coverage rules engine: pure Python, no Rasa imports.
+
+Loads the reviewed rules in `coverage_rules.yml`, validates them (every topic
+and plan context must resolve to exactly one answer), and turns a topic plus a
+member's plan context into a `CoverageAnswer` that names the rules it used and
+the policy references behind them.
+"""
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import product
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+
+import yaml
+
+RULES_PATH = Path(__file__).with_name("coverage_rules.yml")
+
+CONTEXT_KEYS = ("state", "plan_type", "setting", "insurer")
+UNKNOWN = "unknown"  # in `when`: the member has not said
+KNOWN = "known"  # in `when`: any value the member has said
+RULE_KINDS = ("answer", "note")
+
+
+class RulesError(ValueError):
+    """A rules file that cannot be used as it is; the message names file and rule."""
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """What the assistant knows about the member's plan for one question."""
+
+    state: Optional[str] = None
+    plan_type: Optional[str] = None
+    setting: Optional[str] = None
+    insurer: Optional[str] = None
+
+    def get(self, key: str) -> Optional[str]:
+        """The value for a context key, None when unknown."""
+        return getattr(self, key)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One reviewed rule: an answer for a topic, a note, or a topic redirect."""
+
+    id: str
+    kind: str
+    topics: Tuple[str, ...]
+    when: Mapping[str, Tuple[str, ...]]
+    outcome: Optional[str] = None
+    text: str = ""
+    references: Tuple[str, ...] = ()
+    source: Tuple[str, ...] = ()
+    closing: Optional[str] = None
+    offer_plan_types: bool = False
+    redirect_to: Optional[str] = None
+
+    def matches(self, context: PlanContext) -> bool:
+        """True when every condition in `when` accepts the context's value."""
+        return all(_accepts(allowed, context.get(key)) for key, allowed in self.when.items())
+
+
+@dataclass(frozen=True)
+class CoverageAnswer:
+    """The engine's answer to one question, with the reasons behind it."""
+
+    topic: str
+    outcome: str
+    context: PlanContext
+    text: str
+    closing: str
+    rule_ids: Tuple[str, ...]
+    citations: Tuple[str, ...]
+    ask_plan_type: bool = False
+
+    def payload(self) -> Dict[str, Any]:
+        """The custom payload every coverage answer carries to the channel."""
+        return {
+            "coverage": {
+                "topic": self.topic,
+                "outcome": self.outcome,
+                "state": self.context.state,
+                "plan_type": self.context.plan_type,
+                "rules": list(self.rule_ids),
+                "citations": list(self.citations),
+            }
+        }
+
+
+@dataclass(frozen=True)
+class CoverageRules:
+    """The validated rules and everything needed to apply them."""
+
+    closing: str
+    context_values: Mapping[str, Mapping[str, str]]
+    outcomes: Mapping[str, str]
+    references: Mapping[str, str]
+    topics: Mapping[str, str]
+    provider_topics: Tuple[str, ...]
+    redirects: Tuple[Rule, ...]
+    rules: Tuple[Rule, ...]
+    path: Path = field(default=RULES_PATH, compare=False)
+
+    def rule(self, rule_id: str) -> Rule:
+        """The rule or redirect with this id."""
+        for rule in self.redirects + self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+    def resolve_topic(self, topic: str, context: PlanContext) -> Tuple[str, Tuple[str, ...]]:
+        """The topic after redirects, and the ids of the redirects that applied."""
+        for redirect in self.redirects:
+            if topic in redirect.topics and redirect.matches(context):
+                return str(redirect.redirect_to), (redirect.id,)
+        return topic, ()
+
+    def answer(self, topic: str, context: PlanContext) -> CoverageAnswer:
+        """Apply the rules to a topic and a plan context."""
+        if topic not in self.topics:
+            raise KeyError(f"unknown topic {topic!r}")
+        context = self.clean_context(context)
+        topic, redirect_ids = self.resolve_topic(topic, context)
+        answers = self._matching(topic, context, "answer")
+        if len(answers) != 1:  # cannot happen for validated rules; say so if it does
+            raise RulesError(f"{self.path}: {len(answers)} answers for {topic} in {context}")
+        answer = answers[0]
+        notes = self._matching(topic, context, "note")
+        used = [answer, *notes]
+        reference_ids = _unique(ref for rule in used for ref in rule.references)
+        return CoverageAnswer(
+            topic=topic,
+            outcome=str(answer.outcome),
+            context=context,
+            text=" ".join(rule.text for rule in used),
+            closing=answer.closing or self.closing,
+            rule_ids=redirect_ids + tuple(rule.id for rule in used),
+            citations=tuple(self.references[ref] for ref in reference_ids),
+            ask_plan_type=answer.offer_plan_types and context.plan_type is None,
+        )
+
+    def clean_context(self, context: PlanContext) -> PlanContext:
+        """Drop context values the rules do not know, so they count as unknown."""
+        values = {
+            key: value if value in self.context_values[key] or (key == "insurer" and value) else None
+            for key, value in ((key, context.get(key)) for key in CONTEXT_KEYS)
+        }
+        return PlanContext(**values)
+
+    def describe_plan(self, context: PlanContext) -> str:
+        """The member's plan in words: "Texas HMO plan", "PPO plan", "plan"."""
+        words = [
+            self.context_values[key][value]
+            for key, value in (("state", context.state), ("plan_type", context.plan_type))
+            if value in self.context_values[key]
+        ]
+        return " ".join(words + ["plan"])
+
+    def contexts(self) -> Iterator[PlanContext]:
+        """Every plan context the rules distinguish, unknown values included."""
+        options = [
+            (None, *(("other",) if key == "insurer" else tuple(self.context_values[key])))
+            for key in CONTEXT_KEYS
+        ]
+        for values in product(*options):
+            yield PlanContext(**dict(zip(CONTEXT_KEYS, values)))
+
+    def _matching(self, topic: str, context: PlanContext, kind: str) -> List[Rule]:
+        return [r for r in self.rules if r.kind == kind and topic in r.topics and r.matches(context)]
+
+
+def _accepts(allowed: Sequence[str], value: Optional[str]) -> bool:
+    if value is None:
+        return UNKNOWN in allowed
+    return KNOWN in allowed or value in allowed
+
+
+def _unique(items: Iterator[str]) -> Tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+@lru_cache(maxsize=None)
+def load_rules(path: Path = RULES_PATH) -> CoverageRules:
+    """Load and validate the rules file; raise `RulesError` naming what is wrong."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise RulesError(f"{path}: cannot read rules: {error}") from error
+    if not isinstance(data, dict):
+        raise RulesError(f"{path}: expected a mapping at the top level")
+    for key in ("closing", "context_values", "outcomes", "references", "topics", "rules"):
+        if key not in data:
+            raise RulesError(f"{path}: missing top-level key {key!r}")
+    context_values = {
+        key: {str(v): str(label) for v, label in (data["context_values"].get(key) or {}).items()}
+        for key in CONTEXT_KEYS
+    }
+    rules = CoverageRules(
+        closing=str(data["closing"]),
+        context_values=context_values,
+        outcomes=dict(data["outcomes"]),
+        references={str(k): str(v) for k, v in data["references"].items()},
+        topics=dict(data["topics"]),
+        provider_topics=tuple(data.get("provider_topics", ())),
+        redirects=tuple(_parse_rule(path, entry, "redirect") for entry in data.get("redirects", [])),
+        rules=tuple(_parse_rule(path, entry, None) for entry in data["rules"]),
+        path=Path(path),
+    )
+    _validate(rules)
+    return rules
+
+
+def _parse_rule(path: Path, entry: Any, forced_kind: Optional[str]) -> Rule:
+    rule_id = entry.get("id", "<no id>") if isinstance(entry, dict) else "<not a mapping>"
+
+    def fail(problem: str) -> RulesError:
+        return RulesError(f"{path}: rule {rule_id}: {problem}")
+
+    if not isinstance(entry, dict) or "id" not in entry:
+        raise fail("every rule needs an id")
+    kind = forced_kind or entry.get("kind")
+    if kind not in RULE_KINDS + ("redirect",):
+        raise fail(f"kind must be one of {RULE_KINDS}, not {kind!r}")
+    topics = entry.get("from") if kind == "redirect" else entry.get("topic")
+    topics = (topics,) if isinstance(topics, str) else tuple(topics or ())
+    if not topics:
+        raise fail("needs at least one topic")
+    when = entry.get("when") or {}
+    if not isinstance(when, dict) or any(not isinstance(v, list) or not v for v in when.values()):
+        raise fail("`when` must map context keys to non-empty lists")
+    if kind != "redirect" and not str(entry.get("text", "")).strip():
+        raise fail("needs member-facing text")
+    if not entry.get("source"):
+        raise fail("needs `source`: the article's words the rule rests on")
+    return Rule(
+        id=str(entry["id"]),
+        kind=kind,
+        topics=topics,
+        when={str(k): tuple(str(v) for v in values) for k, values in when.items()},
+        outcome=entry.get("outcome"),
+        text=" ".join(str(entry.get("text", "")).split()),
+        references=tuple(entry.get("references") or ()),
+        source=tuple(entry["source"]),
+        closing=entry.get("closing"),
+        offer_plan_types=bool(entry.get("offer_plan_types", False)),
+        redirect_to=entry.get("to"),
+    )
+
+
+def _validate(rules: CoverageRules) -> None:
+    path = rules.path
+    seen: Dict[str, Rule] = {}
+    for rule in rules.redirects + rules.rules:
+        problems = list(_rule_problems(rules, rule))
+        if rule.id in seen:
+            problems.append("duplicate id")
+        seen[rule.id] = rule
+        if problems:
+            raise RulesError(f"{path}: rule {rule.id}: " + "; ".join(problems))
+    for topic in rules.topics:
+        for context in rules.contexts():
+            resolved, _ = rules.resolve_topic(topic, context)
+            answers = rules._matching(resolved, context, "answer")
+            if len(answers) != 1:
+                ids = ", ".join(r.id for r in answers) or "none"
+                raise RulesError(
+                    f"{path}: topic {resolved} must have exactly one answer rule for "
+                    f"{context}, found {len(answers)}: {ids}"
+                )
+
+
+def _rule_problems(rules: CoverageRules, rule: Rule) -> Iterator[str]:
+    for topic in rule.topics + ((rule.redirect_to,) if rule.kind == "redirect" else ()):
+        if topic not in rules.topics:
+            yield f"unknown topic {topic!r}"
+    for key, allowed in rule.when.items():
+        if key not in CONTEXT_KEYS:
+            yield f"unknown context key {key!r} in `when`"
+            continue
+        for value in allowed:
+            if value not in (*rules.context_values[key], UNKNOWN, KNOWN):
+                yield f"unknown value {value!r} for {key}"
+    if rule.kind == "answer" and rule.outcome not in rules.outcomes:
+        yield f"unknown outcome {rule.outcome!r}"
+    if rule.kind == "note" and rule.outcome is not None:
+        yield "notes add text; they have no outcome"
+    for ref in rule.references:
+        if ref not in rules.references:
+            yield f"unknown reference {ref!r}"
