@@ -5,7 +5,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.coverage_engine import CoverageAnswer, PlanContext, load_rules
+from actions.coverage_engine import CoverageAnswer, CoverageRules, PlanContext, load_rules
 
 QUESTION_PREFIX = "ask_"
 # Of several care settings in one message, physical therapy decides: "a massage
@@ -34,24 +34,47 @@ class ActionAnswerCoverage(Action):
 
         if topic is None and context.insurer is None:
             # Plan context alone, and nothing asked yet: note it, ask what they want.
-            dispatcher.utter_message(response="utter_context_noted", plan=rules.describe_plan(context))
+            dispatcher.utter_message(
+                text=rules.prompts["context_noted"].format(plan=rules.describe_plan(context)),
+                buttons=topic_buttons(rules),
+            )
             return context_events
 
         answer = rules.answer(topic or "coverage_overview", context)
-        utter_answer(dispatcher, answer)
+        utter_answer(dispatcher, rules, answer)
         return context_events + [
             SlotSet("topic", topic),
             SlotSet("care_setting", context.setting),
         ]
 
 
-def utter_answer(dispatcher: CollectingDispatcher, answer: CoverageAnswer) -> None:
+def utter_answer(
+    dispatcher: CollectingDispatcher, rules: CoverageRules, answer: CoverageAnswer
+) -> None:
     """Send an answer: text, coverage payload, plan-type choice if useful, ID-card line."""
     dispatcher.utter_message(text=answer.text)
     dispatcher.utter_message(json_message=answer.payload())
     if answer.ask_plan_type:
-        dispatcher.utter_message(response="utter_ask_plan_type")
+        dispatcher.utter_message(
+            text=rules.prompts["plan_type_question"], buttons=plan_type_buttons(rules)
+        )
     dispatcher.utter_message(text=answer.closing)
+
+
+def plan_type_buttons(rules: CoverageRules) -> List[Dict[Text, Text]]:
+    """Quick replies that tell the assistant the member's plan type."""
+    return [
+        {"title": label, "payload": f'/inform{{"plan_type": "{value}"}}'}
+        for value, label in rules.context_values["plan_type"].items()
+    ]
+
+
+def topic_buttons(rules: CoverageRules) -> List[Dict[Text, Text]]:
+    """Quick replies for the questions members ask most."""
+    return [
+        {"title": title, "payload": f"/{QUESTION_PREFIX}{topic}"}
+        for topic, title in rules.prompts["suggested_topics"].items()
+    ]
 
 
 def topic_for_intent(intent: Text, topics: Iterable[Text]) -> Optional[Text]:

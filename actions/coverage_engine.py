@@ -92,6 +92,7 @@ class CoverageRules:
     """The validated rules and everything needed to apply them."""
 
     closing: str
+    prompts: Mapping[str, Any]
     context_values: Mapping[str, Mapping[str, str]]
     outcomes: Mapping[str, str]
     references: Mapping[str, str]
@@ -188,7 +189,7 @@ def load_rules(path: Path = RULES_PATH) -> CoverageRules:
         raise RulesError(f"{path}: cannot read rules: {error}") from error
     if not isinstance(data, dict):
         raise RulesError(f"{path}: expected a mapping at the top level")
-    for key in ("closing", "context_values", "outcomes", "references", "topics", "rules"):
+    for key in ("closing", "prompts", "context_values", "outcomes", "references", "topics", "rules"):
         if key not in data:
             raise RulesError(f"{path}: missing top-level key {key!r}")
     context_values = {
@@ -197,6 +198,7 @@ def load_rules(path: Path = RULES_PATH) -> CoverageRules:
     }
     rules = CoverageRules(
         closing=str(data["closing"]),
+        prompts=dict(data["prompts"]),
         context_values=context_values,
         outcomes=dict(data["outcomes"]),
         references={str(k): str(v) for k, v in data["references"].items()},
@@ -257,6 +259,12 @@ def _validate(rules: CoverageRules) -> None:
         seen[rule.id] = rule
         if problems:
             raise RulesError(f"{path}: rule {rule.id}: " + "; ".join(problems))
+    for key in ("plan_type_question", "context_noted", "suggested_topics"):
+        if not rules.prompts.get(key):
+            raise RulesError(f"{path}: prompts: missing {key!r}")
+    for topic in rules.prompts["suggested_topics"]:
+        if topic not in rules.topics:
+            raise RulesError(f"{path}: prompts: suggested topic {topic!r} is not a topic")
     for topic in rules.topics:
         for context in rules.contexts():
             resolved, _ = rules.resolve_topic(topic, context)
