@@ -11,6 +11,8 @@ QUESTION_PREFIX = "ask_"
 # Of several care settings in one message, physical therapy decides: "a massage
 # therapist at my PT clinic" is therapy, not a stand-alone massage.
 THERAPY_SETTING = "physical_therapy"
+# Entities that tell the assistant about the member's plan.
+CONTEXT_ENTITIES = {"state", "plan_type", "insurer"}
 
 
 class ActionAnswerCoverage(Action):
@@ -29,6 +31,12 @@ class ActionAnswerCoverage(Action):
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         asked_topic = topic_for_intent(intent, rules.topics)
         topic = asked_topic or tracker.get_slot("topic")
+        entities = latest_entities(tracker)
+        if asked_topic is None and not CONTEXT_ENTITIES & entities.keys():
+            # "inform" without any plan context is a guess at a short or odd
+            # message ("hmm"): say so rather than repeat the last answer.
+            dispatcher.utter_message(response="utter_default")
+            return []
         context = rules.clean_context(plan_context(tracker, is_new_question=asked_topic is not None))
         context_events = [SlotSet(key, context.get(key)) for key in ("state", "plan_type", "insurer")]
 

@@ -190,7 +190,7 @@ def load_rules(path: Path = RULES_PATH) -> CoverageRules:
     if not isinstance(data, dict):
         raise RulesError(f"{path}: expected a mapping at the top level")
     for key in ("closing", "prompts", "context_values", "outcomes", "references", "topics", "rules"):
-        if key not in data:
+        if data.get(key) is None:
             raise RulesError(f"{path}: missing top-level key {key!r}")
     context_values = {
         key: {str(v): str(label) for v, label in (data["context_values"].get(key) or {}).items()}
@@ -221,7 +221,7 @@ def _parse_rule(path: Path, entry: Any, forced_kind: Optional[str]) -> Rule:
     if not isinstance(entry, dict) or "id" not in entry:
         raise fail("every rule needs an id")
     kind = forced_kind or entry.get("kind")
-    if kind not in RULE_KINDS + ("redirect",):
+    if kind not in ((forced_kind,) if forced_kind else RULE_KINDS):
         raise fail(f"kind must be one of {RULE_KINDS}, not {kind!r}")
     topics = entry.get("from") if kind == "redirect" else entry.get("topic")
     topics = (topics,) if isinstance(topics, str) else tuple(topics or ())
@@ -241,12 +241,17 @@ def _parse_rule(path: Path, entry: Any, forced_kind: Optional[str]) -> Rule:
         when={str(k): tuple(str(v) for v in values) for k, values in when.items()},
         outcome=entry.get("outcome"),
         text=" ".join(str(entry.get("text", "")).split()),
-        references=tuple(entry.get("references") or ()),
-        source=tuple(entry["source"]),
+        references=_as_tuple(entry.get("references")),
+        source=_as_tuple(entry["source"]),
         closing=entry.get("closing"),
         offer_plan_types=bool(entry.get("offer_plan_types", False)),
         redirect_to=entry.get("to"),
     )
+
+
+def _as_tuple(value: Any) -> Tuple[str, ...]:
+    # A single string is one item, not a sequence of letters.
+    return (value,) if isinstance(value, str) else tuple(value or ())
 
 
 def _validate(rules: CoverageRules) -> None:

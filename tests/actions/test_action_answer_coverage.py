@@ -1,0 +1,208 @@
+"""The coverage action as Rasa calls it: a rasa_sdk Tracker in, messages and events out."""
+import asyncio
+from typing import Any, Dict, List, Optional, Tuple
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.action_answer_coverage import ActionAnswerCoverage, topic_for_intent
+from actions.coverage_engine import load_rules
+
+SLOT_NAMES = ("state", "plan_type", "insurer", "care_setting", "topic")
+RULES = load_rules()
+
+
+def make_tracker(
+    intent: str,
+    entities: Optional[Dict[str, List[str]]] = None,
+    slots: Optional[Dict[str, Any]] = None,
+    metadata: Optional[Dict[str, Any]] = None,
+) -> Tracker:
+    """A tracker as Rasa sends it: slots already filled from this message's entities."""
+    entities = entities or {}
+    filled = {name: None for name in SLOT_NAMES}
+    filled.update(slots or {})
+    for name in ("state", "plan_type", "insurer"):
+        if entities.get(name):
+            filled[name] = entities[name][0]
+    latest_message = {
+        "text": "member text",
+        "intent": {"name": intent, "confidence": 0.99},
+        "entities": [
+            {"entity": name, "value": value, "extractor": "SpacyEntityExtractor"}
+            for name, values in entities.items()
+            for value in values
+        ],
+        "metadata": metadata or {},
+    }
+    return Tracker("member", filled, latest_message, [], False, None, {}, "action_listen")
+
+
+def run_action(tracker: Tracker) -> Tuple[List[Dict[str, Any]], Dict[str, Any]]:
+    """Run the action; return the messages sent and the slot values it set."""
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionAnswerCoverage().run(dispatcher, tracker, {}))
+    slots = {event["name"]: event["value"] for event in events if event["event"] == "slot"}
+    return dispatcher.messages, slots
+
+
+def coverage_of(messages: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """The one coverage payload among the messages."""
+    payloads = [m["custom"]["coverage"] for m in messages if m.get("custom")]
+    assert len(payloads) == 1, messages
+    return payloads[0]
+
+
+def texts_of(messages: List[Dict[str, Any]]) -> List[str]:
+    """The text messages, in order."""
+    return [m["text"] for m in messages if m.get("text")]
+
+
+def test_a_question_gets_answer_payload_and_id_card_line_in_that_order() -> None:
+    messages, _ = run_action(make_tracker("ask_spa_wellness", {"care_setting": ["spa"]}))
+    assert messages[0]["text"].startswith("No.")
+    assert messages[1]["custom"] == {
+        "coverage": {
+            "topic": "spa_wellness",
+            "outcome": "not_covered",
+            "state": None,
+            "plan_type": None,
+            "rules": ["spa_wellness.general"],
+            "citations": [RULES.references["CPCP040"], RULES.references["BCBSTX-BAHMO"]],
+        }
+    }
+    assert messages[-1]["text"] == RULES.closing
+    assert "ID card" in messages[-1]["text"]
+
+
+@pytest.mark.parametrize("topic", sorted(set(RULES.topics) - {"non_hcsc_plan"}))
+def test_every_question_intent_answers_its_own_topic(topic: str) -> None:
+    messages, slots = run_action(make_tracker(f"ask_{topic}"))
+    assert coverage_of(messages)["topic"] == topic
+    assert slots["topic"] == topic
+
+
+def test_plan_context_from_entities_shapes_the_answer_and_is_kept() -> None:
+    tracker = make_tracker("ask_referral", {"state": ["TX"], "plan_type": ["hmo"]})
+    messages, slots = run_action(tracker)
+    coverage = coverage_of(messages)
+    assert (coverage["outcome"], coverage["state"], coverage["plan_type"]) == ("required", "TX", "hmo")
+    assert (slots["state"], slots["plan_type"]) == ("TX", "hmo")
+
+
+def test_unknown_plan_type_offers_plan_type_buttons_before_the_id_card_line() -> None:
+    messages, _ = run_action(make_tracker("ask_referral"))
+    assert coverage_of(messages)["outcome"] == "depends_on_plan"
+    with_buttons = [m for m in messages if m.get("buttons")]
+    assert len(with_buttons) == 1
+    payloads = [button["payload"] for button in with_buttons[0]["buttons"]]
+    assert payloads == [
+        '/inform{"plan_type": "hmo"}',
+        '/inform{"plan_type": "ppo"}',
+        '/inform{"plan_type": "medicaid"}',
+        '/inform{"plan_type": "medicare_advantage"}',
+    ]
+    assert messages[-1]["text"] == RULES.closing
+
+
+def test_known_plan_type_offers_no_buttons() -> None:
+    messages, _ = run_action(make_tracker("ask_referral", slots={"plan_type": "ppo"}))
+    assert coverage_of(messages)["outcome"] == "not_required"
+    assert not any(m.get("buttons") for m in messages)
+
+
+def test_inform_re_answers_the_pending_question_for_the_new_context() -> None:
+    tracker = make_tracker("inform", {"plan_type": ["ppo"]}, slots={"topic": "referral", "plan_type": "hmo"})
+    messages, slots = run_action(tracker)
+    coverage = coverage_of(messages)
+    assert (coverage["topic"], coverage["outcome"], coverage["plan_type"]) == ("referral", "not_required", "ppo")
+    assert slots["topic"] == "referral"
+
+
+def test_inform_remembers_the_care_setting_of_the_pending_question() -> None:
+    tracker = make_tracker(
+        "inform", {"plan_type": ["ppo"]},
+        slots={"topic": "out_of_network", "care_setting": "independent_therapist"},
+    )
+    messages, _ = run_action(tracker)
+    assert coverage_of(messages)["outcome"] == "not_covered"
+
+
+def test_a_new_question_starts_without_the_old_care_setting() -> None:
+    tracker = make_tracker(
+        "ask_out_of_network", slots={"plan_type": "ppo", "care_setting": "spa", "topic": "spa_wellness"}
+    )
+    messages, slots = run_action(tracker)
+    assert coverage_of(messages)["outcome"] == "conditional"
+    assert slots["care_setting"] is None
+
+
+def test_physical_therapy_wins_over_a_massage_therapist_in_the_same_question() -> None:
+    tracker = make_tracker(
+        "ask_out_of_network", {"care_setting": ["independent_therapist", "physical_therapy"]},
+        slots={"plan_type": "ppo"},
+    )
+    messages, slots = run_action(tracker)
+    assert coverage_of(messages)["outcome"] == "conditional"
+    assert slots["care_setting"] == "physical_therapy"
+
+
+def test_inform_with_nothing_asked_yet_notes_the_plan_and_offers_topics() -> None:
+    messages, slots = run_action(make_tracker("inform", {"state": ["TX"], "plan_type": ["ppo"]}))
+    assert len(messages) == 1
+    assert "Texas PPO plan" in messages[0]["text"]
+    assert [b["payload"] for b in messages[0]["buttons"]][0] == "/ask_coverage_overview"
+    assert not any(m.get("custom") for m in messages)
+    assert (slots["state"], slots["plan_type"]) == ("TX", "ppo")
+
+
+def test_another_insurer_gets_the_not_applicable_answer() -> None:
+    messages, slots = run_action(make_tracker("ask_coverage_overview", {"insurer": ["aetna"]}))
+    coverage = coverage_of(messages)
+    assert (coverage["topic"], coverage["outcome"]) == ("non_hcsc_plan", "not_applicable")
+    assert "Blue Cross and Blue Shield ID card" not in messages[-1]["text"]
+    assert "ID card" in messages[-1]["text"]
+    assert slots["insurer"] == "aetna"
+
+
+def test_naming_an_hcsc_plan_ends_an_earlier_other_insurer() -> None:
+    tracker = make_tracker("inform", {"state": ["IL"]}, slots={"insurer": "aetna", "topic": "referral"})
+    messages, slots = run_action(tracker)
+    assert coverage_of(messages)["topic"] == "referral"
+    assert slots["insurer"] is None
+
+
+def test_portal_metadata_fills_the_plan_context_the_member_did_not_give() -> None:
+    tracker = make_tracker("ask_referral", metadata={"state": "tx", "plan_type": "HMO"})
+    messages, slots = run_action(tracker)
+    coverage = coverage_of(messages)
+    assert (coverage["state"], coverage["plan_type"], coverage["outcome"]) == ("TX", "hmo", "required")
+    assert (slots["state"], slots["plan_type"]) == ("TX", "hmo")
+
+
+def test_what_the_member_said_wins_over_portal_metadata() -> None:
+    tracker = make_tracker("ask_referral", {"plan_type": ["ppo"]}, metadata={"plan_type": "hmo"})
+    messages, _ = run_action(tracker)
+    assert coverage_of(messages)["plan_type"] == "ppo"
+
+
+@pytest.mark.parametrize("metadata", [{"state": "CA"}, {"plan_type": "<script>"}, {"state": ["TX"]}, {"state": "x" * 500}])
+def test_unusable_metadata_is_ignored(metadata: Dict[str, Any]) -> None:
+    messages, slots = run_action(make_tracker("ask_referral", metadata=metadata))
+    coverage = coverage_of(messages)
+    assert (coverage["state"], coverage["plan_type"]) == (None, None)
+    assert (slots["state"], slots["plan_type"]) == (None, None)
+
+
+def test_non_question_intents_have_no_topic() -> None:
+    assert topic_for_intent("ask_referral", RULES.topics) == "referral"
+    assert topic_for_intent("ask_other_service", RULES.topics) is None
+    assert topic_for_intent("inform", RULES.topics) is None
+    assert topic_for_intent("ask_non_hcsc_plan_typo", RULES.topics) is None
+
+
+def test_inform_without_any_plan_context_is_not_understood() -> None:
+    messages, slots = run_action(make_tracker("inform", slots={"topic": "referral"}))
+    assert [m["response"] for m in messages] == ["utter_default"]
+    assert slots == {}

@@ -1,0 +1,394 @@
+"""Tests for the coverage rules engine: outcomes, plan guidance, payload and wording."""
+import json
+import re
+from functools import lru_cache
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+import pytest
+import textstat
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from actions.coverage_engine import CoverageAnswer, PlanContext, load_rules
+
+RULES = load_rules()
+TOPICS: Tuple[str, ...] = tuple(RULES.topics)
+CONTEXTS: Tuple[PlanContext, ...] = tuple(RULES.contexts())
+
+STATES = ("IL", "TX", "OK", "NM", "MT")
+PLAN_TYPES = ("hmo", "ppo", "medicaid", "medicare_advantage")
+NON_MEDICAL = ("spa", "massage_clinic", "wellness_center", "independent_therapist")
+MEDICAL_OR_UNKNOWN = (None, "physical_therapy")
+POSITIVE_OUTCOMES = {"conditional", "covered", "required", "not_required", "often_required"}
+HCSC_CLOSING_END = "customer service number on your Blue Cross and Blue Shield ID card."
+TX_HMO_NOTE = "note.tx_hmo_not_covered_list"
+IL_EVICORE_NOTE = "note.il_evicore_list"
+
+Conditions = Mapping[str, Sequence[Optional[str]]]
+
+
+# --- helpers -----------------------------------------------------------------
+
+
+def context(**values: Optional[str]) -> PlanContext:
+    """A plan context from keyword values; keys left out are unknown."""
+    return PlanContext(**values)
+
+
+def contexts_where(conditions: Conditions) -> List[PlanContext]:
+    """The rules' contexts whose values are allowed by `conditions` (insurer unknown by default)."""
+    conditions = {"insurer": (None,), **conditions}
+    return [c for c in CONTEXTS if all(c.get(key) in allowed for key, allowed in conditions.items())]
+
+
+def answer_rule_ids(answer: CoverageAnswer) -> List[str]:
+    """The ids of the rules of kind "answer" that an answer used."""
+    return [rule_id for rule_id in answer.rule_ids if RULES.rule(rule_id).kind == "answer"]
+
+
+@lru_cache(maxsize=None)
+def all_answers() -> Tuple[Tuple[str, CoverageAnswer], ...]:
+    """(asked topic, answer) for every topic x every context the rules distinguish."""
+    return tuple((topic, RULES.answer(topic, c)) for topic in TOPICS for c in CONTEXTS)
+
+
+def unique_texts() -> Dict[Tuple[str, str], str]:
+    """Every distinct composed answer text, keyed by (answered topic, text) -> text."""
+    return {(a.topic, a.text): a.text for _, a in all_answers()}
+
+
+def invented(text: str, topic: str) -> List[str]:
+    """Things in an answer that the source article does not support, as descriptions."""
+    problems: List[str] = []
+    lowered = text.lower()
+    if "$" in text:
+        problems.append("dollar amount")
+    if "%" in text:
+        problems.append("percentage")
+    if re.search(r"\(?\b\d{3}\)?[\s.-]*\d{3}[\s.-]*\d{4}\b|\b1-8\d\d\b", text):
+        problems.append("phone number")
+    for word in ("chiropract", "acupunct"):
+        if word in lowered:
+            problems.append(f"other service {word!r}")
+    for insurer in ("aetna", "cigna", "united", "humana", "kaiser", "anthem"):
+        if re.search(rf"\b{insurer}", lowered):
+            problems.append(f"other insurer {insurer!r}")
+    step_numbers = {"1", "2", "3", "4", "5"} if topic == "preauth_steps" else set()
+    for number in re.findall(r"\d+(?:[.,]\d+)*", text):
+        if number not in {"97124", "97140"} | step_numbers:
+            problems.append(f"number {number!r}")
+    return problems
+
+
+def grade(text: str) -> float:
+    """Flesch-Kincaid grade level of a text."""
+    return float(textstat.flesch_kincaid_grade(text))
+
+
+# --- every topic x context resolves ---------------------------------------------
+
+
+@pytest.mark.parametrize("topic", TOPICS)
+def test_every_context_resolves_to_exactly_one_answer(topic: str) -> None:
+    """Each topic answers every plan context with exactly one answer rule."""
+    for plan in CONTEXTS:
+        answer = RULES.answer(topic, plan)
+        ids = answer_rule_ids(answer)
+        assert len(ids) == 1, (topic, plan, answer.rule_ids)
+        assert answer.outcome == RULES.rule(ids[0]).outcome
+        assert answer.outcome in RULES.outcomes
+
+
+def test_contexts_cover_every_value_and_unknown() -> None:
+    """contexts() includes every known value and unknown (None) for each key."""
+    for key in ("state", "plan_type", "setting"):
+        seen = {c.get(key) for c in CONTEXTS}
+        assert seen == {None, *RULES.context_values[key]}, key
+    assert {c.insurer for c in CONTEXTS} == {None, "other"}
+
+
+def test_unknown_topic_is_refused() -> None:
+    """A topic the rules do not know raises instead of guessing."""
+    with pytest.raises(KeyError):
+        RULES.answer("chiropractic", PlanContext())
+
+
+# --- outcome table ------------------------------------------------------------------
+
+OUTCOME_TABLE: List[Tuple[str, Conditions, str, str]] = [
+    ("coverage_overview", {"setting": MEDICAL_OR_UNKNOWN}, "coverage_overview", "conditional"),
+    ("coverage_overview", {"setting": ("spa",)}, "spa_wellness", "not_covered"),
+    ("coverage_overview", {"setting": NON_MEDICAL}, "spa_wellness", "not_covered"),
+    ("spa_wellness", {}, "spa_wellness", "not_covered"),
+    ("therapy_massage", {}, "therapy_massage", "conditional"),
+    ("maintenance_care", {}, "maintenance_care", "not_covered"),
+    ("prior_authorization", {}, "prior_authorization", "often_required"),
+    ("preauth_steps", {}, "preauth_steps", "info"),
+    ("referral", {"plan_type": ("hmo",)}, "referral", "required"),
+    ("referral", {"plan_type": ("ppo",)}, "referral", "not_required"),
+    ("referral", {"plan_type": ("medicaid", "medicare_advantage", None)}, "referral", "depends_on_plan"),
+    ("out_of_network", {"plan_type": ("ppo",), "setting": MEDICAL_OR_UNKNOWN}, "out_of_network", "conditional"),
+    ("out_of_network", {"setting": NON_MEDICAL}, "out_of_network", "not_covered"),
+    (
+        "out_of_network",
+        {"plan_type": ("hmo", "medicaid", "medicare_advantage", None), "setting": MEDICAL_OR_UNKNOWN},
+        "out_of_network",
+        "depends_on_plan",
+    ),
+    ("documentation", {}, "documentation", "info"),
+    ("billing_codes", {}, "billing_codes", "info"),
+    ("plan_lookup", {}, "plan_lookup", "info"),
+    ("about_hcsc", {}, "about_hcsc", "info"),
+    ("about_hcsc", {"insurer": ("other",)}, "about_hcsc", "info"),
+    ("visit_limits", {}, "visit_limits", "depends_on_plan"),
+    ("non_hcsc_plan", {"insurer": (None, "other")}, "non_hcsc_plan", "not_applicable"),
+]
+
+
+@pytest.mark.parametrize(
+    "topic, conditions, expected_topic, expected_outcome",
+    OUTCOME_TABLE,
+    ids=[f"{row[0]}-{row[3]}-{i}" for i, row in enumerate(OUTCOME_TABLE)],
+)
+def test_outcome_table(
+    topic: str, conditions: Conditions, expected_topic: str, expected_outcome: str
+) -> None:
+    """Each topic gives the reviewed outcome in every context the row describes."""
+    matching = contexts_where(conditions)
+    assert matching, "the row matches no context"
+    for plan in matching:
+        answer = RULES.answer(topic, plan)
+        assert (answer.topic, answer.outcome) == (expected_topic, expected_outcome), plan
+
+
+@pytest.mark.parametrize("topic", [t for t in TOPICS if t != "about_hcsc"])
+@pytest.mark.parametrize("insurer", ["aetna", "other"])
+def test_other_insurer_is_not_applicable(topic: str, insurer: str) -> None:
+    """With another insurer named, every topic but about_hcsc answers non_hcsc_plan."""
+    for plan in (context(insurer=insurer), context(insurer=insurer, state="TX", plan_type="hmo", setting="spa")):
+        answer = RULES.answer(topic, plan)
+        assert (answer.topic, answer.outcome) == ("non_hcsc_plan", "not_applicable")
+
+
+# --- plan-specific guidance -------------------------------------------------------
+
+
+@pytest.mark.parametrize("topic", ["coverage_overview", "spa_wellness", "therapy_massage"])
+def test_texas_hmo_gets_blue_advantage_note(topic: str) -> None:
+    """Texas HMO members hear about the Blue Advantage HMO exclusion, with its citation."""
+    for plan in contexts_where({"state": ("TX",), "plan_type": ("hmo",)}):
+        answer = RULES.answer(topic, plan)
+        assert TX_HMO_NOTE in answer.rule_ids, plan
+        assert any("Blue Advantage HMO" in citation for citation in answer.citations)
+        assert "Blue Advantage HMO" in answer.text
+
+
+def test_texas_hmo_note_only_for_texas_hmo() -> None:
+    """No other state or plan type, and no other topic, gets the Texas HMO note."""
+    for asked, answer in all_answers():
+        is_tx_hmo = answer.context.state == "TX" and answer.context.plan_type == "hmo"
+        expected = is_tx_hmo and answer.topic in {"coverage_overview", "spa_wellness", "therapy_massage"}
+        assert (TX_HMO_NOTE in answer.rule_ids) == expected, (asked, answer.context)
+
+
+def test_illinois_prior_authorization_mentions_evicore() -> None:
+    """Illinois prior-authorization answers name eviCore's code list; other states do not."""
+    for plan in contexts_where({}):
+        answer = RULES.answer("prior_authorization", plan)
+        in_illinois = plan.state == "IL"
+        assert (IL_EVICORE_NOTE in answer.rule_ids) == in_illinois, plan
+        assert ("eviCore" in answer.text) == in_illinois, plan
+        if in_illinois:
+            assert any("Prior Authorization Procedure Code List" in c for c in answer.citations)
+
+
+def test_evicore_note_never_outside_illinois() -> None:
+    """The Illinois eviCore note is used for Illinois plans only, on any topic."""
+    for asked, answer in all_answers():
+        if IL_EVICORE_NOTE in answer.rule_ids:
+            assert answer.context.state == "IL", (asked, answer.context)
+
+
+# --- payload --------------------------------------------------------------------------
+
+
+def check_payload(answer: CoverageAnswer) -> None:
+    """Assert the payload has the contract's shape and agrees with the answer."""
+    payload = answer.payload()
+    assert set(payload) == {"coverage"}
+    coverage = payload["coverage"]
+    assert set(coverage) == {"topic", "outcome", "state", "plan_type", "rules", "citations"}
+    assert coverage["state"] in (*STATES, None)
+    assert coverage["plan_type"] in (*PLAN_TYPES, None)
+    assert coverage["topic"] == answer.topic and coverage["outcome"] == answer.outcome
+    assert coverage["rules"] == list(answer.rule_ids)
+    assert coverage["citations"] == list(answer.citations)
+    assert all(citation in RULES.references.values() for citation in coverage["citations"])
+    assert json.loads(json.dumps(payload)) == payload
+
+
+def test_payload_shape_for_every_answer() -> None:
+    """Every answer's payload has exactly the contract's keys and JSON values."""
+    for _, answer in all_answers():
+        check_payload(answer)
+
+
+def test_unknown_context_values_count_as_unknown() -> None:
+    """State "CA" and plan type "gold" are dropped: None in the payload, answered as unknown."""
+    answer = RULES.answer("referral", context(state="CA", plan_type="gold", setting="sauna"))
+    check_payload(answer)
+    coverage = answer.payload()["coverage"]
+    assert (coverage["state"], coverage["plan_type"]) == (None, None)
+    assert answer.context == PlanContext()
+    assert answer.outcome == "depends_on_plan" and answer.ask_plan_type
+
+
+# --- asking for the plan type ---------------------------------------------------------
+
+
+def test_ask_plan_type_only_for_referral_and_out_of_network_without_plan_type() -> None:
+    """ask_plan_type is set only for referral/out_of_network when the plan type is unknown."""
+    for asked, answer in all_answers():
+        if answer.ask_plan_type:
+            assert answer.topic in {"referral", "out_of_network"}, asked
+            assert answer.context.plan_type is None, (asked, answer.context)
+
+
+@pytest.mark.parametrize(
+    "topic, plan, expected",
+    [
+        ("referral", context(), True),
+        ("referral", context(state="TX"), True),
+        ("referral", context(plan_type="ppo"), False),
+        ("out_of_network", context(), True),
+        ("out_of_network", context(setting="physical_therapy"), True),
+        ("out_of_network", context(plan_type="hmo"), False),
+        ("out_of_network", context(setting="spa"), False),
+        ("referral", context(insurer="aetna"), False),
+        ("coverage_overview", context(), False),
+    ],
+)
+def test_ask_plan_type_cases(topic: str, plan: PlanContext, expected: bool) -> None:
+    """The plan-type question is offered where the plan type would change the answer."""
+    assert RULES.answer(topic, plan).ask_plan_type is expected
+
+
+# --- closing line ---------------------------------------------------------------------
+
+
+def test_closing_mentions_id_card() -> None:
+    """Every answer ends by pointing to the ID card; HCSC answers use the rules' closing."""
+    assert RULES.closing.endswith(HCSC_CLOSING_END)
+    for asked, answer in all_answers():
+        assert "ID card" in answer.closing, asked
+        if answer.topic != "non_hcsc_plan":
+            assert answer.closing == RULES.closing, (asked, answer.context)
+
+
+# --- never invent -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, topic",
+    [
+        ("It costs $50.", "coverage_overview"),
+        ("Call 1-800-555-0100.", "plan_lookup"),
+        ("Call (312) 555-0100.", "plan_lookup"),
+        ("You get 20 visits.", "visit_limits"),
+        ("Plans pay 80% of it.", "out_of_network"),
+        ("Chiropractic care is covered.", "coverage_overview"),
+        ("Aetna plans differ.", "non_hcsc_plan"),
+        ("UnitedHealthcare plans differ.", "non_hcsc_plan"),
+        ("Step 6. Wait.", "preauth_steps"),
+        ("1. Call us.", "coverage_overview"),
+    ],
+)
+def test_invented_detects_unsupported_claims(text: str, topic: str) -> None:
+    """The `invented` checker itself flags the things it looks for."""
+    assert invented(text, topic)
+
+
+def test_answers_invent_nothing() -> None:
+    """No amounts, phone numbers, other services, other insurers or stray numbers."""
+    checked = set()
+    for _, answer in all_answers():
+        key = (answer.topic, answer.text, answer.closing)
+        if key in checked:
+            continue
+        checked.add(key)
+        assert invented(answer.text, answer.topic) == [], (answer.topic, answer.text)
+        assert invented(answer.closing, answer.topic) == [], answer.closing
+
+
+# --- readability -------------------------------------------------------------------------
+
+
+def test_answer_texts_are_easy_to_read() -> None:
+    """Composed member answers read at grade 8 or below, provider topics at grade 10."""
+    too_hard = []
+    for (topic, _), text in unique_texts().items():
+        limit = 10 if topic in RULES.provider_topics else 8
+        if grade(text) > limit:
+            too_hard.append((topic, grade(text), text))
+    assert too_hard == []
+
+
+def test_closings_and_prompts_are_easy_to_read() -> None:
+    """The closing lines and prompts read at grade 8 or below."""
+    lines = {a.closing for _, a in all_answers()} | {
+        RULES.closing,
+        RULES.prompts["plan_type_question"],
+        RULES.prompts["context_noted"].format(plan="Texas HMO plan"),
+    }
+    assert {line: grade(line) for line in lines if grade(line) > 8} == {}
+
+
+# --- describing the plan ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "plan, words",
+    [
+        (context(state="TX", plan_type="hmo"), "Texas HMO plan"),
+        (context(plan_type="ppo"), "PPO plan"),
+        (context(), "plan"),
+        (context(state="CA", plan_type="gold"), "plan"),
+        (context(state="NM", plan_type="medicare_advantage"), "New Mexico Medicare Advantage plan"),
+    ],
+)
+def test_describe_plan(plan: PlanContext, words: str) -> None:
+    """The plan is described in the words members see."""
+    assert RULES.describe_plan(plan) == words
+
+
+# --- property tests ------------------------------------------------------------------------
+
+REAL_VALUES = sorted(
+    {*STATES, *PLAN_TYPES, *NON_MEDICAL, "physical_therapy", "aetna", "other", "unknown", "known", ""}
+)
+VALUES = st.one_of(st.none(), st.sampled_from(REAL_VALUES), st.text(max_size=12))
+PLAN_CONTEXTS = st.builds(PlanContext, state=VALUES, plan_type=VALUES, setting=VALUES, insurer=VALUES)
+
+
+@settings(max_examples=300, deadline=None)
+@given(topic=st.sampled_from(TOPICS), plan=PLAN_CONTEXTS)
+def test_any_context_gets_exactly_one_answer(topic: str, plan: PlanContext) -> None:
+    """Whatever the context holds, `answer` returns with exactly one answer rule."""
+    answer = RULES.answer(topic, plan)
+    assert len(answer_rule_ids(answer)) == 1
+    assert answer.outcome in RULES.outcomes
+    check_payload(answer)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    plan=PLAN_CONTEXTS,
+    setting=st.sampled_from(NON_MEDICAL),
+    topic=st.sampled_from(["spa_wellness", "coverage_overview"]),
+)
+def test_non_medical_massage_is_never_covered(plan: PlanContext, setting: str, topic: str) -> None:
+    """Spa and wellness massage never gets a covered-sounding outcome."""
+    if topic == "coverage_overview":
+        plan = PlanContext(state=plan.state, plan_type=plan.plan_type, setting=setting, insurer=plan.insurer)
+    answer = RULES.answer(topic, plan)
+    assert answer.outcome not in POSITIVE_OUTCOMES, (plan, answer.rule_ids)

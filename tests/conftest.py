@@ -1,0 +1,52 @@
+"""Shared fixtures: the trained model and the real servers on free ports."""
+import json
+import urllib.request
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional
+
+import pytest
+
+from scripts.assistant_servers import MODEL_PATH, Assistant, free_port
+
+Reply = List[Dict[str, Any]]
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    """The model `make test` trained; fail clearly when it is missing."""
+    if not MODEL_PATH.exists():
+        pytest.fail(f"no trained model at {MODEL_PATH}: run the tests with `make test`")
+    return MODEL_PATH
+
+
+@pytest.fixture(scope="session")
+def assistant(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
+    """The action server and the Rasa server, started on free ports for the session."""
+    log_path = tmp_path_factory.mktemp("servers") / "servers.log"
+    with log_path.open("wb") as log:
+        running = Assistant(rasa_port=free_port(), action_port=free_port(), output=log)
+        try:
+            running.start()
+        except RuntimeError as error:
+            pytest.fail(f"{error}; server output:\n{log_path.read_text(errors='replace')[-4000:]}")
+        try:
+            yield running
+        finally:
+            running.stop()
+
+
+@pytest.fixture(scope="session")
+def send(assistant: Assistant) -> Callable[..., Reply]:
+    """Send one member message over the REST channel; return the bot's messages."""
+
+    def send_message(sender: str, message: str, metadata: Optional[Dict[str, Any]] = None) -> Reply:
+        body: Dict[str, Any] = {"sender": sender, "message": message}
+        if metadata is not None:
+            body["metadata"] = metadata
+        request = urllib.request.Request(
+            assistant.rest_url, json.dumps(body).encode(), {"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    return send_message

@@ -1,0 +1,66 @@
+"""The trained model's NLU: intents and normalised entities, through Rasa itself."""
+import asyncio
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+import pytest
+from rasa.core.agent import Agent
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def agent(trained_model: Path) -> Agent:
+    """The trained model, loaded in this process."""
+    return Agent.load(str(trained_model))
+
+
+def parse(agent: Agent, text: str) -> Dict[str, Any]:
+    """Rasa's parse of one message."""
+    return asyncio.run(agent.parse_message(text))
+
+
+def entities_of(parsed: Dict[str, Any]) -> List[Tuple[str, str]]:
+    """(entity, value) pairs in message order."""
+    return [(e["entity"], e["value"]) for e in parsed["entities"]]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("does bcbstx cover massage at a day spa", [("state", "TX"), ("care_setting", "spa")]),
+        ("I have Blue Cross and Blue Shield of Illinois", [("state", "IL")]),
+        ("my plan is a blue advantage hmo", [("plan_type", "hmo")]),
+        ("we're on STAR+PLUS in OK", [("plan_type", "medicaid"), ("state", "OK")]),
+        ("medicare advantage plan in new mexico", [("plan_type", "medicare_advantage"), ("state", "NM")]),
+        ("does uhc cover it", [("insurer", "unitedhealthcare")]),
+        ("i have blue shield of california", [("insurer", "other_blue_plan")]),
+        ("can i bill 97140 for massage instead of cpt 97124", [("cpt_code", "97140"), ("cpt_code", "97124")]),
+        ("out of network lmt", [("care_setting", "independent_therapist")]),
+        ("ok thanks", []),
+        ("nm, forget it", []),
+    ],
+)
+def test_entities_are_found_and_normalised(agent: Agent, text: str, expected: List[Tuple[str, str]]) -> None:
+    assert entities_of(parse(agent, text)) == expected
+
+
+@pytest.mark.parametrize(
+    "text, intent",
+    [
+        ("is massage covered by my bcbs plan", "ask_coverage_overview"),
+        ("will they pay for massage envy", "ask_spa_wellness"),
+        ("do i need a refferal to see a pt", "ask_referral"),
+        ("does massge need prior auth", "ask_prior_authorization"),
+        ("actually i have a ppo", "inform"),
+        ("does my plan cover acupuncture", "ask_other_service"),
+    ],
+)
+def test_typical_messages_get_their_intent(agent: Agent, text: str, intent: str) -> None:
+    assert parse(agent, text)["intent"]["name"] == intent
+
+
+@pytest.mark.parametrize("text", ["qwzx plorb vvv", "asdkjh qwe", "lorem ipsum dolor"])
+def test_gibberish_gets_no_coverage_intent(agent: Agent, text: str) -> None:
+    # Either answer is honest: both point to the ID card and carry no coverage.
+    assert parse(agent, text)["intent"]["name"] in {"nlu_fallback", "out_of_scope"}
