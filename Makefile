@@ -59,6 +59,7 @@ run: $(MODEL)
 	$(PYTHON) scripts/serve.py
 
 test: $(MODEL)
+	@scripts/ensure_chromium.sh
 	$(PYTHON) -m pytest
 
 lock: $(STAMPS)/venv

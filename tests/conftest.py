@@ -1,5 +1,6 @@
 """Shared fixtures: the trained model and the real servers on free ports."""
 import json
+import os
 import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional
@@ -9,6 +10,19 @@ import pytest
 from scripts.assistant_servers import MODEL_PATH, Assistant, free_port
 
 Reply = List[Dict[str, Any]]
+CHROMIUM = Path("/usr/bin/chromium")
+# Chromium flags for a headless run on a machine with no network but loopback.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def skip_unless_required(reason: str) -> None:
+    """Skip a test whose prerequisite is missing; fail instead when all tests must run."""
+    if os.environ.get("REQUIRE_ALL_TESTS") == "1":
+        pytest.fail(f"{reason} (REQUIRE_ALL_TESTS=1: every test must run)")
+    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -50,3 +64,24 @@ def send(assistant: Assistant) -> Callable[..., Reply]:
             return json.loads(response.read())
 
     return send_message
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium driven by Playwright.
+
+    Module scope: Playwright's sync API keeps an event loop running while it
+    is open, and other tests call asyncio.run().
+    """
+    if not CHROMIUM.exists():
+        skip_unless_required("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
