@@ -48,7 +48,9 @@ setup: $(STAMPS)/spacy-pipeline
 
 # Rasa fingerprints the spaCy pipeline by name only, so a pattern change would
 # not retrain on its own: make decides what changed and forces the training.
-$(MODEL): $(STAMPS)/spacy-pipeline $(TRAINING_INPUTS)
+# The pipeline's sources are inputs; its install is only needed first (a venv
+# rebuilt for another dependency does not retrain).
+$(MODEL): $(TRAINING_INPUTS) $(SPACY_PIPELINE) | $(STAMPS)/spacy-pipeline
 	@echo "Training the model (about a minute and a half)..."
 	$(RASA) train --force --fixed-model-name hcsc-faq --out models --quiet
 	@touch $@

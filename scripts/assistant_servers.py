@@ -4,6 +4,7 @@ Used by `make run` (scripts/serve.py) and by the end-to-end tests, so both
 start the assistant the same way. Paths come from this file, never from the
 working directory.
 """
+import ctypes
 import os
 import signal
 import socket
@@ -23,6 +24,17 @@ VENV_BIN = Path(sys.executable).parent
 READY_TIMEOUT_S = 120.0
 
 Output = Union[int, IO[bytes], None]
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _stop_with_parent() -> None:
+    """In the child: ask Linux to stop it (SIGTERM) when its launcher dies.
+
+    The servers run in their own sessions, so a launcher killed without the
+    chance to stop them would otherwise leave them running.
+    """
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def quiet_env(**extra: str) -> Dict[str, str]:
@@ -73,6 +85,7 @@ class ServerProcess:
             stdout=self.output,
             stderr=subprocess.STDOUT if self.output is not None else None,
             start_new_session=True,
+            preexec_fn=_stop_with_parent,
         )
 
     def is_ready(self) -> bool:

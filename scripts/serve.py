@@ -5,6 +5,7 @@ the interface the Rasa server listens on (default 127.0.0.1; 0.0.0.0 for all).
 Ctrl-C stops both servers.
 """
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -15,8 +16,15 @@ from scripts.assistant_servers import MODEL_PATH, Assistant, port_in_use  # noqa
 EXAMPLE = "does my texas hmo cover massage as part of physical therapy?"
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     """Start the assistant, print where to talk to it, run until Ctrl-C."""
+    # A closed terminal or `kill` stops the servers as cleanly as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
     rasa_port = int(os.environ.get("RASA_PORT", "5005"))
     action_port = int(os.environ.get("ACTION_PORT", "5055"))
     host = os.environ.get("RASA_HOST", "127.0.0.1")
