@@ -1,6 +1,5 @@
 """Shared fixtures: the trained model and the real servers on free ports."""
 import json
-import os
 import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional
@@ -8,6 +7,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 import pytest
 
 from scripts.assistant_servers import MODEL_PATH, Assistant, free_port
+from tests.prerequisites import skip_unless_required
 
 Reply = List[Dict[str, Any]]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -17,12 +17,6 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 
-
-def skip_unless_required(reason: str) -> None:
-    """Skip a test whose prerequisite is missing; fail instead when all tests must run."""
-    if os.environ.get("REQUIRE_ALL_TESTS") == "1":
-        pytest.fail(f"{reason} (REQUIRE_ALL_TESTS=1: every test must run)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

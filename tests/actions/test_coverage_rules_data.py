@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from actions.coverage_engine import RULES_PATH, load_rules
+from tests.prerequisites import skip_unless_required
 
 PROJECT = Path(__file__).resolve().parents[2]
 ARTICLE = Path(__file__).resolve().parents[3] / "shared" / "source" / "000_e4a14d2ed97fea39.txt"
@@ -37,7 +38,7 @@ def normalise(text: str) -> str:
 def article_text() -> str:
     """The source article, normalised; skips the test when the article is not there."""
     if not ARTICLE.is_file():
-        pytest.skip(f"source article not found at {ARTICLE} (expected next to the project in shared/source)")
+        skip_unless_required(f"source article not found at {ARTICLE} (expected next to the project in shared/source)")
     return normalise(ARTICLE.read_text(encoding="utf-8"))
 
 
