@@ -18,11 +18,12 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 SPACY_PIPELINE := $(shell find spacy_pipeline -type f \( -name '*.py' -o -name '*.yml' -o -name '*.json' -o -name '*.toml' \) -not -path '*/build/*' -not -path '*.egg-info*')
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') $(wildcard nlu_components/*.py)
 
-.PHONY: help setup train run test bench lock clean
+.PHONY: help setup train run run-cluster test bench lock clean
 
 help:
 	@echo "make run    set up, train if needed, start the assistant (RASA_PORT=5005, ACTION_PORT=5055)"
 	@echo "make test   set up, train if needed, run every test"
+	@echo "make run-cluster  N Rasa servers + M action servers behind nginx on Postgres + Redis (RASA_SERVERS=2 ACTION_SERVERS=2)"
 	@echo "make bench  measure latency, throughput, cold start, training time, memory (BENCH_ARGS=...)"
 	@echo "make train  train the model if its inputs changed"
 	@echo "make lock   re-pin requirements.lock from requirements.in"
@@ -61,8 +62,12 @@ train: $(MODEL)
 run: $(MODEL)
 	$(PYTHON) scripts/serve.py
 
+run-cluster: $(MODEL)
+	@scripts/ensure_system_packages.sh
+	$(PYTHON) scripts/cluster.py
+
 test: $(MODEL)
-	@scripts/ensure_chromium.sh
+	@scripts/ensure_system_packages.sh
 	$(PYTHON) -m pytest
 
 # A benchmark, not a test: it reports figures and asserts none.

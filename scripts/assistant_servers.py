@@ -19,6 +19,8 @@ from typing import IO, Dict, List, Optional, Sequence, Union
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 MODEL_PATH = PROJECT_DIR / "models" / "hcsc-faq.tar.gz"
+# Conversations survive a restart: the embedded setup keeps them in SQLite.
+EMBEDDED_TRACKER_DB = PROJECT_DIR / "var" / "tracker.db"
 # The venv's executables sit beside the interpreter running this module.
 VENV_BIN = Path(sys.executable).parent
 READY_TIMEOUT_S = 120.0
@@ -48,6 +50,17 @@ def quiet_env(**extra: str) -> Dict[str, str]:
     )
     env.update(extra)
     return env
+
+
+def embedded_stores(tracker_db: Path = EMBEDDED_TRACKER_DB) -> Dict[str, str]:
+    """Store settings for one server: SQLite tracker store, in-memory lock store."""
+    tracker_db.parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "TRACKER_STORE_URL": f"sqlite:///{tracker_db}",
+        "LOCK_STORE_TYPE": "in_memory",
+        "LOCK_STORE_HOST": "127.0.0.1",
+        "LOCK_STORE_PORT": "6379",
+    }
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -116,6 +129,62 @@ class ServerProcess:
                 continue
 
 
+def action_server(port: int, env: Dict[str, str], output: Output = None) -> ServerProcess:
+    """An action server (rasa_sdk) serving the `actions` package."""
+    return ServerProcess(
+        name=f"action server :{port}",
+        command=[str(VENV_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions",
+                 "--port", str(port)],
+        ready_url=f"http://127.0.0.1:{port}/health",
+        env=env,
+        output=output,
+    )
+
+
+def rasa_server(
+    port: int,
+    env: Dict[str, str],
+    output: Output = None,
+    host: str = "127.0.0.1",
+    model_path: Path = MODEL_PATH,
+    extra_args: Sequence[str] = (),
+) -> ServerProcess:
+    """A Rasa server running the trained model with the project's channels and endpoints."""
+    return ServerProcess(
+        name=f"Rasa server :{port}",
+        command=[str(VENV_BIN / "rasa"), "run", "--model", str(model_path),
+                 "--interface", host, "--port", str(port),
+                 "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+                 *extra_args],
+        ready_url=f"http://127.0.0.1:{port}/webhooks/rest/",
+        env=env,
+        output=output,
+    )
+
+
+def start_all(servers: Sequence[ServerProcess], timeout_s: float = READY_TIMEOUT_S) -> None:
+    """Start servers together and wait until all answer; stop them all on failure."""
+    for server in servers:
+        server.start()
+    deadline = time.monotonic() + timeout_s
+    pending = list(servers)
+    try:
+        while pending:
+            pending = [server for server in pending if not server.is_ready()]
+            for server in pending:
+                if server.exited():
+                    raise RuntimeError(f"the {server.name} exited while starting")
+            if pending and time.monotonic() > deadline:
+                names = ", ".join(server.name for server in pending)
+                raise RuntimeError(f"not ready after {timeout_s:.0f} s: {names}")
+            if pending:
+                time.sleep(0.25)
+    except BaseException:
+        for server in reversed(servers):
+            server.stop()
+        raise
+
+
 class Assistant:
     """The action server and the Rasa server (REST channel), started together."""
 
@@ -128,31 +197,20 @@ class Assistant:
         output: Output = None,
         extra_rasa_args: Sequence[str] = (),
         extra_env: Optional[Dict[str, str]] = None,
+        stores: Optional[Dict[str, str]] = None,
     ) -> None:
         self.host = host
         self.rasa_port = rasa_port
         self.action_port = action_port
         self.base_url = f"http://127.0.0.1:{rasa_port}"
         self.action_url = f"http://127.0.0.1:{action_port}/webhook"
-        env = quiet_env(ACTION_ENDPOINT_URL=self.action_url, **(extra_env or {}))
-        self.action_server = ServerProcess(
-            name="action server",
-            command=[str(VENV_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions",
-                     "--port", str(action_port)],
-            ready_url=f"http://127.0.0.1:{action_port}/health",
-            env=env,
-            output=output,
+        env = quiet_env(
+            ACTION_ENDPOINT_URL=self.action_url,
+            **(stores if stores is not None else embedded_stores()),
+            **(extra_env or {}),
         )
-        self.rasa_server = ServerProcess(
-            name="Rasa server",
-            command=[str(VENV_BIN / "rasa"), "run", "--model", str(model_path),
-                     "--interface", host, "--port", str(rasa_port),
-                     "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-                     *extra_rasa_args],
-            ready_url=f"{self.base_url}/webhooks/rest/",
-            env=env,
-            output=output,
-        )
+        self.action_server = action_server(action_port, env, output)
+        self.rasa_server = rasa_server(rasa_port, env, output, host, model_path, extra_rasa_args)
 
     @property
     def rest_url(self) -> str:
@@ -166,22 +224,7 @@ class Assistant:
 
     def start(self, timeout_s: float = READY_TIMEOUT_S) -> "Assistant":
         """Start both servers and wait until both answer."""
-        for server in self.servers:
-            server.start()
-        deadline = time.monotonic() + timeout_s
-        pending = list(self.servers)
-        while pending:
-            pending = [server for server in pending if not server.is_ready()]
-            for server in pending:
-                if server.exited():
-                    self.stop()
-                    raise RuntimeError(f"the {server.name} exited while starting")
-            if pending and time.monotonic() > deadline:
-                self.stop()
-                names = ", ".join(server.name for server in pending)
-                raise RuntimeError(f"not ready after {timeout_s:.0f} s: {names}")
-            if pending:
-                time.sleep(0.25)
+        start_all(self.servers, timeout_s)
         return self
 
     def wait(self) -> None:

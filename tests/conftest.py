@@ -6,7 +6,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
 
-from scripts.assistant_servers import MODEL_PATH, Assistant, free_port
+from scripts.assistant_servers import MODEL_PATH, Assistant, embedded_stores, free_port
 from tests.prerequisites import skip_unless_required
 
 Reply = List[Dict[str, Any]]
@@ -30,9 +30,13 @@ def trained_model() -> Path:
 @pytest.fixture(scope="session")
 def assistant(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
     """The action server and the Rasa server, started on free ports for the session."""
-    log_path = tmp_path_factory.mktemp("servers") / "servers.log"
+    run_dir = tmp_path_factory.mktemp("servers")
+    log_path = run_dir / "servers.log"
     with log_path.open("wb") as log:
-        running = Assistant(rasa_port=free_port(), action_port=free_port(), output=log)
+        running = Assistant(
+            rasa_port=free_port(), action_port=free_port(), output=log,
+            stores=embedded_stores(run_dir / "tracker.db"),
+        )
         try:
             running.start()
         except RuntimeError as error:

@@ -1,0 +1,179 @@
+"""Scale-out: two Rasa servers and two action servers behind nginx, on Postgres + Redis.
+
+Each conversation has its own plan context; every answer must match it (no
+cross-talk), whichever server takes the turn, including while one server is
+stopped and after it comes back.
+"""
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+import aiohttp
+import pytest
+
+from actions.coverage_engine import PlanContext, load_rules
+from scripts.cluster import Cluster, cluster_stores, missing_services
+from tests.prerequisites import skip_unless_required
+
+pytestmark = pytest.mark.slow
+
+RULES = load_rules()
+CONVERSATIONS = 40
+STATE_WORDS = {"IL": "bcbs of illinois", "TX": "blue cross of texas", "OK": "bcbsok",
+               "NM": "bcbs of new mexico", "MT": "bcbsmt"}
+PLAN_WORDS = {"hmo": "hmo", "ppo": "ppo", "medicaid": "medicaid",
+              "medicare_advantage": "medicare advantage plan"}
+# (member message, topic it asks about; None for the message giving the plan context)
+TURNS: List[Tuple[str, Optional[str]]] = [
+    ("do i need a referral for massage therapy", "referral"),
+    ("what about out of network?", "out_of_network"),
+    ("does massage need prior authorization", "prior_authorization"),
+    ("is massage therapy covered?", "coverage_overview"),
+]
+
+
+@dataclass
+class Conversation:
+    """One member's conversation: its plan context and what came back."""
+
+    number: int
+    state: str
+    plan_type: str
+    sender: str = field(default_factory=lambda: f"cluster-{uuid.uuid4().hex}")
+    upstreams: List[str] = field(default_factory=list)
+    failures: List[str] = field(default_factory=list)
+
+    @property
+    def opening(self) -> str:
+        """The message that gives the plan context."""
+        return f"i have {STATE_WORDS[self.state]} {PLAN_WORDS[self.plan_type]}"
+
+    def check(self, topic: Optional[str], status: int, reply: Any) -> None:
+        """Record a failure unless the reply answers `topic` for this conversation's plan."""
+        if status != 200 or not isinstance(reply, list) or not reply:
+            self.failures.append(f"HTTP {status}: {reply!r:.200}")
+            return
+        payloads = [m["custom"]["coverage"] for m in reply if "coverage" in (m.get("custom") or {})]
+        if topic is None:
+            if payloads:
+                self.failures.append(f"opening got a coverage answer: {payloads}")
+            return
+        expected = RULES.answer(topic, PlanContext(state=self.state, plan_type=self.plan_type))
+        if len(payloads) != 1 or payloads[0]["rules"] != list(expected.rule_ids) or (
+            payloads[0]["state"], payloads[0]["plan_type"]) != (self.state, self.plan_type):
+            self.failures.append(f"{topic}: expected {expected.rule_ids} for "
+                                 f"{self.state}/{self.plan_type}, got {payloads}")
+
+
+def conversations() -> List[Conversation]:
+    """40 conversations over every state and plan type."""
+    states, plans = list(STATE_WORDS), list(PLAN_WORDS)
+    return [Conversation(n, states[n % len(states)], plans[(n // len(states)) % len(plans)])
+            for n in range(CONVERSATIONS)]
+
+
+async def send(session: aiohttp.ClientSession, url: str, conversation: Conversation,
+               text: str, topic: Optional[str], pin: Optional[int] = None) -> None:
+    """Send one turn (optionally pinned to Rasa server `pin`, 1-based) and check it."""
+    headers = {"X-Rasa-Server": str(pin)} if pin else {}
+    async with session.post(url, json={"sender": conversation.sender, "message": text},
+                            headers=headers) as response:
+        reply = await response.json(content_type=None)
+        conversation.upstreams.append(response.headers.get("X-Upstream", ""))
+        conversation.check(topic, response.status, reply)
+
+
+async def run_turns(url: str, conversations: List[Conversation],
+                    turns: List[Tuple[str, Optional[str]]], pin: Any = None,
+                    between: Optional[Any] = None) -> None:
+    """Every conversation sends its turns in order; all conversations run at once."""
+    timeout = aiohttp.ClientTimeout(total=120)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+
+        async def one(conversation: Conversation) -> None:
+            for index, (text, topic) in enumerate(turns):
+                text = conversation.opening if text is None else text
+                await send(session, url, conversation, text, topic,
+                           pin(conversation, index) if pin else None)
+                if between is not None:
+                    await between()
+
+        await asyncio.gather(*(one(c) for c in conversations))
+
+
+def port_of(upstream: str) -> int:
+    """The port nginx reports for the server that answered."""
+    return int(upstream.rsplit(":", 1)[-1])
+
+
+@pytest.fixture(scope="module")
+def cluster(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """Two Rasa servers, two action servers and nginx, on free ports."""
+    stores = cluster_stores()
+    missing = missing_services(stores)
+    if missing:
+        skip_unless_required("the cluster needs " + ", ".join(missing))
+    run_dir = tmp_path_factory.mktemp("cluster")
+    with (run_dir / "servers.log").open("wb") as log:
+        running = Cluster(rasa_servers=2, action_servers=2, stores=stores, output=log,
+                          run_dir=run_dir)
+        try:
+            running.start()
+        except RuntimeError as error:
+            pytest.fail(f"{error}; output:\n{(run_dir / 'servers.log').read_text(errors='replace')[-4000:]}")
+        try:
+            yield running
+        finally:
+            running.stop()
+
+
+def test_consecutive_turns_on_different_servers_keep_each_conversation_s_context(cluster: Cluster) -> None:
+    talks = conversations()
+    turns: List[Tuple[Any, Optional[str]]] = [(None, None), *TURNS]
+
+    def alternate(conversation: Conversation, turn: int) -> int:
+        return 1 + (conversation.number + turn) % 2
+
+    asyncio.run(run_turns(cluster.rest_url, talks, turns, pin=alternate))
+
+    assert [c.failures for c in talks if c.failures] == []
+    assert sum(len(c.upstreams) for c in talks) == CONVERSATIONS * len(turns)
+    for conversation in talks:
+        ports = [port_of(u) for u in conversation.upstreams]
+        expected = [cluster.rasa_ports[alternate(conversation, t) - 1] for t in range(len(turns))]
+        assert ports == expected
+        assert all(a != b for a, b in zip(ports, ports[1:]))
+
+
+def test_balanced_traffic_survives_a_server_stopping_and_coming_back(cluster: Cluster) -> None:
+    talks = conversations()
+    asyncio.run(run_turns(cluster.rest_url, talks, [(None, None), TURNS[0]]))
+    assert [c.failures for c in talks if c.failures] == []
+
+    answered = 0
+    stopped = asyncio.Event()
+
+    async def stop_second_server_mid_run() -> None:
+        nonlocal answered
+        answered += 1
+        if answered == CONVERSATIONS and not stopped.is_set():
+            stopped.set()
+            # Stopping takes a moment; the other conversations keep talking meanwhile.
+            await asyncio.get_running_loop().run_in_executor(None, cluster.stop_rasa_server, 1)
+
+    asyncio.run(run_turns(cluster.rest_url, talks, TURNS[1:], between=stop_second_server_mid_run))
+    assert stopped.is_set()
+    assert [c.failures for c in talks if c.failures] == []
+    assert all(len(c.upstreams) == 2 + len(TURNS[1:]) for c in talks)
+
+    # With the second server down, every conversation goes on with its context.
+    asyncio.run(run_turns(cluster.rest_url, talks, [TURNS[-1]]))
+    assert [c.failures for c in talks if c.failures] == []
+    assert {port_of(c.upstreams[-1]) for c in talks} == {cluster.rasa_ports[0]}
+
+    cluster.restart_rasa_server(1)
+    asyncio.run(run_turns(cluster.rest_url, talks, [TURNS[0]], pin=lambda c, t: 2))
+    assert [c.failures for c in talks if c.failures] == []
+    assert {port_of(c.upstreams[-1]) for c in talks} == {cluster.rasa_ports[1]}
