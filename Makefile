@@ -71,8 +71,10 @@ test: $(MODEL)
 	$(PYTHON) -m pytest
 
 # A benchmark, not a test: it reports figures and asserts none.
+# TARGET=cluster measures 1 and 2 Rasa servers behind nginx on Postgres + Redis.
 bench: $(MODEL)
-	$(PYTHON) scripts/bench.py $(BENCH_ARGS)
+	@scripts/ensure_system_packages.sh
+	$(PYTHON) scripts/bench.py --target $(or $(TARGET),single) $(BENCH_ARGS)
 
 lock: $(STAMPS)/venv
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.in

@@ -37,9 +37,11 @@ from scripts.assistant_servers import (  # noqa: E402
     PROJECT_DIR,
     VENV_BIN,
     Assistant,
+    ServerProcess,
     free_port,
     quiet_env,
 )
+from scripts.cluster import Cluster, cluster_stores, missing_services  # noqa: E402
 
 RESULTS_DIR = PROJECT_DIR / "bench-results"
 REQUEST_TIMEOUT_S = 30
@@ -194,31 +196,47 @@ def progress(text: str) -> None:
     print(f"\r\033[K{text}", end="", flush=True)
 
 
-def run_once(args: argparse.Namespace, mix: List[List[str]], log: Any) -> Dict[str, Any]:
+def deployment(target: str, rasa_servers: int, log: Any, token: str) -> Any:
+    """The servers to measure: one assistant, or a cluster of `rasa_servers` behind nginx."""
+    api = ["--enable-api", "--auth-token", token]
+    if target == "single":
+        return Assistant(rasa_port=free_port(), action_port=free_port(), output=log,
+                         extra_rasa_args=api)
+    return Cluster(rasa_servers=rasa_servers, action_servers=rasa_servers, output=log,
+                   extra_rasa_args=api)
+
+
+def _processes(servers: Any, kind: str) -> List[ServerProcess]:
+    many = getattr(servers, f"{kind}_servers", None)
+    return many if isinstance(many, list) else [getattr(servers, f"{kind}_server")]
+
+
+def run_once(args: argparse.Namespace, mix: List[List[str]], log: Any,
+             rasa_servers: int = 1) -> Dict[str, Any]:
     """Start the servers, measure cold start, load levels, NLU and memory; stop them."""
     token = secrets.token_urlsafe(16)
-    assistant = Assistant(
-        rasa_port=free_port(), action_port=free_port(), output=log,
-        extra_rasa_args=["--enable-api", "--auth-token", token],
-    )
+    servers = deployment(args.target, rasa_servers, log, token)
     started = time.perf_counter()
-    assistant.start()
+    servers.start()
     try:
-        asyncio.run(drive(assistant.rest_url, [["hello"]], 1, 1))
+        asyncio.run(drive(servers.rest_url, [["hello"]], 1, 1))
         cold_start_s = time.perf_counter() - started
         levels = []
         for concurrency in args.concurrency:
-            progress(f"  load: concurrency {concurrency}, {args.messages} messages...")
-            levels.append(asyncio.run(drive(assistant.rest_url, mix, concurrency, args.messages)))
+            progress(f"  {rasa_servers} Rasa server(s): concurrency {concurrency}, "
+                     f"{args.messages} messages...")
+            levels.append(asyncio.run(drive(servers.rest_url, mix, concurrency, args.messages)))
         progress("  NLU only: /model/parse...")
         texts = [message for conversation in mix for message in conversation][: args.messages]
-        nlu = asyncio.run(nlu_latencies(assistant.base_url, token, texts))
-        rasa_pid = assistant.rasa_server.process.pid if assistant.rasa_server.process else None
-        action_pid = assistant.action_server.process.pid if assistant.action_server.process else None
-        memory = {"rasa_server_peak_rss_mb": peak_rss_mb(rasa_pid),
-                  "action_server_peak_rss_mb": peak_rss_mb(action_pid)}
+        nlu = asyncio.run(nlu_latencies(servers.base_url, token, texts))
+        memory = {
+            f"{kind}_server_peak_rss_mb": max(
+                (peak_rss_mb(p.process.pid) or 0.0) for p in _processes(servers, kind) if p.process
+            )
+            for kind in ("rasa", "action")
+        }
     finally:
-        assistant.stop()
+        servers.stop()
     return {
         "cold_start_s": round(cold_start_s, 2),
         "levels": [level.summary() for level in levels],
@@ -255,7 +273,7 @@ def median_report(runs: List[Dict[str, Any]], train_s: Optional[float]) -> Dict[
 def markdown(report: Dict[str, Any]) -> str:
     """The report as a Markdown table a person can read."""
     lines = [
-        f"Median of {report['runs']} run(s) on {os.cpu_count()} cores.",
+        f"Target: {report.get('target', 'single')}. Median of {report['runs']} run(s) on {os.cpu_count()} cores.",
         "",
         "| concurrency | messages | errors | p50 ms | p95 ms | p99 ms | messages/s |",
         "|---:|---:|---:|---:|---:|---:|---:|",
@@ -275,6 +293,8 @@ def markdown(report: Dict[str, Any]) -> str:
         f"| Rasa server peak RSS MB | {report['rasa_server_peak_rss_mb']} |",
         f"| action server peak RSS MB | {report['action_server_peak_rss_mb']} |",
     ]
+    for concurrency, ratio in (report.get("throughput_ratio_2_to_1") or {}).items():
+        lines.append(f"| throughput 2 servers / 1 server at concurrency {concurrency} | {ratio} |")
     return "\n".join(lines) + "\n"
 
 
@@ -311,6 +331,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--skip-training", action="store_true", help="do not time training")
     parser.add_argument("--smoke", action="store_true", help="tiny load, to check it works")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--target", choices=["single", "cluster"], default="single",
+                        help="one assistant, or 1 then 2 Rasa servers behind nginx on Postgres + Redis")
     args = parser.parse_args(argv)
     if args.smoke:
         args.messages, args.concurrency, args.repeat, args.skip_training = 6, [1, 2], 1, True
@@ -318,22 +340,38 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"error: no trained model at {MODEL_PATH}; run `make bench`.", file=sys.stderr)
         return 1
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.target == "cluster":
+        missing = missing_services(cluster_stores())
+        if missing:
+            print("error: the cluster needs " + ", ".join(missing) + ".", file=sys.stderr)
+            return 1
     mix = conversations()
-    runs = []
+    sizes = [1, 2] if args.target == "cluster" else [1]
+    runs: Dict[int, List[Dict[str, Any]]] = {size: [] for size in sizes}
     with (args.out / "servers.log").open("wb") as log:
         for number in range(1, args.repeat + 1):
-            progress(f"run {number}/{args.repeat}: starting the servers...")
-            runs.append(run_once(args, mix, log))
+            for size in sizes:
+                progress(f"run {number}/{args.repeat}: starting {args.target} ({size} Rasa server(s))...")
+                runs[size].append(run_once(args, mix, log, rasa_servers=size))
     train_s = None
     if not args.skip_training:
         progress("timing training from scratch...")
         train_s = training_seconds()
     progress("")
-    report = median_report(runs, train_s)
+    report = median_report(runs[sizes[-1]], train_s)
+    report["target"] = args.target
+    if args.target == "cluster":
+        one = median_report(runs[1], None)
+        report["one_server_levels"] = one["levels"]
+        report["throughput_ratio_2_to_1"] = {
+            level["concurrency"]: round(level["throughput_msg_s"] / base["throughput_msg_s"], 2)
+            for level, base in zip(report["levels"], one["levels"]) if base["throughput_msg_s"]
+        }
+    runs_for_chart = runs[sizes[-1]]
     (args.out / "bench.json").write_text(json.dumps(report, indent=2))
     table = markdown(report)
     (args.out / "bench.md").write_text(table)
-    chart(runs, report, args.out / "bench.png")
+    chart(runs_for_chart, report, args.out / "bench.png")
     print(table)
     print(f"Wrote {args.out / 'bench.json'}, bench.md and bench.png.")
     return 1 if any(level["errors"] for level in report["levels"]) else 0
