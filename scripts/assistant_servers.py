@@ -152,7 +152,8 @@ def rasa_server(
     """A Rasa server running the trained model with the project's channels and endpoints."""
     return ServerProcess(
         name=f"Rasa server :{port}",
-        command=[str(VENV_BIN / "rasa"), "run", "--model", str(model_path),
+        # Rasa's CLI with the project's fixes (rasa_server/fixes.py) applied.
+        command=[str(VENV_BIN / "python"), "-m", "rasa_server", "run", "--model", str(model_path),
                  "--interface", host, "--port", str(port),
                  "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
                  *extra_args],

@@ -1,4 +1,5 @@
 """End to end: the trained assistant and the action server, on free ports, over REST."""
+import sqlite3
 import uuid
 from typing import Any, Callable, Dict, List, Optional
 
@@ -160,3 +161,12 @@ def test_other_messages_get_an_honest_id_card_answer_without_coverage(send: Send
     assert coverage_of(reply) is None
     texts = texts_of(reply)
     assert texts and ID_CARD in texts[-1]
+
+
+def test_the_server_runs_with_the_project_fixes(assistant: Any, send: Send) -> None:
+    # The SQLite tracker store is in write-ahead-log mode only when
+    # rasa_server/fixes.py ran inside the Rasa server process.
+    send(new_sender(), "hi")
+    url = assistant.rasa_server.env["TRACKER_STORE_URL"]
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

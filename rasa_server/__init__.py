@@ -1,0 +1,1 @@
+"""Rasa's own server, run with the project's fixes applied (`python -m rasa_server run ...`)."""
