@@ -115,13 +115,18 @@ class Assistant:
         output: Output = None,
         extra_rasa_args: Sequence[str] = (),
         extra_env: Optional[Dict[str, str]] = None,
+        agent_token: Optional[str] = None,
     ) -> None:
         self.host = host
+        self.agent_token = agent_token
         self.rasa_port = rasa_port
         self.action_port = action_port
         self.base_url = f"http://127.0.0.1:{rasa_port}"
         self.action_url = f"http://127.0.0.1:{action_port}/webhook"
         env = quiet_env(ACTION_ENDPOINT_URL=self.action_url, **(extra_env or {}))
+        if agent_token is not None:
+            # The agent preview channel (credentials.yml) refuses to start without it.
+            env["AGENT_TOKEN"] = agent_token
         self.action_server = ServerProcess(
             name="action server",
             command=[str(VENV_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions",
@@ -145,6 +150,16 @@ class Assistant:
     def rest_url(self) -> str:
         """Where members' messages go over the REST channel."""
         return f"{self.base_url}/webhooks/rest/webhook"
+
+    @property
+    def agent_page_url(self) -> str:
+        """The support agents' preview page (channels/agent_preview.py)."""
+        return f"{self.base_url}/webhooks/preview/"
+
+    @property
+    def preview_url(self) -> str:
+        """Where agents' preview questions go (needs the agent token)."""
+        return f"{self.base_url}/webhooks/preview/answer"
 
     @property
     def servers(self) -> List[ServerProcess]:

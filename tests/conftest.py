@@ -1,6 +1,7 @@
 """Shared fixtures: the trained model and the real servers on free ports."""
 import json
 import os
+import secrets
 import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional
@@ -38,7 +39,10 @@ def assistant(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     """The action server and the Rasa server, started on free ports for the session."""
     log_path = tmp_path_factory.mktemp("servers") / "servers.log"
     with log_path.open("wb") as log:
-        running = Assistant(rasa_port=free_port(), action_port=free_port(), output=log)
+        running = Assistant(
+            rasa_port=free_port(), action_port=free_port(), output=log,
+            agent_token=secrets.token_urlsafe(24),
+        )
         try:
             running.start()
         except RuntimeError as error:
