@@ -130,6 +130,9 @@ class AgentPreviewInput(InputChannel):
 
         @preview.route("/", methods=["GET"])
         async def page(request: Request) -> HTTPResponse:
+            if not request.path.endswith("/"):
+                # The page names its files relative to the folder URL.
+                return response.redirect(request.path + "/")
             return await page_file("")
 
         @preview.route("/agent.js", methods=["GET"])

@@ -150,10 +150,12 @@ def test_without_the_agent_token_the_answer_is_401_with_no_detail(
         ({"text": "referral?", "plan_type": "gold"}, "plan_type"),
         ({"text": "referral?", "history": "i have a ppo"}, "history"),
         (["do i need a referral?"], "object"),
+        (b"{not json", "JSON"),
     ],
 )
 def test_bad_requests_are_refused_with_the_reason(assistant: Assistant, body: Any, problem: str) -> None:
-    status, answer, _ = post_preview(assistant.preview_url, body, f"Bearer {assistant.agent_token}")
+    raw = body if isinstance(body, bytes) else None
+    status, answer, _ = post_preview(assistant.preview_url, body, f"Bearer {assistant.agent_token}", raw=raw)
     assert status == 400
     assert problem in answer["error"]
 
@@ -169,6 +171,8 @@ def test_the_agent_page_and_its_files_are_served_self_contained(assistant: Assis
         with urllib.request.urlopen(assistant.agent_page_url + name, timeout=10) as response:
             assert kind in response.headers["Content-Type"]
             assert response.read().decode() == (WEB_AGENT / name).read_text()
+    with urllib.request.urlopen(assistant.agent_page_url.rstrip("/"), timeout=10) as response:
+        assert response.url == assistant.agent_page_url  # redirected, so agent.js resolves
     with urllib.request.urlopen(assistant.agent_page_url + "plan-context", timeout=10) as response:
         values = json.loads(response.read())
     assert values == {"state": RULES.context_values["state"], "plan_type": RULES.context_values["plan_type"]}
