@@ -87,7 +87,12 @@ def bar(confidence: Optional[float]) -> str:
     if not isinstance(confidence, (int, float)):
         return "n/a"
     filled = round(confidence * BAR_WIDTH)
-    return f"{'█' * filled}{'░' * (BAR_WIDTH - filled)} {confidence:.0%}"
+    return f"{'█' * filled}{'░' * (BAR_WIDTH - filled)} {percent(confidence)}"
+
+
+def percent(confidence: float) -> str:
+    """A confidence as a percentage; "<1%" rather than a misleading "0%"."""
+    return "<1%" if 0 < confidence < 0.005 else f"{confidence:.0%}"
 
 
 def wrapped(text: str, indent: str, first_indent: Optional[str] = None) -> str:
@@ -119,7 +124,7 @@ def format_preview(question: Dict[str, Any], answer: Dict[str, Any]) -> str:
             lines.append(wrapped(f"[data, not shown as text] {payload}", "     ", f"{number:>3}. "))
     intent = answer.get("intent") or {}
     lines += ["", "WHY", f"  Intent:      {intent.get('name')}  {bar(intent.get('confidence'))}"]
-    others = [f"{i['name']} {i['confidence']:.0%}" for i in answer.get("intent_ranking", [])[1:]]
+    others = [f"{i['name']} {percent(i['confidence'])}" for i in answer.get("intent_ranking", [])[1:]]
     if others:
         lines.append(wrapped("Runners-up: " + ", ".join(others), "  "))
     entities = ", ".join(f"{e['entity']}={e['value']}" for e in answer.get("entities", [])) or "none"

@@ -30,7 +30,9 @@
   }
 
   function percent(confidence) {
-    return typeof confidence === "number" ? Math.round(confidence * 100) + "%" : "n/a";
+    if (typeof confidence !== "number") return "n/a";
+    // "<1%" rather than a misleading "0%" for an intent the model did consider.
+    return confidence > 0 && confidence < 0.005 ? "<1%" : Math.round(confidence * 100) + "%";
   }
 
   function showStatus(message, isError) {
