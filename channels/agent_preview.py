@@ -164,8 +164,13 @@ class AgentPreviewInput(InputChannel):
                 return response.json({"error": str(error)}, 400, NO_STORE)
             try:
                 result = await run_preview(agent.processor, question, self.name())
-            except Exception:  # noqa: BLE001 - report any failure, never the member text
-                logger.exception("agent preview failed")
+            except Exception as error:  # noqa: BLE001 - any failure becomes a 500
+                # The error's message may quote the question: name its type only,
+                # with the traceback when debugging.
+                logger.error(
+                    "agent preview failed: %s", type(error).__name__,
+                    exc_info=logger.isEnabledFor(logging.DEBUG),
+                )
                 return response.json({"error": "the assistant could not answer"}, 500, NO_STORE)
             return response.json(result, headers=NO_STORE)
 
@@ -231,7 +236,6 @@ async def run_preview(
     """Send the earlier messages and the question as one member would; explain the answer."""
     isolated = preview_processor(processor)
     sender_id = f"{PREVIEW_SENDER_PREFIX}{uuid.uuid4().hex}"
-    collector = CollectingOutputChannel()
     for text in [*question["history"], question["text"]]:
         # Only the last message's replies are the answer being previewed.
         collector = CollectingOutputChannel()
