@@ -3,6 +3,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Dict, List
 
@@ -78,6 +79,9 @@ def test_rasa_run_in_demo_mode_prints_the_warning_in_its_log(trained_model: Path
         ACTION_ENDPOINT_URL="http://127.0.0.1:9/webhook", **{DEMO_ENV: "1"}
     ))
     seen: List[str] = []
+    # Should the banner never come, the server would run on: stop it after a while.
+    safety_net = threading.Timer(300, server.kill)
+    safety_net.start()
     try:
         # The channel is made before the model loads: read until the banner or the end.
         assert server.stdout is not None
@@ -86,6 +90,7 @@ def test_rasa_run_in_demo_mode_prints_the_warning_in_its_log(trained_model: Path
             if DEMO_BANNER in line:
                 break
     finally:
+        safety_net.cancel()
         server.terminate()
         try:
             server.wait(timeout=30)
