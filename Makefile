@@ -25,6 +25,8 @@ help:
 	@echo "make test   set up, train if needed, run every test"
 	@echo "make run-cluster  N Rasa servers + M action servers behind nginx on Postgres + Redis (RASA_SERVERS=2 ACTION_SERVERS=2)"
 	@echo "make bench  measure latency, throughput, cold start, training time, memory (BENCH_ARGS=...)"
+	@echo 'make preview Q="do i need a referral?" STATE=TX PLAN=hmo  what the assistant answers, and why'
+	@echo "make catalogue  every answer in catalogue/answers.html and .csv, for review"
 	@echo "make train  train the model if its inputs changed"
 	@echo "make lock   re-pin requirements.lock from requirements.in"
 	@echo "make clean  remove the venv, the model and build stamps"
@@ -84,3 +86,16 @@ lock: $(STAMPS)/venv
 
 clean:
 	rm -rf $(VENV) $(STAMPS) models results .pytest_cache
+
+.PHONY: preview catalogue
+
+# Support agents: the answer to one question and why (scripts/preview.py).
+# With RASA_URL and AGENT_TOKEN set it asks that running assistant (no model
+# needed here); otherwise it starts its own on free ports. The values reach the
+# script through the environment, so any quotes in the question are safe.
+preview: $(if $(RASA_URL),$(STAMPS)/venv,$(MODEL))
+	@$(PYTHON) scripts/preview.py --state "$$STATE" --plan-type "$$PLAN" --history "$$HISTORY" -- "$$Q"
+
+# Content owners and compliance: every answer, from the rules engine the action uses.
+catalogue: $(STAMPS)/venv
+	$(PYTHON) scripts/catalogue.py

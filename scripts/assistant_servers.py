@@ -6,6 +6,7 @@ working directory.
 """
 import ctypes
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -199,8 +200,12 @@ class Assistant:
         extra_rasa_args: Sequence[str] = (),
         extra_env: Optional[Dict[str, str]] = None,
         stores: Optional[Dict[str, str]] = None,
+        agent_token: Optional[str] = None,
     ) -> None:
         self.host = host
+        # The agent preview channel refuses to start without a token: launches
+        # that do not choose one get a fresh one, never a default.
+        self.agent_token = agent_token or secrets.token_urlsafe(24)
         self.rasa_port = rasa_port
         self.action_port = action_port
         self.base_url = f"http://127.0.0.1:{rasa_port}"
@@ -210,6 +215,7 @@ class Assistant:
             **(stores if stores is not None else embedded_stores()),
             **(extra_env or {}),
         )
+        env["AGENT_TOKEN"] = self.agent_token
         self.action_server = action_server(action_port, env, output)
         self.rasa_server = rasa_server(rasa_port, env, output, host, model_path, extra_rasa_args)
 
@@ -217,6 +223,16 @@ class Assistant:
     def rest_url(self) -> str:
         """Where members' messages go over the REST channel."""
         return f"{self.base_url}/webhooks/rest/webhook"
+
+    @property
+    def agent_page_url(self) -> str:
+        """The support agents' preview page (channels/agent_preview.py)."""
+        return f"{self.base_url}/webhooks/preview/"
+
+    @property
+    def preview_url(self) -> str:
+        """Where agents' preview questions go (needs the agent token)."""
+        return f"{self.base_url}/webhooks/preview/answer"
 
     @property
     def servers(self) -> List[ServerProcess]:

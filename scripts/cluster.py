@@ -9,6 +9,7 @@ way Rasa scales out. Settings from the environment:
 Ctrl-C stops everything it started.
 """
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -115,6 +116,7 @@ class Cluster:
         output: Output = None,
         run_dir: Optional[Path] = None,
         extra_rasa_args: Sequence[str] = (),
+        agent_token: Optional[str] = None,
     ) -> None:
         self.port = port or free_port()
         self.action_port = action_port or free_port()
@@ -124,8 +126,11 @@ class Cluster:
         self.run_dir = run_dir or Path(tempfile.mkdtemp(prefix="hcsc-cluster-"))
         # nginx's workers run as an unprivileged user and keep temp files here.
         self.run_dir.chmod(0o755)
+        self.agent_token = agent_token or secrets.token_urlsafe(24)
         env = quiet_env(
-            ACTION_ENDPOINT_URL=f"http://127.0.0.1:{self.action_port}/webhook", **self.stores
+            ACTION_ENDPOINT_URL=f"http://127.0.0.1:{self.action_port}/webhook",
+            AGENT_TOKEN=self.agent_token,
+            **self.stores,
         )
         self.rasa_ports = [free_port() for _ in range(rasa_servers)]
         action_ports = [free_port() for _ in range(action_servers)]
@@ -218,6 +223,7 @@ def main() -> int:
         rasa_servers=int(os.environ.get("RASA_SERVERS", "2")),
         action_servers=int(os.environ.get("ACTION_SERVERS", "2")),
         port=port, action_port=action_port, stores=stores, run_dir=run_dir,
+        agent_token=os.environ.get("AGENT_TOKEN"),
     )
     print(f"Starting {len(cluster.rasa_servers)} Rasa servers, {len(cluster.action_servers)} "
           f"action servers and nginx on port {port}...")
@@ -226,6 +232,8 @@ def main() -> int:
         print(
             "\nThe cluster is ready.\n"
             f"  REST channel (balanced): POST {cluster.rest_url}\n"
+            f"  Agent preview page: {cluster.base_url}/webhooks/preview/ (token: "
+            f"{'the value of AGENT_TOKEN' if os.environ.get('AGENT_TOKEN') else cluster.agent_token})\n"
             f"  Rasa servers: {', '.join(str(p) for p in cluster.rasa_ports)}; "
             f"tracker store {stores['TRACKER_STORE_URL']}; Redis lock store "
             f"{stores['LOCK_STORE_HOST']}:{stores['LOCK_STORE_PORT']}\n"

@@ -3,9 +3,12 @@
 Ports: RASA_PORT (default 5005) and ACTION_PORT (default 5055). RASA_HOST sets
 the interface the Rasa server listens on (default 127.0.0.1; 0.0.0.0 for all).
 Ctrl-C stops both servers.
+The agent preview needs a token: AGENT_TOKEN when set, otherwise one made for
+this run and printed with the agent page URL.
 """
 import os
 import signal
+import secrets
 import sys
 from pathlib import Path
 
@@ -37,7 +40,14 @@ def main() -> int:
             return 1
 
     print(f"Starting the action server on port {action_port} and the assistant on port {rasa_port}...")
-    assistant = Assistant(rasa_port=rasa_port, action_port=action_port, host=host)
+    agent_token = os.environ.get("AGENT_TOKEN", "").strip()
+    token_note = "the value of AGENT_TOKEN"
+    if not agent_token:
+        agent_token = secrets.token_urlsafe(24)
+        token_note = f"{agent_token}  (made for this run; set AGENT_TOKEN to choose one)"
+    assistant = Assistant(
+        rasa_port=rasa_port, action_port=action_port, host=host, agent_token=agent_token
+    )
     try:
         assistant.start()
         print(
@@ -45,6 +55,8 @@ def main() -> int:
             f"  REST channel: POST {assistant.rest_url}\n"
             f"  Try: curl -s -X POST {assistant.rest_url} -H 'Content-Type: application/json' \\\n"
             f"         -d '{{\"sender\": \"member-1\", \"message\": \"{EXAMPLE}\"}}'\n"
+            f"  Agent preview page: {assistant.agent_page_url}\n"
+            f"  Agent token: {token_note}\n"
             "Press Ctrl-C to stop.\n",
             flush=True,
         )

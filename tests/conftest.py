@@ -1,5 +1,6 @@
 """Shared fixtures: the trained model and the real servers on free ports."""
 import json
+import secrets
 import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional
@@ -36,6 +37,7 @@ def assistant(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         running = Assistant(
             rasa_port=free_port(), action_port=free_port(), output=log,
             stores=embedded_stores(run_dir / "tracker.db"),
+            agent_token=secrets.token_urlsafe(24),
         )
         try:
             running.start()

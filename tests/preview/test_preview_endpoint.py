@@ -1,0 +1,186 @@
+"""The agent preview endpoint on the real servers: same answers as members get, and why."""
+import json
+import re
+import urllib.request
+import uuid
+from typing import Any, Dict, List, Optional
+
+import pytest
+
+from actions.coverage_engine import load_rules
+from scripts.assistant_servers import PROJECT_DIR, Assistant
+from tests.preview.preview_client import post_preview
+
+pytestmark = pytest.mark.slow
+
+RULES = load_rules()
+WEB_AGENT = PROJECT_DIR / "web" / "agent"
+
+# One question per topic, in a plan context (state, plan type) a portal would send.
+TOPIC_QUESTIONS = [
+    ("is massage therapy covered by my blue cross plan?", "TX", "hmo", "coverage_overview"),
+    ("will bcbs pay for a massage at a day spa?", None, "ppo", "spa_wellness"),
+    ("my physical therapist wants to add massage to my rehab after knee surgery, is that covered",
+     "TX", "hmo", "therapy_massage"),
+    ("i stopped improving but want to keep getting monthly massages, will they still pay",
+     "OK", None, "maintenance_care"),
+    ("does massage therapy need prior authorization", "IL", "medicaid", "prior_authorization"),
+    ("how do i get the pre auth for massage, what do i submit", "IL", "ppo", "preauth_steps"),
+    ("do i need a referral for massage therapy", "TX", "hmo", "referral"),
+    ("will they reimburse an out of network provider for massage", "NM", "ppo", "out_of_network"),
+    ("what does a therapist need to chart for massage to be reimbursed", None, None, "documentation"),
+    ("can i bill 97140 instead of 97124", "MT", "ppo", "billing_codes"),
+    ("how many massage sessions will they cover a year", "TX", "medicare_advantage", "visit_limits"),
+    ("how can i find out what my own plan covers", None, "hmo", "plan_lookup"),
+    ("what is hcsc", "IL", None, "about_hcsc"),
+    ("does cigna cover massage therapy", None, None, "non_hcsc_plan"),
+]
+# Messages that get no coverage answer, and whether the assistant falls back on
+# them ("hmm" is read as plan context without any, and answered with utter_default).
+OTHER_MESSAGES = [
+    ("hello", False),
+    ("can i talk to a real person", False),
+    ("what's the weather like today", False),
+    ("hmm", True),
+]
+
+
+def without_recipient(reply: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """REST messages carry the conversation id; the preview's never do."""
+    return [{k: v for k, v in message.items() if k != "recipient_id"} for message in reply]
+
+
+def context_metadata(state: Optional[str], plan_type: Optional[str]) -> Dict[str, str]:
+    return {key: value for key, value in (("state", state), ("plan_type", plan_type)) if value}
+
+
+@pytest.mark.parametrize(
+    "text, state, plan_type, topic", TOPIC_QUESTIONS, ids=[q[3] for q in TOPIC_QUESTIONS]
+)
+def test_preview_gives_the_members_answer_and_the_rules_behind_it(
+    send: Any, preview: Any, text: str, state: Optional[str], plan_type: Optional[str], topic: str
+) -> None:
+    member_reply = send(f"test-{uuid.uuid4().hex}", text, metadata=context_metadata(state, plan_type))
+    answer = preview(text, state=state, plan_type=plan_type)
+
+    assert answer["messages"] == without_recipient(member_reply)
+    coverage = answer["coverage"]
+    assert coverage is not None and coverage["topic"] == topic
+    assert answer["outcome"] == {"name": coverage["outcome"], "meaning": RULES.outcomes[coverage["outcome"]]}
+    assert [rule["id"] for rule in answer["rules"]] == coverage["rules"]
+    for rule in answer["rules"]:
+        stored = RULES.rule(rule["id"])
+        assert (rule["kind"], rule["text"]) == (stored.kind, stored.text)
+        assert [ref["id"] for ref in rule["references"]] == list(stored.references)
+    asked = "coverage_overview" if topic == "non_hcsc_plan" else topic
+    assert answer["intent"]["name"] == f"ask_{asked}"
+    assert 0.0 < answer["intent"]["confidence"] <= 1.0
+    assert answer["fallback"] is False
+    assert "action_answer_coverage" in [action["name"] for action in answer["actions"]]
+
+
+@pytest.mark.parametrize("text, falls_back", OTHER_MESSAGES, ids=[m[0] for m in OTHER_MESSAGES])
+def test_preview_of_messages_without_a_coverage_answer(
+    send: Any, preview: Any, text: str, falls_back: bool
+) -> None:
+    member_reply = send(f"test-{uuid.uuid4().hex}", text, metadata={"state": "TX"})
+    answer = preview(text, state="TX")
+    assert answer["messages"] == without_recipient(member_reply)
+    assert answer["coverage"] is None and answer["rules"] == [] and answer["outcome"] is None
+    assert answer["fallback"] is falls_back
+
+
+def test_earlier_messages_shape_the_answer_as_in_a_member_conversation(send: Any, preview: Any) -> None:
+    history = ["i have bcbs of texas", "it's a ppo"]
+    sender = f"test-{uuid.uuid4().hex}"
+    for message in history:
+        send(sender, message)
+    member_reply = send(sender, "do i need a referral?")
+
+    answer = preview("do i need a referral?", history=history)
+    assert answer["messages"] == without_recipient(member_reply)
+    assert answer["slots"]["state"] == "TX" and answer["slots"]["plan_type"] == "ppo"
+    assert answer["coverage"]["outcome"] == "not_required"
+    assert [rule["id"] for rule in answer["rules"]] == ["referral.ppo"]
+
+
+def test_intent_ranking_entities_and_slots_are_explained(preview: Any) -> None:
+    answer = preview("does my texas hmo cover massage as part of physical therapy?")
+    ranking = answer["intent_ranking"]
+    assert 1 < len(ranking) <= 5
+    confidences = [intent["confidence"] for intent in ranking]
+    assert confidences == sorted(confidences, reverse=True)
+    assert ranking[0]["name"] == answer["intent"]["name"] == "ask_therapy_massage"
+    found = {(entity["entity"], entity["value"]) for entity in answer["entities"]}
+    assert {("state", "TX"), ("plan_type", "hmo"), ("care_setting", "physical_therapy")} <= found
+    assert (answer["slots"]["state"], answer["slots"]["plan_type"]) == ("TX", "hmo")
+    assert "note.tx_hmo_not_covered_list" in [rule["id"] for rule in answer["rules"]]
+
+
+def test_a_portal_context_fills_the_slots_and_no_plan_question_is_asked(preview: Any) -> None:
+    answer = preview("do i need a referral?", state="TX", plan_type="hmo")
+    assert (answer["slots"]["state"], answer["slots"]["plan_type"]) == ("TX", "hmo")
+    assert not any(message.get("buttons") for message in answer["messages"])
+    assert answer["outcome"]["name"] == "required"
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer ", "Bearer not-the-token", "Basic {token}", "Bearer {token}x", "{token}"],
+    ids=["missing", "empty", "wrong", "wrong-scheme", "longer", "no-scheme"],
+)
+def test_without_the_agent_token_the_answer_is_401_with_no_detail(
+    assistant: Assistant, authorization: Optional[str]
+) -> None:
+    header = authorization.format(token=assistant.agent_token) if authorization else authorization
+    status, _, content = post_preview(
+        assistant.preview_url, {"text": "do i need a referral?"}, header
+    )
+    assert status == 401
+    assert content == b""
+
+
+@pytest.mark.parametrize(
+    "body, problem",
+    [
+        ({"state": "TX"}, "text"),
+        ({"text": "   "}, "text"),
+        ({"text": "x" * 1001}, "text"),
+        ({"text": "referral?", "state": "CA"}, "state"),
+        ({"text": "referral?", "plan_type": "gold"}, "plan_type"),
+        ({"text": "referral?", "history": "i have a ppo"}, "history"),
+        (["do i need a referral?"], "object"),
+        (b"{not json", "JSON"),
+    ],
+)
+def test_bad_requests_are_refused_with_the_reason(assistant: Assistant, body: Any, problem: str) -> None:
+    raw = body if isinstance(body, bytes) else None
+    status, answer, _ = post_preview(assistant.preview_url, body, f"Bearer {assistant.agent_token}", raw=raw)
+    assert status == 400
+    assert problem in answer["error"]
+
+
+def test_the_agent_page_and_its_files_are_served_self_contained(assistant: Assistant) -> None:
+    with urllib.request.urlopen(assistant.agent_page_url, timeout=10) as response:
+        page = response.read().decode()
+        assert response.headers["Content-Type"].startswith("text/html")
+        policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "script-src 'self'" in policy
+    assert '<script src="agent.js"' in page and 'href="agent.css"' in page
+    for name, kind in (("agent.js", "javascript"), ("agent.css", "css")):
+        with urllib.request.urlopen(assistant.agent_page_url + name, timeout=10) as response:
+            assert kind in response.headers["Content-Type"]
+            assert response.read().decode() == (WEB_AGENT / name).read_text()
+    with urllib.request.urlopen(assistant.agent_page_url.rstrip("/"), timeout=10) as response:
+        assert response.url == assistant.agent_page_url  # redirected, so agent.js resolves
+    with urllib.request.urlopen(assistant.agent_page_url + "plan-context", timeout=10) as response:
+        values = json.loads(response.read())
+    assert values == {"state": RULES.context_values["state"], "plan_type": RULES.context_values["plan_type"]}
+
+
+def test_the_agent_page_loads_nothing_from_elsewhere_and_never_renders_markup() -> None:
+    for path in WEB_AGENT.iterdir():
+        text = path.read_text()
+        assert not re.search(r"https?://|//cdn|@import", text), path
+    script = (WEB_AGENT / "agent.js").read_text()
+    assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write", script)
