@@ -5,6 +5,7 @@ cross-talk), whichever server takes the turn, including while one server is
 stopped and after it comes back.
 """
 import asyncio
+import json
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,9 +81,13 @@ async def send(session: aiohttp.ClientSession, url: str, conversation: Conversat
     headers = {"X-Rasa-Server": str(pin)} if pin else {}
     async with session.post(url, json={"sender": conversation.sender, "message": text},
                             headers=headers) as response:
-        reply = await response.json(content_type=None)
+        body = await response.text()
         conversation.upstreams.append(response.headers.get("X-Upstream", ""))
-        conversation.check(topic, response.status, reply)
+    try:
+        reply = json.loads(body)
+    except ValueError:
+        reply = body
+    conversation.check(topic, response.status, reply)
 
 
 async def run_turns(url: str, conversations: List[Conversation],
