@@ -1,4 +1,5 @@
-"""Start and stop the assistant: the action server and the Rasa server.
+"""Start and stop the assistant: the action server, the Rasa server and,
+when asked, the web server for the chat widget and its demo page.
 
 Used by `make run` (scripts/serve.py) and by the end-to-end tests, so both
 start the assistant the same way. Paths come from this file, never from the
@@ -103,8 +104,19 @@ class ServerProcess:
                 continue
 
 
+def demo_origins(web_port: int) -> List[str]:
+    """The origins a browser may give the demo page served on web_port."""
+    return [f"http://127.0.0.1:{web_port}", f"http://localhost:{web_port}"]
+
+
 class Assistant:
-    """The action server and the Rasa server (REST channel), started together."""
+    """The action server and the Rasa server (REST and socketio channels), started
+    together; with web_port, also the web server for the widget and its demo page.
+
+    site_origins: the web pages allowed to talk to the Rasa server from a
+    browser (Rasa's --cors and the socketio channel's SITE_ORIGINS); by
+    default the demo page's origins, or none without a web server.
+    """
 
     def __init__(
         self,
@@ -115,13 +127,21 @@ class Assistant:
         output: Output = None,
         extra_rasa_args: Sequence[str] = (),
         extra_env: Optional[Dict[str, str]] = None,
+        web_port: Optional[int] = None,
+        site_origins: Optional[Sequence[str]] = None,
     ) -> None:
         self.host = host
         self.rasa_port = rasa_port
         self.action_port = action_port
         self.base_url = f"http://127.0.0.1:{rasa_port}"
         self.action_url = f"http://127.0.0.1:{action_port}/webhook"
-        env = quiet_env(ACTION_ENDPOINT_URL=self.action_url, **(extra_env or {}))
+        self.web_port = web_port
+        self.site_origins = list(
+            site_origins if site_origins is not None else demo_origins(web_port) if web_port else []
+        )
+        env = quiet_env(ACTION_ENDPOINT_URL=self.action_url, SITE_ORIGINS=",".join(self.site_origins))
+        env.update(extra_env or {})
+        cors_args = ["--cors", *self.site_origins] if self.site_origins else []
         self.action_server = ServerProcess(
             name="action server",
             command=[str(VENV_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions",
@@ -135,11 +155,21 @@ class Assistant:
             command=[str(VENV_BIN / "rasa"), "run", "--model", str(model_path),
                      "--interface", host, "--port", str(rasa_port),
                      "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-                     *extra_rasa_args],
+                     *cors_args, *extra_rasa_args],
             ready_url=f"{self.base_url}/webhooks/rest/",
             env=env,
             output=output,
         )
+        self.web_server: Optional[ServerProcess] = None
+        if web_port is not None:
+            self.web_server = ServerProcess(
+                name="web server",
+                command=[str(VENV_BIN / "python"), str(PROJECT_DIR / "scripts" / "web_server.py"),
+                         "--host", host, "--port", str(web_port), "--rasa-url", self.base_url],
+                ready_url=f"http://127.0.0.1:{web_port}/demo/",
+                env=env,
+                output=output,
+            )
 
     @property
     def rest_url(self) -> str:
@@ -147,12 +177,17 @@ class Assistant:
         return f"{self.base_url}/webhooks/rest/webhook"
 
     @property
+    def demo_url(self) -> Optional[str]:
+        """The demo member portal page with the chat widget, when the web server runs."""
+        return f"http://127.0.0.1:{self.web_port}/demo/" if self.web_port is not None else None
+
+    @property
     def servers(self) -> List[ServerProcess]:
-        """Both servers, action server first."""
-        return [self.action_server, self.rasa_server]
+        """The servers in start order: actions, Rasa, then the web server if any."""
+        return [self.action_server, self.rasa_server, *([self.web_server] if self.web_server else [])]
 
     def start(self, timeout_s: float = READY_TIMEOUT_S) -> "Assistant":
-        """Start both servers and wait until both answer."""
+        """Start the servers and wait until all of them answer."""
         for server in self.servers:
             server.start()
         deadline = time.monotonic() + timeout_s
@@ -177,7 +212,7 @@ class Assistant:
             time.sleep(0.5)
 
     def stop(self) -> None:
-        """Stop the Rasa server first (it calls the action server), then the actions."""
+        """Stop in reverse order: the Rasa server before the action server it calls."""
         for server in reversed(self.servers):
             server.stop()
 

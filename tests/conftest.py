@@ -35,10 +35,12 @@ def trained_model() -> Path:
 
 @pytest.fixture(scope="session")
 def assistant(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
-    """The action server and the Rasa server, started on free ports for the session."""
+    """The action server, the Rasa server and the widget's web server, on free ports for the session."""
     log_path = tmp_path_factory.mktemp("servers") / "servers.log"
     with log_path.open("wb") as log:
-        running = Assistant(rasa_port=free_port(), action_port=free_port(), output=log)
+        running = Assistant(
+            rasa_port=free_port(), action_port=free_port(), web_port=free_port(), output=log
+        )
         try:
             running.start()
         except RuntimeError as error:
