@@ -11,13 +11,14 @@ the Rasa server, which shows the widget needs no CDN and no inline script.
 """
 import argparse
 import html
+import posixpath
 import sys
 from functools import partial
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 WEB_DIR = Path(__file__).resolve().parents[1] / "web"
 SERVED_FOLDERS = ("/widget/", "/demo/")
@@ -48,18 +49,24 @@ class WebFolderHandler(SimpleHTTPRequestHandler):
         super().__init__(*args, directory=str(WEB_DIR), **kwargs)
 
     def do_GET(self) -> None:
-        path = urlsplit(self.path).path
-        if path in ("/", "/demo"):
+        raw_path = urlsplit(self.path).path
+        # Decoded and normalised first: "/widget/%2e%2e/x" must not reach web/x.
+        path = posixpath.normpath(unquote(raw_path))
+        if path == "/" or (path == "/demo" and not raw_path.endswith("/")):
             self.send_response(HTTPStatus.FOUND)
             self.send_header("Location", "/demo/")
             self.end_headers()
             return
-        if not path.startswith(SERVED_FOLDERS) or "/." in path:
+        if path == "/demo":
+            self.send_demo_page("/demo/index.html")
+            return
+        if not path.startswith(SERVED_FOLDERS) or "/." in path or Path(self.translate_path(path)).is_dir():
             self.send_error(HTTPStatus.NOT_FOUND)
             return
-        if path.startswith("/demo/") and (path.endswith("/") or path.endswith(".html")):
+        if path.startswith("/demo/") and path.endswith(".html"):
             self.send_demo_page(path)
             return
+        self.path = path
         super().do_GET()
 
     def do_HEAD(self) -> None:
@@ -68,8 +75,6 @@ class WebFolderHandler(SimpleHTTPRequestHandler):
 
     def send_demo_page(self, path: str) -> None:
         file = Path(self.translate_path(path))
-        if file.is_dir():
-            file = file / "index.html"
         if not file.is_file():
             self.send_error(HTTPStatus.NOT_FOUND)
             return
