@@ -36,7 +36,7 @@
   const TEXT = {
     launcher: "Chat with us about massage coverage",
     title: "Massage therapy coverage",
-    intro: "I am a virtual assistant. I answer questions about massage therapy coverage.",
+    intro: "I am a virtual assistant, not a person. Ask me if your plan covers massage therapy.",
     close: "Close chat",
     inputLabel: "Your question",
     send: "Send",
