@@ -9,6 +9,7 @@ pages allowed to use the assistant from a browser, separated by commas
 Ctrl-C stops all three servers.
 """
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -19,8 +20,18 @@ from scripts.assistant_servers import MODEL_PATH, Assistant, port_in_use  # noqa
 EXAMPLE = "does my texas hmo cover massage as part of physical therapy?"
 
 
+def stop_on_signal(signum: int, frame: object) -> None:
+    """SIGTERM or SIGHUP (kill, timeout, a closed terminal) stops the servers like Ctrl-C.
+
+    They run in sessions of their own, so without this they would outlive us.
+    """
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     """Start the assistant, print where to talk to it, run until Ctrl-C."""
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    signal.signal(signal.SIGHUP, stop_on_signal)
     rasa_port = int(os.environ.get("RASA_PORT", "5005"))
     action_port = int(os.environ.get("ACTION_PORT", "5055"))
     web_port = int(os.environ.get("WEB_PORT", "8000"))
