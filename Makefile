@@ -1,6 +1,7 @@
 # Member FAQ assistant: `make run` starts it, `make test` tests it.
 # Both set everything up first: the venv (Python 3.10), the locked
-# dependencies, the project's spaCy pipeline and, when its inputs changed, the model.
+# dependencies, the project's spaCy pipeline, the chat widget's npm packages
+# and, when its inputs changed, the model.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -10,6 +11,10 @@ PYTHON := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 STAMPS := .make
 MODEL := models/hcsc-faq.tar.gz
+# npm writes this file on every install: it stands for web/node_modules.
+NODE_MODULES := web/node_modules/.package-lock.json
+# The widget serves socket.io from its own folder, never from a CDN.
+WIDGET_SOCKET_IO := web/widget/socket.io.min.js
 
 export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
@@ -21,7 +26,8 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') $(wild
 .PHONY: help setup train run run-cluster test bench lock clean
 
 help:
-	@echo "make run    set up, train if needed, start the assistant (RASA_PORT=5005, ACTION_PORT=5055)"
+	@echo "make run    set up, train if needed, start the assistant and the widget demo page"
+	@echo "            (RASA_PORT=5005, ACTION_PORT=5055, WEB_PORT=8000, SITE_ORIGINS=demo page)"
 	@echo "make test   set up, train if needed, run every test"
 	@echo "make run-cluster  N Rasa servers + M action servers behind nginx on Postgres + Redis (RASA_SERVERS=2 ACTION_SERVERS=2)"
 	@echo "make bench  measure latency, throughput, cold start, training time, memory (BENCH_ARGS=...)"
@@ -29,7 +35,7 @@ help:
 	@echo "make catalogue  every answer in catalogue/answers.html and .csv, for review"
 	@echo "make train  train the model if its inputs changed"
 	@echo "make lock   re-pin requirements.lock from requirements.in"
-	@echo "make clean  remove the venv, the model and build stamps"
+	@echo "make clean  remove the venv, the model, npm packages and build stamps"
 
 # The venv is rebuilt when the lock file changes; a venv made with another
 # Python is replaced.
@@ -48,7 +54,17 @@ $(STAMPS)/spacy-pipeline: $(STAMPS)/venv $(SPACY_PIPELINE)
 	@rm -rf spacy_pipeline/build spacy_pipeline/*.egg-info
 	@touch $@
 
-setup: $(STAMPS)/spacy-pipeline
+# The widget's packages from the npm registry, exactly as web/package-lock.json
+# pins them: socket.io-client for the widget, axe-core for the accessibility test.
+$(NODE_MODULES): web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm is missing; install Node.js 20 and npm (apt-get install nodejs npm)" >&2; exit 1; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(WIDGET_SOCKET_IO): $(NODE_MODULES)
+	cp web/node_modules/socket.io-client/dist/socket.io.min.js $@
+
+setup: $(STAMPS)/spacy-pipeline $(WIDGET_SOCKET_IO)
 
 # Rasa fingerprints the spaCy pipeline by name only, so a pattern change would
 # not retrain on its own: make decides what changed and forces the training.
@@ -61,14 +77,14 @@ $(MODEL): $(TRAINING_INPUTS) $(SPACY_PIPELINE) | $(STAMPS)/spacy-pipeline
 
 train: $(MODEL)
 
-run: $(MODEL)
+run: $(MODEL) $(WIDGET_SOCKET_IO)
 	$(PYTHON) scripts/serve.py
 
 run-cluster: $(MODEL)
 	@scripts/ensure_system_packages.sh
 	$(PYTHON) scripts/cluster.py
 
-test: $(MODEL)
+test: $(MODEL) $(WIDGET_SOCKET_IO)
 	@scripts/ensure_system_packages.sh
 	$(PYTHON) -m pytest
 
@@ -85,7 +101,7 @@ lock: $(STAMPS)/venv
 	  $(PYTHON) -m pip freeze --all --exclude en_hcsc_entities --exclude pip; } > requirements.lock
 
 clean:
-	rm -rf $(VENV) $(STAMPS) models results .pytest_cache
+	rm -rf $(VENV) $(STAMPS) models results .pytest_cache web/node_modules $(WIDGET_SOCKET_IO)
 
 .PHONY: preview catalogue
 

@@ -1,4 +1,5 @@
-"""Start and stop the assistant: the action server and the Rasa server.
+"""Start and stop the assistant: the action server, the Rasa server and,
+when asked, the web server for the chat widget and its demo page.
 
 Used by `make run` (scripts/serve.py) and by the end-to-end tests, so both
 start the assistant the same way. Paths come from this file, never from the
@@ -16,7 +17,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Dict, List, Optional, Sequence, Union
+from typing import IO, Callable, Dict, List, Optional, Sequence, Union
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 MODEL_PATH = PROJECT_DIR / "models" / "hcsc-faq.tar.gz"
@@ -187,8 +188,77 @@ def start_all(servers: Sequence[ServerProcess], timeout_s: float = READY_TIMEOUT
         raise
 
 
-class Assistant:
-    """The action server and the Rasa server (REST channel), started together."""
+def demo_origins(web_port: int) -> List[str]:
+    """The origins a browser may give the demo page served on web_port."""
+    return [f"http://127.0.0.1:{web_port}", f"http://localhost:{web_port}"]
+
+
+class ServerGroup:
+    """Server processes started, waited for and stopped together."""
+
+    @property
+    def servers(self) -> List[ServerProcess]:
+        """The processes in start order; they stop in reverse order."""
+        raise NotImplementedError
+
+    def start(self, timeout_s: float = READY_TIMEOUT_S) -> "ServerGroup":
+        """Start every process and wait until all of them answer."""
+        start_all(self.servers, timeout_s)
+        return self
+
+    def wait(self) -> None:
+        """Block until one of the processes exits."""
+        while not any(server.exited() for server in self.servers):
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        """Stop in reverse start order: callers before the servers they call."""
+        for server in reversed(self.servers):
+            server.stop()
+
+    def __enter__(self) -> "ServerGroup":
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def run_in_foreground(group: ServerGroup, ready_message: Callable[[], str]) -> int:
+    """`make run` and `make run-cluster`: start, say where to go, run until Ctrl-C.
+
+    SIGTERM and SIGHUP (kill, a closed terminal) stop everything like Ctrl-C:
+    the servers run in sessions of their own and would otherwise outlive us.
+    """
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
+    try:
+        group.start()
+        print(ready_message(), flush=True)
+        group.wait()
+        print("A server stopped; stopping the others.", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nStopping...")
+        return 0
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        group.stop()
+
+
+class Assistant(ServerGroup):
+    """The action server and the Rasa server (REST and socketio channels), started
+    together; with web_port, also the web server for the widget and its demo page.
+
+    site_origins: the web pages allowed to talk to the Rasa server from a
+    browser (Rasa's --cors and the socketio channel's SITE_ORIGINS); by
+    default the demo page's origins, or none without a web server.
+    """
 
     def __init__(
         self,
@@ -201,6 +271,8 @@ class Assistant:
         extra_env: Optional[Dict[str, str]] = None,
         stores: Optional[Dict[str, str]] = None,
         agent_token: Optional[str] = None,
+        web_port: Optional[int] = None,
+        site_origins: Optional[Sequence[str]] = None,
     ) -> None:
         self.host = host
         # The agent preview channel refuses to start without a token: launches
@@ -210,14 +282,32 @@ class Assistant:
         self.action_port = action_port
         self.base_url = f"http://127.0.0.1:{rasa_port}"
         self.action_url = f"http://127.0.0.1:{action_port}/webhook"
+        self.web_port = web_port
+        self.site_origins = list(
+            site_origins if site_origins is not None else demo_origins(web_port) if web_port else []
+        )
         env = quiet_env(
             ACTION_ENDPOINT_URL=self.action_url,
+            SITE_ORIGINS=",".join(self.site_origins),
+            AGENT_TOKEN=self.agent_token,
             **(stores if stores is not None else embedded_stores()),
-            **(extra_env or {}),
         )
-        env["AGENT_TOKEN"] = self.agent_token
+        env.update(extra_env or {})
+        cors_args = ["--cors", *self.site_origins] if self.site_origins else []
         self.action_server = action_server(action_port, env, output)
-        self.rasa_server = rasa_server(rasa_port, env, output, host, model_path, extra_rasa_args)
+        self.rasa_server = rasa_server(
+            rasa_port, env, output, host, model_path, [*cors_args, *extra_rasa_args]
+        )
+        self.web_server: Optional[ServerProcess] = None
+        if web_port is not None:
+            self.web_server = ServerProcess(
+                name="web server",
+                command=[str(VENV_BIN / "python"), str(PROJECT_DIR / "scripts" / "web_server.py"),
+                         "--host", host, "--port", str(web_port), "--rasa-url", self.base_url],
+                ready_url=f"http://127.0.0.1:{web_port}/demo/",
+                env=env,
+                output=output,
+            )
 
     @property
     def rest_url(self) -> str:
@@ -235,27 +325,11 @@ class Assistant:
         return f"{self.base_url}/webhooks/preview/answer"
 
     @property
+    def demo_url(self) -> Optional[str]:
+        """The demo member portal page with the chat widget, when the web server runs."""
+        return f"http://127.0.0.1:{self.web_port}/demo/" if self.web_port is not None else None
+
+    @property
     def servers(self) -> List[ServerProcess]:
-        """Both servers, action server first."""
-        return [self.action_server, self.rasa_server]
-
-    def start(self, timeout_s: float = READY_TIMEOUT_S) -> "Assistant":
-        """Start both servers and wait until both answer."""
-        start_all(self.servers, timeout_s)
-        return self
-
-    def wait(self) -> None:
-        """Block until one of the servers exits."""
-        while not any(server.exited() for server in self.servers):
-            time.sleep(0.5)
-
-    def stop(self) -> None:
-        """Stop the Rasa server first (it calls the action server), then the actions."""
-        for server in reversed(self.servers):
-            server.stop()
-
-    def __enter__(self) -> "Assistant":
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+        """The servers in start order: actions, Rasa, then the web server if any."""
+        return [self.action_server, self.rasa_server, *([self.web_server] if self.web_server else [])]

@@ -38,6 +38,7 @@ from scripts.assistant_servers import (  # noqa: E402
     VENV_BIN,
     Assistant,
     ServerProcess,
+    embedded_stores,
     free_port,
     quiet_env,
 )
@@ -200,8 +201,10 @@ def deployment(target: str, rasa_servers: int, log: Any, token: str) -> Any:
     """The servers to measure: one assistant, or a cluster of `rasa_servers` behind nginx."""
     api = ["--enable-api", "--auth-token", token]
     if target == "single":
+        # A tracker store of its own: the benchmark's conversations stay out of var/.
+        tracker_db = Path(tempfile.mkdtemp(prefix="hcsc-bench-")) / "tracker.db"
         return Assistant(rasa_port=free_port(), action_port=free_port(), output=log,
-                         extra_rasa_args=api)
+                         extra_rasa_args=api, stores=embedded_stores(tracker_db))
     return Cluster(rasa_servers=rasa_servers, action_servers=rasa_servers, output=log,
                    extra_rasa_args=api)
 

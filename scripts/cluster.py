@@ -11,7 +11,6 @@ Ctrl-C stops everything it started.
 import os
 import secrets
 import shutil
-import signal
 import socket
 import string
 import sys
@@ -26,12 +25,14 @@ from scripts.assistant_servers import (  # noqa: E402
     PROJECT_DIR,
     READY_TIMEOUT_S,
     Output,
+    ServerGroup,
     ServerProcess,
     action_server,
     free_port,
     port_in_use,
     quiet_env,
     rasa_server,
+    run_in_foreground,
     start_all,
 )
 
@@ -103,7 +104,7 @@ def nginx_config(run_dir: Path, listen_port: int, action_listen_port: int,
     return config
 
 
-class Cluster:
+class Cluster(ServerGroup):
     """N Rasa servers and M action servers behind one nginx, on loopback."""
 
     def __init__(
@@ -130,6 +131,8 @@ class Cluster:
         env = quiet_env(
             ACTION_ENDPOINT_URL=f"http://127.0.0.1:{self.action_port}/webhook",
             AGENT_TOKEN=self.agent_token,
+            # Browser pages allowed to use the socketio channel: none by default.
+            SITE_ORIGINS=os.environ.get("SITE_ORIGINS", ""),
             **self.stores,
         )
         self.rasa_ports = [free_port() for _ in range(rasa_servers)]
@@ -161,11 +164,6 @@ class Cluster:
         """Every process, in start order."""
         return [*self.action_servers, *self.rasa_servers, self.nginx]
 
-    def start(self, timeout_s: float = READY_TIMEOUT_S) -> "Cluster":
-        """Start every process and wait until nginx answers through a Rasa server."""
-        start_all(self.servers, timeout_s)
-        return self
-
     def stop_rasa_server(self, index: int) -> None:
         """Stop one Rasa server (0-based), as a crash or a deploy would."""
         self.rasa_servers[index].stop()
@@ -174,35 +172,15 @@ class Cluster:
         """Start a stopped Rasa server again and wait until it answers."""
         start_all([self.rasa_servers[index]], timeout_s)
 
-    def wait(self) -> None:
-        """Block until one of the processes exits."""
-        import time
-
-        while not any(server.exited() for server in self.servers):
-            time.sleep(0.5)
-
     def stop(self) -> None:
         """Stop nginx, then the Rasa servers, then the action servers."""
-        for server in reversed(self.servers):
-            server.stop()
+        super().stop()
         if self._own_run_dir:
             shutil.rmtree(self.run_dir, ignore_errors=True)
-
-    def __enter__(self) -> "Cluster":
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 def main() -> int:
     """Start the cluster in the foreground until Ctrl-C."""
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGHUP, _interrupt)
     if not MODEL_PATH.exists():
         print(f"error: no trained model at {MODEL_PATH}; run `make run-cluster`.", file=sys.stderr)
         return 1
@@ -219,38 +197,25 @@ def main() -> int:
             return 1
     run_dir = PROJECT_DIR / "var" / "cluster"
     run_dir.mkdir(parents=True, exist_ok=True)
+    chosen_token = os.environ.get("AGENT_TOKEN")
     cluster = Cluster(
         rasa_servers=int(os.environ.get("RASA_SERVERS", "2")),
         action_servers=int(os.environ.get("ACTION_SERVERS", "2")),
         port=port, action_port=action_port, stores=stores, run_dir=run_dir,
-        agent_token=os.environ.get("AGENT_TOKEN"),
+        agent_token=chosen_token,
     )
     print(f"Starting {len(cluster.rasa_servers)} Rasa servers, {len(cluster.action_servers)} "
           f"action servers and nginx on port {port}...")
-    try:
-        cluster.start()
-        print(
-            "\nThe cluster is ready.\n"
-            f"  REST channel (balanced): POST {cluster.rest_url}\n"
-            f"  Agent preview page: {cluster.base_url}/webhooks/preview/ (token: "
-            f"{'the value of AGENT_TOKEN' if os.environ.get('AGENT_TOKEN') else cluster.agent_token})\n"
-            f"  Rasa servers: {', '.join(str(p) for p in cluster.rasa_ports)}; "
-            f"tracker store {stores['TRACKER_STORE_URL']}; Redis lock store "
-            f"{stores['LOCK_STORE_HOST']}:{stores['LOCK_STORE_PORT']}\n"
-            "Press Ctrl-C to stop.\n",
-            flush=True,
-        )
-        cluster.wait()
-        print("A process stopped; stopping the rest.", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\nStopping...")
-        return 0
-    except RuntimeError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    finally:
-        cluster.stop()
+    return run_in_foreground(cluster, lambda: (
+        "\nThe cluster is ready.\n"
+        f"  REST channel (balanced): POST {cluster.rest_url}\n"
+        f"  Agent preview page: {cluster.base_url}/webhooks/preview/ (token: "
+        f"{'the value of AGENT_TOKEN' if chosen_token else cluster.agent_token})\n"
+        f"  Rasa servers: {', '.join(str(p) for p in cluster.rasa_ports)}; "
+        f"tracker store {stores['TRACKER_STORE_URL']}; Redis lock store "
+        f"{stores['LOCK_STORE_HOST']}:{stores['LOCK_STORE_PORT']}\n"
+        "Press Ctrl-C to stop.\n"
+    ))
 
 
 if __name__ == "__main__":

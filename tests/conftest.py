@@ -1,13 +1,13 @@
 """Shared fixtures: the trained model and the real servers on free ports."""
 import json
-import secrets
 import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
 
-from scripts.assistant_servers import MODEL_PATH, Assistant, embedded_stores, free_port
+from scripts.assistant_servers import MODEL_PATH, Assistant, free_port
+from tests.servers import running_assistant
 from tests.prerequisites import skip_unless_required
 
 Reply = List[Dict[str, Any]]
@@ -30,23 +30,9 @@ def trained_model() -> Path:
 
 @pytest.fixture(scope="session")
 def assistant(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
-    """The action server and the Rasa server, started on free ports for the session."""
-    run_dir = tmp_path_factory.mktemp("servers")
-    log_path = run_dir / "servers.log"
-    with log_path.open("wb") as log:
-        running = Assistant(
-            rasa_port=free_port(), action_port=free_port(), output=log,
-            stores=embedded_stores(run_dir / "tracker.db"),
-            agent_token=secrets.token_urlsafe(24),
-        )
-        try:
-            running.start()
-        except RuntimeError as error:
-            pytest.fail(f"{error}; server output:\n{log_path.read_text(errors='replace')[-4000:]}")
-        try:
-            yield running
-        finally:
-            running.stop()
+    """The action server, the Rasa server and the widget's web server, on free ports for the session."""
+    with running_assistant(tmp_path_factory.mktemp("servers"), web_port=free_port()) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,8 @@ from typing import Any, Dict, List
 
 import pytest
 
-from scripts.assistant_servers import Assistant, embedded_stores, free_port
+from scripts.assistant_servers import Assistant
+from tests.servers import running_assistant
 
 pytestmark = pytest.mark.slow
 
@@ -23,12 +24,11 @@ def send(assistant: Assistant, sender: str, message: str) -> List[Dict[str, Any]
 
 
 def test_plan_context_survives_a_server_restart(trained_model: Path, tmp_path: Path) -> None:
-    stores = embedded_stores(tmp_path / "tracker.db")
     sender = f"restart-{uuid.uuid4().hex}"
-    with (tmp_path / "servers.log").open("wb") as log:
-        with Assistant(free_port(), free_port(), output=log, stores=stores) as first:
-            send(first, sender, "i have blue cross of texas ppo")
-        with Assistant(free_port(), free_port(), output=log, stores=stores) as second:
-            reply = send(second, sender, "do i need a referral?")
+    # Both runs use the same tracker store file in tmp_path.
+    with running_assistant(tmp_path) as first:
+        send(first, sender, "i have blue cross of texas ppo")
+    with running_assistant(tmp_path) as second:
+        reply = send(second, sender, "do i need a referral?")
     coverage = next(m["custom"]["coverage"] for m in reply if m.get("custom"))
     assert (coverage["state"], coverage["plan_type"], coverage["outcome"]) == ("TX", "ppo", "not_required")

@@ -1,0 +1,92 @@
+"""Rasa's socketio channel, fixed for the website chat widget.
+
+Rasa 3.6's stock channel (rasa/core/channels/socketio.py) has three problems
+this subclass fixes, and changes nothing else:
+
+- a custom payload is passed to `sio.emit` as keyword arguments, so
+  `{"coverage": {...}}` raises; here it is sent as `{"custom": {...}}`;
+- `enter_room` is not awaited; from python-socketio 5.10 it is a coroutine, so
+  with `session_persistence: true` no reply ever reaches the member
+  (RasaHQ/rasa#13027); here it is awaited whenever it returns an awaitable;
+- it accepts WebSocket connections from any web page; here only the member
+  sites in `cors_allowed_origins` may connect (an empty list allows only pages
+  served by the Rasa server itself).
+"""
+import inspect
+import logging
+import re
+import uuid
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Union
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
+from sanic import Blueprint
+
+logger = logging.getLogger(__name__)
+
+# A session id the widget sends back must look like the ones this channel makes.
+SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+class SiteSocketIOOutput(SocketIOOutput):
+    """Sends custom payloads as one `{"custom": {...}}` message."""
+
+    async def send_custom_json(
+        self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any
+    ) -> None:
+        await self._send_message(recipient_id, {"custom": json_message})
+
+
+class SiteSocketIOInput(SocketIOInput):
+    """The socketio channel for member websites (see the module docstring)."""
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "SiteSocketIOInput":
+        credentials = dict(credentials or {})
+        origins = parse_origins(credentials.pop("cors_allowed_origins", None))
+        channel = super().from_credentials(credentials)
+        assert isinstance(channel, SiteSocketIOInput)
+        channel.cors_allowed_origins = origins
+        return channel
+
+    def __init__(self, *args: Any, cors_allowed_origins: Optional[List[Text]] = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cors_allowed_origins = cors_allowed_origins or []
+
+    def get_output_channel(self) -> Optional[SocketIOOutput]:
+        return None if self.sio is None else SiteSocketIOOutput(self.sio, self.bot_message_evt)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        async def on_message_with_site_output(message: UserMessage) -> None:
+            message.output_channel = self.get_output_channel()
+            await on_new_message(message)
+
+        socketio_blueprint = super().blueprint(on_message_with_site_output)
+        sio = self.sio
+        assert sio is not None
+        # None makes python-engineio accept only same-origin pages; the stock
+        # channel's [] turns the origin check off.
+        sio.eio.cors_allowed_origins = self.cors_allowed_origins or None
+
+        # Replaces the stock handler of the same event.
+        @sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: Text, data: Optional[Dict[Text, Any]]) -> None:
+            session_id = (data or {}).get("session_id")
+            if not isinstance(session_id, str) or not SESSION_ID_PATTERN.match(session_id):
+                session_id = uuid.uuid4().hex
+            if self.session_persistence:
+                entered = sio.enter_room(sid, session_id, namespace=self.namespace)
+                if inspect.isawaitable(entered):
+                    await entered
+            await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+
+        return socketio_blueprint
+
+
+def parse_origins(value: Union[None, Text, List[Text]]) -> List[Text]:
+    """Origins from credentials: a list, or one string separated by commas or spaces."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else re.split(r"[,\s]+", str(value))
+    return [item.strip().rstrip("/") for item in items if item and item.strip()]

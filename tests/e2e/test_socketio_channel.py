@@ -1,0 +1,138 @@
+"""The project's socketio channel (channels/site_socketio.py) on the real Rasa
+server, with a python-socketio client. The client uses HTTP long-polling: the
+locked aiohttp is too old for python-engineio's WebSocket client. The browser
+tests (tests/widget/) cover the WebSocket transport the widget uses."""
+import asyncio
+from typing import Any, Dict, List, Optional
+
+import pytest
+import socketio
+
+from channels.site_socketio import parse_origins
+from scripts.assistant_servers import Assistant
+
+pytestmark = pytest.mark.slow
+
+ID_CARD = "customer service number on your Blue Cross and Blue Shield ID card"
+PAYLOAD_KEYS = {"topic", "outcome", "state", "plan_type", "rules", "citations"}
+WAIT_S = 45.0
+
+
+class ChatClient:
+    """One browser-like connection: asks for a session, then sends messages."""
+
+    def __init__(self, server_url: str, origin: Optional[str] = None) -> None:
+        self.server_url = server_url
+        self.headers = {"Origin": origin} if origin else {}
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.sessions: "asyncio.Queue[str]" = asyncio.Queue()
+        self.messages: "asyncio.Queue[Dict[str, Any]]" = asyncio.Queue()
+        self.sio.on("session_confirm", self.sessions.put_nowait)
+        self.sio.on("bot_uttered", self.messages.put_nowait)
+
+    async def connect(self, session_id: Optional[str] = None) -> str:
+        await self.sio.connect(self.server_url, headers=self.headers, transports=["polling"])
+        await self.sio.emit("session_request", {"session_id": session_id})
+        return await asyncio.wait_for(self.sessions.get(), WAIT_S)
+
+    async def ask(self, session_id: str, text: str, plan: Optional[Dict[str, str]] = None) -> List[Dict[str, Any]]:
+        """Send one message; collect the reply up to the ID-card line that ends it."""
+        await self.sio.emit("user_uttered", {"message": text, "session_id": session_id, "customData": plan or {}})
+        reply: List[Dict[str, Any]] = []
+        while not reply or ID_CARD not in reply[-1].get("text", ""):
+            reply.append(await asyncio.wait_for(self.messages.get(), WAIT_S))
+        return reply
+
+    async def close(self) -> None:
+        await self.sio.disconnect()
+
+
+def coverage_of(reply: List[Dict[str, Any]]) -> Dict[str, Any]:
+    payloads = [message["custom"]["coverage"] for message in reply if "custom" in message]
+    assert len(payloads) == 1, reply
+    return payloads[0]
+
+
+def test_custom_payloads_arrive_as_custom_and_plan_metadata_is_used(assistant: Assistant) -> None:
+    async def conversation() -> List[Dict[str, Any]]:
+        client = ChatClient(assistant.base_url)
+        try:
+            session_id = await client.connect()
+            return await client.ask(session_id, "do i need a referral?", {"state": "TX", "plan_type": "hmo"})
+        finally:
+            await client.close()
+
+    reply = asyncio.run(conversation())
+    custom = [message for message in reply if "custom" in message]
+    assert [set(message) for message in custom] == [{"custom"}]
+    coverage = coverage_of(reply)
+    assert set(coverage) == PAYLOAD_KEYS
+    assert (coverage["topic"], coverage["state"], coverage["plan_type"], coverage["outcome"]) == (
+        "referral", "TX", "hmo", "required",
+    )
+    assert "text" in reply[0] and ID_CARD in reply[-1]["text"]
+
+
+def test_a_new_connection_with_the_session_id_continues_the_conversation(assistant: Assistant) -> None:
+    async def conversation() -> Dict[str, Any]:
+        first = ChatClient(assistant.base_url)
+        session_id = await first.connect()
+        noted = []
+        await first.sio.emit("user_uttered", {"message": "i have an hmo", "session_id": session_id})
+        noted.append(await asyncio.wait_for(first.messages.get(), WAIT_S))
+        assert "HMO plan" in noted[0]["text"], noted
+        await first.close()
+
+        # A page reload: a new socket asks for the same session.
+        second = ChatClient(assistant.base_url)
+        try:
+            assert await second.connect(session_id) == session_id
+            return coverage_of(await second.ask(session_id, "do i need a referral?"))
+        finally:
+            await second.close()
+
+    coverage = asyncio.run(conversation())
+    assert (coverage["plan_type"], coverage["outcome"]) == ("hmo", "required")
+
+
+def test_a_made_up_session_id_gets_a_new_session(assistant: Assistant) -> None:
+    async def session_for(requested: str) -> str:
+        client = ChatClient(assistant.base_url)
+        try:
+            return await client.connect(requested)
+        finally:
+            await client.close()
+
+    confirmed = asyncio.run(session_for("../not a session id <script>"))
+    assert confirmed != "../not a session id <script>"
+    assert len(confirmed) == 32 and confirmed.isalnum()
+
+
+def test_only_the_configured_sites_may_connect(assistant: Assistant) -> None:
+    async def connects(origin: str) -> bool:
+        client = ChatClient(assistant.base_url, origin=origin)
+        try:
+            await client.connect()
+            return True
+        except socketio.exceptions.ConnectionError:
+            return False
+        finally:
+            if client.sio.connected:
+                await client.close()
+
+    assert assistant.site_origins
+    assert asyncio.run(connects(assistant.site_origins[0])) is True
+    assert asyncio.run(connects("http://evil.example")) is False
+
+
+@pytest.mark.parametrize(
+    "value, origins",
+    [
+        (None, []),
+        ("", []),
+        ("http://127.0.0.1:8000, http://localhost:8000/", ["http://127.0.0.1:8000", "http://localhost:8000"]),
+        (["https://members.example"], ["https://members.example"]),
+    ],
+)
+def test_site_origins_are_read_from_a_list_or_a_comma_separated_string(value: Any, origins: List[str]) -> None:
+    assert parse_origins(value) == origins

@@ -1,0 +1,30 @@
+"""Starting the real servers for tests: free ports, their own tracker store and log."""
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from scripts.assistant_servers import Assistant, embedded_stores, free_port
+
+
+@contextmanager
+def running_assistant(run_dir: Path, **options: Any) -> Iterator[Assistant]:
+    """The assistant on free ports, with a tracker store and a log in run_dir.
+
+    A server that does not start fails the test with the servers' output.
+    """
+    log_path = run_dir / "servers.log"
+    with log_path.open("wb") as log:
+        assistant = Assistant(
+            rasa_port=free_port(), action_port=free_port(), output=log,
+            stores=embedded_stores(run_dir / "tracker.db"), **options,
+        )
+        try:
+            assistant.start()
+        except RuntimeError as error:
+            pytest.fail(f"{error}; server output:\n{log_path.read_text(errors='replace')[-4000:]}")
+        try:
+            yield assistant
+        finally:
+            assistant.stop()

@@ -1,0 +1,64 @@
+"""The widget when the assistant is down: it says so in plain words, points to
+the ID card, and reconnects by itself. Uses its own servers on free ports, so
+stopping them leaves the shared assistant up for the other tests."""
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from playwright.sync_api import expect
+
+from actions.coverage_engine import PlanContext, load_rules
+from scripts.assistant_servers import Assistant, ServerProcess, free_port, start_all
+from tests.servers import running_assistant
+from tests.widget.widget_support import DIALOG_NAME, GREETING_START, ID_CARD, LAUNCHER_NAME, ask
+
+pytestmark = pytest.mark.slow
+
+RULES = load_rules()
+NOT_ANSWERING = "Sorry, the assistant is taking too long to answer."
+UNREACHABLE = "Sorry, I can't reach the assistant right now."
+BACK_ONLINE = "You are connected again."
+
+
+@pytest.fixture(scope="module")
+def stoppable_assistant(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
+    """Servers of this module only: the tests stop and restart them."""
+    with running_assistant(tmp_path_factory.mktemp("stoppable-servers"), web_port=free_port()) as running:
+        yield running
+
+
+def restart(*servers: ServerProcess) -> None:
+    """Start stopped servers again on their ports and wait until they answer."""
+    start_all(servers)
+
+
+def test_widget_says_when_the_assistant_is_slow_or_down_and_reconnects(
+    page: Any, stoppable_assistant: Assistant
+) -> None:
+    page.goto(stoppable_assistant.demo_url)
+    page.get_by_role("button", name=LAUNCHER_NAME).click()
+    expect(page.locator(".hcsc-chat__message--bot").first).to_contain_text(GREETING_START)
+    notices = page.locator(".hcsc-chat__notice")
+
+    # Without the action server, Rasa never answers a coverage question.
+    stoppable_assistant.action_server.stop()
+    ask(page, "is massage therapy covered?")
+    expect(notices.last).to_contain_text(NOT_ANSWERING)
+    expect(notices.last).to_contain_text(ID_CARD)
+
+    stoppable_assistant.rasa_server.stop()
+    expect(notices.last).to_contain_text(UNREACHABLE)
+    expect(notices.last).to_contain_text(ID_CARD)
+
+    # A message sent while the assistant is down is not lost: it stays in the box.
+    ask(page, "do i need a referral?")
+    expect(notices).to_have_count(3)
+    expect(notices.last).to_contain_text(UNREACHABLE)
+    expect(page.get_by_label("Your question")).to_have_value("do i need a referral?")
+
+    restart(stoppable_assistant.action_server, stoppable_assistant.rasa_server)
+    expect(notices.last).to_contain_text(BACK_ONLINE)
+    page.get_by_label("Your question").press("Enter")
+    answer = RULES.answer("referral", PlanContext(state="TX", plan_type="ppo"))
+    expect(page.locator(".hcsc-chat__text", has_text=answer.text)).to_have_count(1)
+    expect(page.get_by_role("dialog", name=DIALOG_NAME)).to_be_visible()

@@ -1,0 +1,36 @@
+"""Checks on the widget's source: how it puts text on the page, and its words."""
+import re
+from typing import Dict
+
+import pytest
+import textstat
+
+from scripts.assistant_servers import PROJECT_DIR
+
+WIDGET_SOURCE = (PROJECT_DIR / "web" / "widget" / "widget.js").read_text()
+MAX_GRADE = 8
+
+
+def widget_words() -> Dict[str, str]:
+    """The member-facing words: the widget's TEXT table, name by name."""
+    table = re.search(r"const TEXT = \{(.*?)\n  \};", WIDGET_SOURCE, re.S)
+    assert table, "widget.js has no TEXT table"
+    return dict(re.findall(r'^\s*(\w+): "([^"]*)",?$', table.group(1), re.M))
+
+
+def test_widget_never_parses_text_as_html() -> None:
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "DOMParser"):
+        assert sink not in WIDGET_SOURCE
+
+
+@pytest.mark.parametrize("name, text", [
+    (name, text) for name, text in widget_words().items() if text.endswith(".")
+])
+def test_widget_sentences_read_at_grade_8_or_below(name: str, text: str) -> None:
+    assert textstat.flesch_kincaid_grade(text) <= MAX_GRADE, text
+
+
+def test_fallback_sentences_point_to_the_id_card() -> None:
+    words = widget_words()
+    assert {"launcher", "offline", "slow", "idCard"} <= words.keys()
+    assert "customer service number on your Blue Cross and Blue Shield ID card" in words["idCard"]
