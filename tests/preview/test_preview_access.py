@@ -21,8 +21,9 @@ DEMO_BANNER = "AGENT PREVIEW DEMO MODE"
 
 def env_without_agent_settings(**extra: str) -> Dict[str, str]:
     env = {k: v for k, v in quiet_env().items() if k not in (TOKEN_ENV, DEMO_ENV)}
-    # endpoints.yml takes its stores from the environment too.
+    # endpoints.yml and credentials.yml take their settings from the environment too.
     env.update(embedded_stores(Path(tempfile.mkdtemp(prefix="preview-access-")) / "tracker.db"))
+    env["SITE_ORIGINS"] = ""
     env.update(extra)
     return env
 
