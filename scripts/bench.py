@@ -46,6 +46,7 @@ from scripts.cluster import Cluster, cluster_stores, missing_services  # noqa: E
 
 RESULTS_DIR = PROJECT_DIR / "bench-results"
 REQUEST_TIMEOUT_S = 30
+WARM_UP_MESSAGES = 30
 
 
 @dataclass
@@ -224,6 +225,10 @@ def run_once(args: argparse.Namespace, mix: List[List[str]], log: Any,
     try:
         asyncio.run(drive(servers.rest_url, [["hello"]], 1, 1))
         cold_start_s = time.perf_counter() - started
+        # Steady state is measured after a short warm-up: TensorFlow traces the
+        # classifier once per new input shape, which the cold start above covers.
+        progress("  warming up...")
+        asyncio.run(drive(servers.rest_url, mix, 1, WARM_UP_MESSAGES))
         levels = []
         for concurrency in args.concurrency:
             progress(f"  {rasa_servers} Rasa server(s): concurrency {concurrency}, "

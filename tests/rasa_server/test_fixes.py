@@ -5,6 +5,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import rasa
+import rasa.core.tracker_store
 import rasa.shared.utils.common
 import sqlalchemy as sa
 from rasa.core.actions.action import RemoteAction
@@ -63,3 +64,14 @@ def test_fixes_refuse_another_rasa_version(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(rasa, "__version__", "3.7.0")
     with pytest.raises(RuntimeError, match="written for rasa 3.6.21"):
         fixes.apply_fixes()
+
+
+def test_the_sqlite_tracker_store_reuses_pooled_connections(tmp_path: Path) -> None:
+    from sqlalchemy.pool import QueuePool
+
+    url = f"sqlite:///{tmp_path / 'tracker.db'}"
+    assert rasa.core.tracker_store.create_engine_kwargs(url)["poolclass"] is QueuePool
+    store = rasa.core.tracker_store.SQLTrackerStore(host=url)
+    assert isinstance(store.engine.pool, QueuePool)
+    postgres = "postgresql://postgres@127.0.0.1:5432/test"
+    assert "poolclass" not in rasa.core.tracker_store.create_engine_kwargs(postgres)
