@@ -233,8 +233,10 @@ def run_in_foreground(group: ServerGroup, ready_message: Callable[[], str]) -> i
     SIGTERM and SIGHUP (kill, a closed terminal) stop everything like Ctrl-C:
     the servers run in sessions of their own and would otherwise outlive us.
     """
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGHUP, _interrupt)
+    # SIGINT too: a shell that starts us in the background ignores it, and
+    # Python then never turns Ctrl-C into KeyboardInterrupt.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop_signal, _interrupt)
     try:
         group.start()
         print(ready_message(), flush=True)

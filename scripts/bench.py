@@ -319,7 +319,9 @@ def chart(runs: List[Dict[str, Any]], report: Dict[str, Any], path: Path) -> Non
                  showfliers=True, whis=(5, 95))
     left.set_title("Latency per member message (last run)")
     left.set_xlabel("concurrent conversations")
-    left.set_ylabel("ms")
+    left.set_ylabel("ms (log scale)")
+    # Log scale: sequential latencies (tens of ms) and queued ones (seconds) on one chart.
+    left.set_yscale("log")
     right.plot([l["concurrency"] for l in report["levels"]],
                [l["throughput_msg_s"] for l in report["levels"]], marker="o")
     right.set_title(f"Throughput (median of {report['runs']} runs)")
