@@ -76,9 +76,8 @@ def missing_services(stores: Dict[str, str]) -> List[str]:
 
 def nginx_binary() -> Optional[str]:
     """Debian's nginx, wherever it is on this machine."""
-    return shutil.which("nginx") or next(
-        (path for path in ("/usr/sbin/nginx",) if Path(path).exists()), None
-    )
+    # /usr/sbin is not on every PATH.
+    return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
 
 
 def nginx_config(run_dir: Path, listen_port: int, action_listen_port: int,

@@ -1,5 +1,4 @@
 """The project's fixes to Rasa internals keep Rasa's behaviour."""
-import sqlite3
 from pathlib import Path
 
 import jsonschema
