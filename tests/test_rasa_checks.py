@@ -26,10 +26,22 @@ def rasa_warnings(output: str) -> List[str]:
     return [line for line in output.splitlines() if "UserWarning" in line or " WARNING " in line]
 
 
+# Responses the Rasa server sends itself (see domain.yml), never from a rule:
+# Rasa's validator warns that no rule uses them, and that is the only warning
+# allowed.
+SERVER_SENT_RESPONSES = {"utter_answer_unavailable", "utter_personal_details_notice"}
+
+
 def test_data_validates_cleanly() -> None:
-    result = rasa("data", "validate", "--fail-on-warnings")
+    result = rasa("data", "validate")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert rasa_warnings(result.stdout + result.stderr) == []
+    expected = {
+        f"The utterance '{name}' is not used in any story or rule." for name in SERVER_SENT_RESPONSES
+    }
+    warnings = rasa_warnings(result.stdout + result.stderr)
+    unexpected = [line for line in warnings if not any(text in line for text in expected)]
+    assert unexpected == []
+    assert len(warnings) == len(expected), warnings
 
 
 def test_conversation_stories_pass(trained_model: Path, tmp_path: Path) -> None:
