@@ -8,15 +8,21 @@ from functools import lru_cache
 from typing import Any, Dict, Optional, Text, Type
 
 import rasa
+import rasa.core.run
 import rasa.core.tracker_store
 import rasa.shared.utils.common
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.events import Event
+from sanic import Sanic
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import QueuePool
 
 FIXED_RASA_VERSION = "3.6.21"
+# Sanic's default is 100 MB. A member message is at most a few kilobytes; the
+# largest legitimate body (10,000 characters, each escaped as a JSON surrogate
+# pair) is about 120 KB.
+MAX_REQUEST_BODY_BYTES = 256 * 1024
 
 
 def apply_fixes() -> None:
@@ -31,6 +37,7 @@ def apply_fixes() -> None:
     if not event.contains(Engine, "connect", _sqlite_write_ahead_log):
         event.listen(Engine, "connect", _sqlite_write_ahead_log)
     rasa.core.tracker_store.create_engine_kwargs = _engine_kwargs_with_sqlite_pool
+    rasa.core.run.configure_app = _configure_app_with_request_limits
 
 
 @lru_cache(maxsize=1)
@@ -124,3 +131,19 @@ def _engine_kwargs_with_sqlite_pool(url: Any) -> Dict[Text, Any]:
         kwargs.setdefault("poolclass", QueuePool)
         kwargs.setdefault("connect_args", {"check_same_thread": False})
     return kwargs
+
+
+_rasa_configure_app = rasa.core.run.configure_app
+
+
+def _configure_app_with_request_limits(*args: Any, **kwargs: Any) -> Sanic:
+    """Rasa's Sanic app, refusing large bodies and answering errors in JSON.
+
+    Sanic accepts 100 MB bodies by default and, for errors raised before a
+    handler runs (413, 404, 405), picks HTML or text by guessing; member sites
+    and agents' tools expect a short JSON error.
+    """
+    app = _rasa_configure_app(*args, **kwargs)
+    app.config.REQUEST_MAX_SIZE = MAX_REQUEST_BODY_BYTES
+    app.config.FALLBACK_ERROR_FORMAT = "json"
+    return app

@@ -29,9 +29,15 @@ def trained_model() -> Path:
 
 
 @pytest.fixture(scope="session")
-def assistant(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
+def assistant_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the session's assistant keeps its SQLite tracker store (tracker.db) and log (servers.log)."""
+    return tmp_path_factory.mktemp("servers")
+
+
+@pytest.fixture(scope="session")
+def assistant(trained_model: Path, assistant_dir: Path) -> Iterator[Assistant]:
     """The action server, the Rasa server and the widget's web server, on free ports for the session."""
-    with running_assistant(tmp_path_factory.mktemp("servers"), web_port=free_port()) as running:
+    with running_assistant(assistant_dir, web_port=free_port()) as running:
         yield running
 
 

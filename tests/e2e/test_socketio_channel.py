@@ -1,50 +1,19 @@
 """The project's socketio channel (channels/site_socketio.py) on the real Rasa
-server, with a python-socketio client. The client uses HTTP long-polling: the
-locked aiohttp is too old for python-engineio's WebSocket client. The browser
+server, with a python-socketio client (tests/socketio_client.py). The browser
 tests (tests/widget/) cover the WebSocket transport the widget uses."""
 import asyncio
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 import pytest
 import socketio
 
 from channels.site_socketio import parse_origins
 from scripts.assistant_servers import Assistant
+from tests.socketio_client import ID_CARD, WAIT_S, ChatClient
 
 pytestmark = pytest.mark.slow
 
-ID_CARD = "customer service number on your Blue Cross and Blue Shield ID card"
 PAYLOAD_KEYS = {"topic", "outcome", "state", "plan_type", "rules", "citations"}
-WAIT_S = 45.0
-
-
-class ChatClient:
-    """One browser-like connection: asks for a session, then sends messages."""
-
-    def __init__(self, server_url: str, origin: Optional[str] = None) -> None:
-        self.server_url = server_url
-        self.headers = {"Origin": origin} if origin else {}
-        self.sio = socketio.AsyncClient(reconnection=False)
-        self.sessions: "asyncio.Queue[str]" = asyncio.Queue()
-        self.messages: "asyncio.Queue[Dict[str, Any]]" = asyncio.Queue()
-        self.sio.on("session_confirm", self.sessions.put_nowait)
-        self.sio.on("bot_uttered", self.messages.put_nowait)
-
-    async def connect(self, session_id: Optional[str] = None) -> str:
-        await self.sio.connect(self.server_url, headers=self.headers, transports=["polling"])
-        await self.sio.emit("session_request", {"session_id": session_id})
-        return await asyncio.wait_for(self.sessions.get(), WAIT_S)
-
-    async def ask(self, session_id: str, text: str, plan: Optional[Dict[str, str]] = None) -> List[Dict[str, Any]]:
-        """Send one message; collect the reply up to the ID-card line that ends it."""
-        await self.sio.emit("user_uttered", {"message": text, "session_id": session_id, "customData": plan or {}})
-        reply: List[Dict[str, Any]] = []
-        while not reply or ID_CARD not in reply[-1].get("text", ""):
-            reply.append(await asyncio.wait_for(self.messages.get(), WAIT_S))
-        return reply
-
-    async def close(self) -> None:
-        await self.sio.disconnect()
 
 
 def coverage_of(reply: List[Dict[str, Any]]) -> Dict[str, Any]:

@@ -1,0 +1,51 @@
+"""A python-socketio client that talks to the member socketio channel like the
+chat widget does. It uses HTTP long-polling: the locked aiohttp is too old for
+python-engineio's WebSocket client (the browser tests cover WebSocket)."""
+import asyncio
+from typing import Any, Callable, Dict, List, Optional
+
+import socketio
+
+ID_CARD = "customer service number on your Blue Cross and Blue Shield ID card"
+WAIT_S = 45.0
+Message = Dict[str, Any]
+
+
+def ends_with_id_card_line(reply: List[Message]) -> bool:
+    """True once a reply ends with the ID-card line that closes every answer."""
+    return bool(reply) and ID_CARD in reply[-1].get("text", "")
+
+
+class ChatClient:
+    """One browser-like connection: asks for a session, then sends messages."""
+
+    def __init__(self, server_url: str, origin: Optional[str] = None) -> None:
+        self.server_url = server_url
+        self.headers = {"Origin": origin} if origin else {}
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.sessions: "asyncio.Queue[str]" = asyncio.Queue()
+        self.messages: "asyncio.Queue[Message]" = asyncio.Queue()
+        self.sio.on("session_confirm", self.sessions.put_nowait)
+        self.sio.on("bot_uttered", self.messages.put_nowait)
+
+    async def connect(self, session_id: Optional[str] = None) -> str:
+        await self.sio.connect(self.server_url, headers=self.headers, transports=["polling"])
+        await self.sio.emit("session_request", {"session_id": session_id})
+        return await asyncio.wait_for(self.sessions.get(), WAIT_S)
+
+    async def ask(
+        self,
+        session_id: str,
+        text: str,
+        plan: Optional[Dict[str, str]] = None,
+        until: Callable[[List[Message]], bool] = ends_with_id_card_line,
+    ) -> List[Message]:
+        """Send one message; collect the reply until `until` says it is complete."""
+        await self.sio.emit("user_uttered", {"message": text, "session_id": session_id, "customData": plan or {}})
+        reply: List[Message] = []
+        while not until(reply):
+            reply.append(await asyncio.wait_for(self.messages.get(), WAIT_S))
+        return reply
+
+    async def close(self) -> None:
+        await self.sio.disconnect()
