@@ -10,15 +10,16 @@ from scripts.assistant_servers import Assistant, embedded_stores, free_port
 
 @contextmanager
 def running_assistant(run_dir: Path, **options: Any) -> Iterator[Assistant]:
-    """The assistant on free ports, with a tracker store and a log in run_dir.
+    """The assistant on free ports, with a log in run_dir and, unless `stores`
+    says otherwise, a SQLite tracker store there too.
 
     A server that does not start fails the test with the servers' output.
     """
     log_path = run_dir / "servers.log"
+    options.setdefault("stores", embedded_stores(run_dir / "tracker.db"))
     with log_path.open("wb") as log:
         assistant = Assistant(
-            rasa_port=free_port(), action_port=free_port(), output=log,
-            stores=embedded_stores(run_dir / "tracker.db"), **options,
+            rasa_port=free_port(), action_port=free_port(), output=log, **options,
         )
         try:
             assistant.start()

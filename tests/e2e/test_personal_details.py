@@ -1,0 +1,137 @@
+"""Personal details members type (member IDs, SSNs, birth dates, phone
+numbers, emails) never reach the tracker store or the servers' log, on
+either member channel; the member is told once, and still gets the answer.
+
+Two real set-ups: the session's assistant (SQLite tracker store, normal log
+level) and one with the Postgres tracker store and Rasa's debug log, which
+logs every message it receives."""
+import asyncio
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+
+import pytest
+
+from scripts.assistant_servers import Assistant, free_port
+from scripts.cluster import cluster_stores, missing_services
+from tests.prerequisites import skip_unless_required
+from tests.servers import running_assistant
+from tests.socketio_client import ChatClient, ends_with_id_card_line
+from tests.tracker_store_reading import stored_events, user_events
+
+pytestmark = pytest.mark.slow
+
+Reply = List[Dict[str, Any]]
+NOTICE = "Please don't share personal details"
+# Each message holds details and a real question; the secrets are what must
+# not be stored or logged anywhere.
+MESSAGES = [
+    ("my member id is XOF839201557, does my texas hmo cover massage at a spa?", ["839201557"]),
+    ("SSN 518-47-2963 - do i need a referral for massage therapy?", ["518-47-2963", "2963"]),
+    ("does massage therapy need prior authorization? I was born 04/17/1961, my phone is (312) 555-0187",
+     ["04/17/1961", "555-0187", "0187"]),
+    ("email jane.r.doe@example.org or 2145550199 please: is out of network massage covered?",
+     ["jane.r.doe", "2145550199"]),
+    ("my dob is March 3, 1975 and group number is 77120449", ["1975", "77120449"]),
+]
+SECRETS = [secret for _, secrets in MESSAGES for secret in secrets]
+
+
+def coverage_of(reply: Reply) -> Optional[Dict[str, Any]]:
+    payloads = [m["custom"]["coverage"] for m in reply if "coverage" in (m.get("custom") or {})]
+    return payloads[-1] if payloads else None
+
+
+def notices_in(reply: Reply) -> int:
+    return sum(NOTICE in message.get("text", "") for message in reply)
+
+
+def socketio_conversation(assistant: Assistant) -> Tuple[str, List[Reply]]:
+    """The conversation id and the replies of one widget-like conversation."""
+    async def conversation() -> Tuple[str, List[Reply]]:
+        client = ChatClient(assistant.base_url, origin=assistant.site_origins[0])
+        try:
+            session_id = await client.connect()
+            return session_id, [await client.ask(session_id, text) for text, _ in MESSAGES]
+        finally:
+            await client.close()
+
+    return asyncio.run(conversation())
+
+
+def check_replies(replies: List[Reply]) -> None:
+    """Told once, at the first message, and every question still answered."""
+    assert [notices_in(reply) for reply in replies] == [1] + [0] * (len(replies) - 1)
+    assert replies[0][0]["text"].startswith(NOTICE), "the notice comes before the answer"
+    topics = [(coverage_of(reply) or {}).get("topic") for reply in replies]
+    assert topics[:4] == ["spa_wellness", "referral", "prior_authorization", "out_of_network"]
+    assert (coverage_of(replies[0]) or {}).get("state") == "TX"
+    assert all(ends_with_id_card_line(reply) for reply in replies)
+    for reply in replies:
+        for secret in SECRETS:
+            assert secret not in str(reply)
+
+
+def check_nothing_kept(tracker_store_url: str, log_path: Path, sender_ids: List[str]) -> None:
+    """No secret in these stored conversations or in the log; placeholders stored instead."""
+    events = stored_events(tracker_store_url, sender_ids)
+    stored = str(events)
+    log = log_path.read_text(encoding="utf-8", errors="replace")
+    for secret in SECRETS:
+        assert secret not in stored, secret
+        assert secret not in log, secret
+    texts = [event["text"] for event in user_events(events)]
+    assert len(texts) == len(MESSAGES) * len(sender_ids)
+    assert all("[" in text for text in texts), texts  # placeholders where the details were
+    assert "Removed personal details from a member message" in log
+
+
+def test_rest_and_socketio_with_the_sqlite_store(
+    assistant: Assistant, assistant_dir: Path, send: Callable[..., Reply]
+) -> None:
+    sender = f"pii-rest-{uuid.uuid4().hex[:10]}"
+    check_replies([send(sender, text) for text, _ in MESSAGES])
+    session_id, socket_replies = socketio_conversation(assistant)
+    check_replies(socket_replies)
+    check_nothing_kept(assistant.rasa_server.env["TRACKER_STORE_URL"], assistant_dir / "servers.log",
+                       [sender, session_id])
+
+
+@pytest.fixture(scope="module")
+def postgres_debug_assistant(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
+    """An assistant on the Postgres tracker store, logging at debug level."""
+    stores = dict(cluster_stores(), LOCK_STORE_TYPE="in_memory")
+    missing = missing_services(stores)
+    if missing:
+        skip_unless_required(f"not reachable: {', '.join(missing)}")
+    run_dir = tmp_path_factory.mktemp("pii-postgres")
+    with running_assistant(run_dir, stores=stores, extra_rasa_args=["--debug"],
+                           site_origins=["http://127.0.0.1:9"]) as running:
+        running.run_dir = run_dir  # type: ignore[attr-defined]
+        yield running
+
+
+def test_rest_and_socketio_with_the_postgres_store_and_debug_log(
+    postgres_debug_assistant: Assistant,
+) -> None:
+    import json
+    import urllib.request
+
+    assistant = postgres_debug_assistant
+    sender = f"pii-pg-{uuid.uuid4().hex[:10]}"
+
+    def send(text: str) -> Reply:
+        request = urllib.request.Request(
+            assistant.rest_url, json.dumps({"sender": sender, "message": text}).encode(),
+            {"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read())
+
+    check_replies([send(text) for text, _ in MESSAGES])
+    session_id, socket_replies = socketio_conversation(assistant)
+    check_replies(socket_replies)
+    log_path = assistant.run_dir / "servers.log"  # type: ignore[attr-defined]
+    # Rasa's debug log writes every parsed message: a leak would show here.
+    assert "processor.message.parse" in log_path.read_text(encoding="utf-8", errors="replace")
+    check_nothing_kept(assistant.rasa_server.env["TRACKER_STORE_URL"], log_path, [sender, session_id])
