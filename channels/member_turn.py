@@ -62,7 +62,10 @@ async def handle_member_message(
     if prepared.removed and agent is not None and agent.is_ready():
         # Kinds only: the log must not hold what was removed.
         logger.info("Removed personal details from a member message: %s", ", ".join(prepared.removed))
-        await tell_once_about_personal_details(agent, sender_id, output)
+        try:
+            await tell_once_about_personal_details(agent, sender_id, output)
+        except Exception as error:  # noqa: BLE001 - the answer matters more than the notice
+            logger.error("Telling the member about personal details failed: %s", type(error).__name__)
 
     sent_before = _sent_count(output)
     try:
