@@ -291,6 +291,7 @@ def test_the_action_server_stops_mid_conversation(bench: FaultBench) -> None:
         ("raise", "the action server answered HTTP 500"),
         ("invalid", "the action server's response is not valid"),
     ],
+    ids=["slow", "raise", "invalid"],
 )
 def test_a_faulty_action_server(bench: FaultBench, fault: str, failure: str) -> None:
     asyncio.run(fault_then_recovery(bench, fault, failure))
