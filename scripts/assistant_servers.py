@@ -26,6 +26,8 @@ EMBEDDED_TRACKER_DB = PROJECT_DIR / "var" / "tracker.db"
 # The venv's executables sit beside the interpreter running this module.
 VENV_BIN = Path(sys.executable).parent
 READY_TIMEOUT_S = 120.0
+# endpoints.yml's action_endpoint timeout (ACTION_TIMEOUT_S) unless the environment sets one.
+DEFAULT_ACTION_TIMEOUT_S = "10"
 
 Output = Union[int, IO[bytes], None]
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
@@ -42,8 +44,10 @@ def _stop_with_parent() -> None:
 
 
 def quiet_env(**extra: str) -> Dict[str, str]:
-    """The environment for Rasa processes: no telemetry, no noisy warnings."""
+    """The environment for Rasa processes: no telemetry, no noisy warnings, and
+    the custom action time limit endpoints.yml needs."""
     env = dict(os.environ)
+    env.setdefault("ACTION_TIMEOUT_S", DEFAULT_ACTION_TIMEOUT_S)
     env.update(
         RASA_TELEMETRY_ENABLED="false",
         SQLALCHEMY_SILENCE_UBER_WARNING="1",
@@ -131,11 +135,13 @@ class ServerProcess:
                 continue
 
 
-def action_server(port: int, env: Dict[str, str], output: Output = None) -> ServerProcess:
-    """An action server (rasa_sdk) serving the `actions` package."""
+def action_server(
+    port: int, env: Dict[str, str], output: Output = None, actions_package: str = "actions"
+) -> ServerProcess:
+    """An action server (rasa_sdk) serving the `actions` package (or, in tests, another)."""
     return ServerProcess(
         name=f"action server :{port}",
-        command=[str(VENV_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions",
+        command=[str(VENV_BIN / "python"), "-m", "rasa_sdk", "--actions", actions_package,
                  "--port", str(port)],
         ready_url=f"http://127.0.0.1:{port}/health",
         env=env,

@@ -1,5 +1,8 @@
 """The project's fixes to Rasa internals keep Rasa's behaviour."""
+import asyncio
+import logging
 from pathlib import Path
+from typing import Any, Dict, List, Optional
 
 import jsonschema
 import pytest
@@ -7,12 +10,22 @@ import rasa
 import rasa.core.tracker_store
 import rasa.shared.utils.common
 import sqlalchemy as sa
-from rasa.core.actions.action import RemoteAction
-from rasa.shared.core.events import Event, SlotSet
+from aiohttp import web
+from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
+from rasa.core.channels.channel import CollectingOutputChannel
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.core.utils import AvailableEndpoints
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import BotUttered, Event, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.exceptions import RasaException
+from rasa.utils.endpoints import EndpointConfig
 
 from rasa_server import fixes
+from scripts.assistant_servers import DEFAULT_ACTION_TIMEOUT_S, PROJECT_DIR, embedded_stores, free_port, quiet_env
 
 fixes.apply_fixes()
+DOMAIN = Domain.load(PROJECT_DIR / "domain.yml")
 
 VALID = {
     "events": [{"event": "slot", "timestamp": None, "name": "state", "value": "TX"}],
@@ -74,3 +87,158 @@ def test_the_sqlite_tracker_store_reuses_pooled_connections(tmp_path: Path) -> N
     assert isinstance(store.engine.pool, QueuePool)
     postgres = "postgresql://postgres@127.0.0.1:5432/test"
     assert "poolclass" not in rasa.core.tracker_store.create_engine_kwargs(postgres)
+
+
+# Custom action calls: a time limit, and an answer when they fail. Each case
+# runs Rasa's RemoteAction against a real HTTP server in this process.
+
+MEMBER_TEXT = "my member question about massage at the clinic on main street"
+SLOT_VALUE = "a slot value only this conversation has"
+ACTION_NAME = "action_answer_coverage"
+
+
+def unavailable_text() -> str:
+    return str(DOMAIN.responses[fixes.ANSWER_UNAVAILABLE_RESPONSE][0]["text"])
+
+
+def member_tracker() -> DialogueStateTracker:
+    return DialogueStateTracker.from_events(
+        "member-1", [UserUttered(MEMBER_TEXT), SlotSet("topic", SLOT_VALUE)], slots=DOMAIN.slots
+    )
+
+
+async def run_action_against(handler: Any, timeout: Any = None) -> List[Event]:
+    """Run the custom action with an action server whose /webhook is `handler`
+    (None: nothing listens on the port)."""
+    port = free_port()
+    settings = {} if timeout is None else {"timeout": timeout}
+    endpoint = EndpointConfig(url=f"http://127.0.0.1:{port}/webhook", **settings)
+    runner = None
+    if handler is not None:
+        app = web.Application()
+        app.router.add_post("/webhook", handler)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        nlg = TemplatedNaturalLanguageGenerator(DOMAIN.responses)
+        return await RemoteAction(ACTION_NAME, endpoint).run(
+            CollectingOutputChannel(), nlg, member_tracker(), DOMAIN
+        )
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+
+
+async def answers_late(request: web.Request) -> web.Response:
+    await asyncio.sleep(30)
+    return web.json_response({"events": [], "responses": []})
+
+
+async def fails_like_rasa_sdk(request: web.Request) -> web.Response:
+    # rasa_sdk's error handler sends the whole request back: the conversation.
+    return web.json_response({"error": "boom", "request_body": await request.json()}, status=500)
+
+
+async def answers_invalid_events(request: web.Request) -> web.Response:
+    event = {"event": "slot", "name": "topic", "value": SLOT_VALUE, "timestamp": "not a number"}
+    return web.json_response({"events": [event], "responses": []})
+
+
+async def answers_no_json(request: web.Request) -> web.Response:
+    return web.Response(text="<html>Bad gateway</html>", content_type="text/html")
+
+
+async def answers_broken_json(request: web.Request) -> web.Response:
+    return web.Response(text='{"events": [', content_type="application/json")
+
+
+async def is_not_found(request: web.Request) -> web.Response:
+    return web.json_response({"error": "no such action", "action_name": ACTION_NAME}, status=404)
+
+
+async def rejects(request: web.Request) -> web.Response:
+    return web.json_response({"error": "not this turn", "action_name": ACTION_NAME}, status=400)
+
+
+async def answers(request: web.Request) -> web.Response:
+    body = await request.json()
+    return web.json_response({
+        "events": [{"event": "slot", "timestamp": None, "name": "state", "value": "TX"}],
+        "responses": [{"text": f"Answer for {body['sender_id']}"}],
+    })
+
+
+FAILURES = [
+    pytest.param(None, None, "could not connect to the action server", id="refused"),
+    pytest.param(answers_late, "0.5", "no answer within 0.5 s", id="slow"),
+    pytest.param(fails_like_rasa_sdk, None, "the action server answered HTTP 500", id="error-500"),
+    pytest.param(is_not_found, None, "the action server answered HTTP 404", id="error-404"),
+    pytest.param(answers_invalid_events, None, "the action server's response is not valid", id="invalid-events"),
+    pytest.param(answers_no_json, None, "the action server's response is not valid", id="not-json"),
+    pytest.param(answers_broken_json, None, "the action server's response is not valid", id="broken-json"),
+]
+
+
+@pytest.mark.parametrize("handler, timeout, failure", FAILURES)
+def test_a_failed_action_call_answers_with_the_id_card_line(
+    handler: Any, timeout: Optional[str], failure: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        events = asyncio.run(run_action_against(handler, timeout))
+    assert len(events) == 1 and isinstance(events[0], BotUttered)
+    assert events[0].text == unavailable_text()
+    assert events[0].metadata["utter_action"] == "utter_answer_unavailable"
+    logged = [r.getMessage() for r in caplog.records if r.name == "rasa_server.fixes"]
+    assert len(logged) == 1 and f"'{ACTION_NAME}' failed: {failure}" in logged[0]
+    assert MEMBER_TEXT not in caplog.text and SLOT_VALUE not in caplog.text
+
+
+def test_a_successful_action_call_is_unchanged() -> None:
+    events = asyncio.run(run_action_against(answers, "5"))
+    assert [type(event) for event in events] == [BotUttered, SlotSet]
+    assert events[0].text == "Answer for member-1"
+    assert (events[1].key, events[1].value) == ("state", "TX")
+
+
+def test_a_rejected_action_call_still_reaches_rasa_as_a_rejection() -> None:
+    with pytest.raises(ActionExecutionRejection) as rejection:
+        asyncio.run(run_action_against(rejects))
+    assert rejection.value.action_name == ACTION_NAME
+
+
+def test_the_fallback_is_a_response_of_the_domain() -> None:
+    assert fixes.ANSWER_UNAVAILABLE_RESPONSE in DOMAIN.responses
+    assert "ID card" in unavailable_text()
+
+
+@pytest.mark.parametrize(
+    "settings, timeout_s",
+    [({}, fixes.DEFAULT_ACTION_TIMEOUT_S), ({"timeout": ""}, fixes.DEFAULT_ACTION_TIMEOUT_S),
+     ({"timeout": "2"}, 2.0), ({"timeout": 0.5}, 0.5), ({"timeout": "300"}, 300.0)],
+)
+def test_the_action_timeout_comes_from_the_action_endpoint(settings: Dict[str, Any], timeout_s: float) -> None:
+    assert fixes.DEFAULT_ACTION_TIMEOUT_S < 300
+    assert fixes.action_timeout_s(EndpointConfig(url="http://127.0.0.1:1/webhook", **settings)) == timeout_s
+    assert fixes.action_timeout_s(None) == fixes.DEFAULT_ACTION_TIMEOUT_S
+
+
+@pytest.mark.parametrize("value", ["ten", "0", "-1", "301", "nan", "inf"])
+def test_a_bad_action_timeout_stops_the_server_at_start_up(value: str, tmp_path: Path) -> None:
+    endpoints = tmp_path / "endpoints.yml"
+    endpoints.write_text(f"action_endpoint:\n  url: http://127.0.0.1:1/webhook\n  timeout: '{value}'\n")
+    with pytest.raises(RasaException, match="action_endpoint timeout"):
+        AvailableEndpoints.read_endpoints(str(endpoints))
+
+
+def test_endpoints_yml_takes_the_action_timeout_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in {**embedded_stores(tmp_path / "tracker.db"),
+                        "ACTION_ENDPOINT_URL": "http://127.0.0.1:1/webhook", "ACTION_TIMEOUT_S": "7"}.items():
+        monkeypatch.setenv(name, value)
+    endpoints = AvailableEndpoints.read_endpoints(str(PROJECT_DIR / "endpoints.yml"))
+    assert fixes.action_timeout_s(endpoints.action) == 7.0
+    assert quiet_env()["ACTION_TIMEOUT_S"] == "7"
+    monkeypatch.delenv("ACTION_TIMEOUT_S")
+    assert quiet_env()["ACTION_TIMEOUT_S"] == DEFAULT_ACTION_TIMEOUT_S == "10"
