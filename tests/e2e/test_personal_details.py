@@ -24,15 +24,16 @@ pytestmark = pytest.mark.slow
 Reply = List[Dict[str, Any]]
 NOTICE = "Please don't share personal details"
 # Each message holds details and a real question; the secrets are what must
-# not be stored or logged anywhere.
+# not be stored or logged anywhere, in forms long enough not to turn up by
+# chance (in a timestamp, say).
 MESSAGES = [
     ("my member id is XOF839201557, does my texas hmo cover massage at a spa?", ["839201557"]),
-    ("SSN 518-47-2963 - do i need a referral for massage therapy?", ["518-47-2963", "2963"]),
+    ("SSN 518-47-2963 - do i need a referral for massage therapy?", ["518-47-2963", "518472963"]),
     ("does massage therapy need prior authorization? I was born 04/17/1961, my phone is (312) 555-0187",
-     ["04/17/1961", "555-0187", "0187"]),
+     ["04/17/1961", "555-0187", "3125550187"]),
     ("email jane.r.doe@example.org or 2145550199 please: is out of network massage covered?",
      ["jane.r.doe", "2145550199"]),
-    ("my dob is March 3, 1975 and group number is 77120449", ["1975", "77120449"]),
+    ("my dob is March 3, 1975 and group number is 77120449", ["March 3, 1975", "77120449"]),
 ]
 SECRETS = [secret for _, secrets in MESSAGES for secret in secrets]
 
