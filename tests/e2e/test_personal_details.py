@@ -6,6 +6,7 @@ Two real set-ups: the session's assistant (SQLite tracker store, normal log
 level) and one with the Postgres tracker store and Rasa's debug log, which
 logs every message it receives."""
 import asyncio
+import time
 import uuid
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
@@ -73,9 +74,23 @@ def check_replies(replies: List[Reply]) -> None:
             assert secret not in str(reply)
 
 
+def stored_events_when_saved(tracker_store_url: str, sender_ids: List[str], user_messages: int) -> List[Dict[str, Any]]:
+    """The conversations' events once all their member messages are stored.
+
+    Rasa sends the reply before it saves the turn, so the last turn of a
+    conversation may reach the store a moment after the member saw it.
+    """
+    deadline = time.monotonic() + 30
+    while True:
+        events = stored_events(tracker_store_url, sender_ids)
+        if len(user_events(events)) >= user_messages or time.monotonic() > deadline:
+            return events
+        time.sleep(0.2)
+
+
 def check_nothing_kept(tracker_store_url: str, log_path: Path, sender_ids: List[str]) -> None:
     """No secret in these stored conversations or in the log; placeholders stored instead."""
-    events = stored_events(tracker_store_url, sender_ids)
+    events = stored_events_when_saved(tracker_store_url, sender_ids, len(MESSAGES) * len(sender_ids))
     stored = str(events)
     log = log_path.read_text(encoding="utf-8", errors="replace")
     for secret in SECRETS:
