@@ -8,6 +8,8 @@ SHELL := /bin/bash
 
 VENV := .venv
 PYTHON := $(VENV)/bin/python
+# pip-audit needs a newer `packaging` than rasa allows: it gets its own venv.
+AUDIT_VENV := .venv-audit
 RASA := $(VENV)/bin/rasa
 STAMPS := .make
 MODEL := models/hcsc-faq.tar.gz
@@ -23,7 +25,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 SPACY_PIPELINE := $(shell find spacy_pipeline -type f \( -name '*.py' -o -name '*.yml' -o -name '*.json' -o -name '*.toml' \) -not -path '*/build/*' -not -path '*.egg-info*')
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') $(wildcard nlu_components/*.py)
 
-.PHONY: help setup train run run-cluster test bench lock clean
+.PHONY: help setup train run run-cluster test bench lock audit clean
 
 help:
 	@echo "make run    set up, train if needed, start the assistant and the widget demo page"
@@ -35,7 +37,8 @@ help:
 	@echo "make catalogue  every answer in catalogue/answers.html and .csv, for review"
 	@echo "make train  train the model if its inputs changed"
 	@echo "make lock   re-pin requirements.lock from requirements.in"
-	@echo "make clean  remove the venv, the model, npm packages and build stamps"
+	@echo "make audit  known vulnerabilities in requirements.lock (pip-audit) against SECURITY.md"
+	@echo "make clean  remove the venvs, the model, npm packages and build stamps"
 
 # The venv is rebuilt when the lock file changes; a venv made with another
 # Python is replaced.
@@ -45,6 +48,13 @@ $(STAMPS)/venv: requirements.lock scripts/find_python310.sh
 		echo "Replacing $(VENV): it was not made with Python 3.10"; rm -rf $(VENV); fi; \
 	[ -x $(PYTHON) ] || $$python310 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
+	@mkdir -p $(STAMPS) && touch $@
+
+# The audit tool's venv, from its own lock (requirements-audit.in says why).
+$(STAMPS)/audit-venv: requirements-audit.lock scripts/find_python310.sh
+	@python310=$$(scripts/find_python310.sh) || exit 1; \
+	rm -rf $(AUDIT_VENV) && $$python310 -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-audit.lock
 	@mkdir -p $(STAMPS) && touch $@
 
 # The project's own spaCy pipeline, installed as a package so that it loads
@@ -84,7 +94,7 @@ run-cluster: $(MODEL)
 	@scripts/ensure_system_packages.sh
 	$(PYTHON) scripts/cluster.py
 
-test: $(MODEL) $(WIDGET_SOCKET_IO)
+test: $(MODEL) $(WIDGET_SOCKET_IO) $(STAMPS)/audit-venv
 	@scripts/ensure_system_packages.sh
 	$(PYTHON) -m pytest
 
@@ -100,8 +110,13 @@ lock: $(STAMPS)/venv
 	  echo "# with Python 3.10 on Linux. Installed with --no-deps, so this file is the whole environment."; \
 	  $(PYTHON) -m pip freeze --all --exclude en_hcsc_entities --exclude pip; } > requirements.lock
 
+# Exit 1: SECURITY.md's findings differ from pip-audit's; 2: no full audit
+# (the vulnerability service did not answer). AUDIT_SERVICE=osv asks osv.dev.
+audit: $(STAMPS)/audit-venv
+	$(AUDIT_VENV)/bin/python scripts/dependency_audit.py
+
 clean:
-	rm -rf $(VENV) $(STAMPS) models results .pytest_cache web/node_modules $(WIDGET_SOCKET_IO)
+	rm -rf $(VENV) $(AUDIT_VENV) $(STAMPS) models results .pytest_cache web/node_modules $(WIDGET_SOCKET_IO)
 
 .PHONY: preview catalogue
 
