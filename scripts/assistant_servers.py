@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Callable, Dict, List, Optional, Sequence, Union
 
+from rasa_server.api_token import API_TOKEN_ENV
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 MODEL_PATH = PROJECT_DIR / "models" / "hcsc-faq.tar.gz"
 # Conversations survive a restart: the embedded setup keeps them in SQLite.
@@ -45,8 +47,12 @@ def _stop_with_parent() -> None:
 
 def quiet_env(**extra: str) -> Dict[str, str]:
     """The environment for Rasa processes: no telemetry, no noisy warnings, and
-    the custom action time limit endpoints.yml needs."""
-    env = dict(os.environ)
+    the custom action time limit endpoints.yml needs.
+
+    Without the launcher's say-so no server opens Rasa's HTTP API: a
+    RASA_API_TOKEN in the caller's environment is not passed on.
+    """
+    env = {key: value for key, value in os.environ.items() if key != API_TOKEN_ENV}
     env.setdefault("ACTION_TIMEOUT_S", DEFAULT_ACTION_TIMEOUT_S)
     env.update(
         RASA_TELEMETRY_ENABLED="false",
@@ -266,6 +272,11 @@ class Assistant(ServerGroup):
     site_origins: the web pages allowed to talk to the Rasa server from a
     browser (Rasa's --cors and the socketio channel's SITE_ORIGINS); by
     default the demo page's origins, or none without a web server.
+
+    api_token: opens Rasa's HTTP API (/status, /conversations/..., /model/...)
+    to requests with `?token=<api_token>`; without it the API is off. The token
+    reaches the Rasa server in its environment, not on its command line, where
+    any local user could read it (ps).
     """
 
     def __init__(
@@ -281,6 +292,7 @@ class Assistant(ServerGroup):
         agent_token: Optional[str] = None,
         web_port: Optional[int] = None,
         site_origins: Optional[Sequence[str]] = None,
+        api_token: Optional[str] = None,
     ) -> None:
         self.host = host
         # The agent preview channel refuses to start without a token: launches
@@ -301,10 +313,12 @@ class Assistant(ServerGroup):
             **(stores if stores is not None else embedded_stores()),
         )
         env.update(extra_env or {})
+        self.api_token = api_token or None
+        rasa_env = dict(env, **({API_TOKEN_ENV: api_token} if api_token else {}))
         cors_args = ["--cors", *self.site_origins] if self.site_origins else []
         self.action_server = action_server(action_port, env, output)
         self.rasa_server = rasa_server(
-            rasa_port, env, output, host, model_path, [*cors_args, *extra_rasa_args]
+            rasa_port, rasa_env, output, host, model_path, [*cors_args, *extra_rasa_args]
         )
         self.web_server: Optional[ServerProcess] = None
         if web_port is not None:
