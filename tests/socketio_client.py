@@ -22,14 +22,18 @@ class ChatClient:
     def __init__(self, server_url: str, origin: Optional[str] = None) -> None:
         self.server_url = server_url
         self.headers = {"Origin": origin} if origin else {}
-        self.sio = socketio.AsyncClient(reconnection=False)
+        # python-engineio gives each HTTP request 5 s by default (the browser
+        # client waits 20 s to connect): too short on a busy 2-core machine.
+        self.sio = socketio.AsyncClient(reconnection=False, request_timeout=WAIT_S)
         self.sessions: "asyncio.Queue[str]" = asyncio.Queue()
         self.messages: "asyncio.Queue[Message]" = asyncio.Queue()
         self.sio.on("session_confirm", self.sessions.put_nowait)
         self.sio.on("bot_uttered", self.messages.put_nowait)
 
     async def connect(self, session_id: Optional[str] = None) -> str:
-        await self.sio.connect(self.server_url, headers=self.headers, transports=["polling"])
+        # python-socketio waits 1 s for the namespace by default: too short as well.
+        await self.sio.connect(self.server_url, headers=self.headers, transports=["polling"],
+                               wait_timeout=int(WAIT_S))
         await self.sio.emit("session_request", {"session_id": session_id})
         return await asyncio.wait_for(self.sessions.get(), WAIT_S)
 

@@ -15,7 +15,6 @@ tracker store then hold this load alone, so the test can read both.
 """
 import asyncio
 import json
-import sqlite3
 import statistics
 import time
 import uuid
@@ -30,6 +29,8 @@ import socketio
 from actions.coverage_engine import PlanContext, load_rules
 from scripts.assistant_servers import Assistant
 from tests.servers import running_assistant
+from tests.socketio_client import ChatClient, ends_with_id_card_line
+from tests.tracker_store_reading import stored_events, user_events
 
 pytestmark = pytest.mark.slow
 
@@ -45,7 +46,6 @@ LOAD_TIMEOUT_S = 600.0
 SOCKETIO_OFFSET = 1000
 STATES = list(RULES.context_values["state"])
 PLAN_TYPES = list(RULES.context_values["plan_type"])
-ID_CARD = "customer service number on your Blue Cross and Blue Shield ID card"
 # Questions the end-to-end tests show the model reads as these topics, with
 # the care setting each names; none names a state, plan type or insurer.
 QUESTIONS: List[Tuple[str, str, Optional[str]]] = [
@@ -90,15 +90,24 @@ class TurnResult:
 
     conversation: str
     turn: Turn
-    status: Optional[int] = None  # HTTP status (REST); 200 once a reply came (socket.io)
+    # REST: the HTTP status. socket.io has none per turn: 200 once the reply
+    # came; a server error there shows as a dropped connection or no reply.
+    status: Optional[int] = None
     reply: List[Message] = field(default_factory=list)
     latency_s: float = 0.0
     error: str = ""
 
 
-def inform(**values: str) -> str:
-    """A message giving plan context the way the widget's buttons do."""
-    return "/inform" + json.dumps(values)
+def plan_type_button(plan_type: str) -> str:
+    """The payload of the plan-type button the assistant offers (a command members may send)."""
+    return "/inform" + json.dumps({"plan_type": plan_type})
+
+
+def plan_in_words(state: str, plan_type: str) -> str:
+    """A member saying their plan: "i have a ppo plan in texas"."""
+    label = RULES.context_values["plan_type"][plan_type].lower()
+    article = "an" if plan_type == "hmo" else "a"
+    return f"i have {article} {label} plan in {RULES.context_values['state'][state].lower()}"
 
 
 def conversation_plan(index: int) -> List[Turn]:
@@ -106,7 +115,8 @@ def conversation_plan(index: int) -> List[Turn]:
 
     Even conversations say their plan in the first message; odd ones are on
     a member portal that sends the plan as metadata with every message. Both
-    switch plan type at turn 6, which re-answers the question before it.
+    switch plan type with the plan-type button at turn 6, which re-answers
+    the question before it.
     """
     state, plan_type = STATES[index % len(STATES)], PLAN_TYPES[(index // len(STATES)) % len(PLAN_TYPES)]
     new_plan_type = PLAN_TYPES[(PLAN_TYPES.index(plan_type) + 1) % len(PLAN_TYPES)]
@@ -115,12 +125,12 @@ def conversation_plan(index: int) -> List[Turn]:
     questions = iter([QUESTIONS[(index + k) % len(QUESTIONS)] for k in range(TURNS)])
     turns: List[Turn] = []
     if not portal:
-        turns.append(Turn(inform(state=state, plan_type=plan_type), metadata, PlanContext(state, plan_type), None))
+        turns.append(Turn(plan_in_words(state, plan_type), metadata, PlanContext(state, plan_type), None))
     while len(turns) < 5:
         text, topic, setting = next(questions)
         turns.append(Turn(text, metadata, PlanContext(state, plan_type, setting), topic))
     asked = turns[-1]
-    turns.append(Turn(inform(plan_type=new_plan_type), metadata,
+    turns.append(Turn(plan_type_button(new_plan_type), metadata,
                       PlanContext(state, new_plan_type, asked.context.setting), asked.topic))
     while len(turns) < TURNS:
         text, topic, setting = next(questions)
@@ -180,14 +190,13 @@ async def rest_conversation(session: aiohttp.ClientSession, url: str, index: int
 # --- socket.io -------------------------------------------------------------
 
 
-async def socketio_conversation(base_url: str, index: int) -> Tuple[List[TurnResult], int]:
+async def socketio_conversation(base_url: str, index: int) -> Tuple[List[TurnResult], int, float]:
     """One member's conversation over socket.io (long-polling, from the member site).
 
-    Returns the turns and how often the server dropped the connection.
+    Returns the turns, how often the server dropped the connection, and how
+    long connecting took (up to the session id).
     """
-    client = socketio.AsyncClient(reconnection=False)
-    sessions: "asyncio.Queue[str]" = asyncio.Queue()
-    messages: "asyncio.Queue[Message]" = asyncio.Queue()
+    client = ChatClient(base_url, origin=SITE)
     dropped = 0
     closing = False
 
@@ -195,28 +204,24 @@ async def socketio_conversation(base_url: str, index: int) -> Tuple[List[TurnRes
         nonlocal dropped
         dropped += 0 if closing else 1
 
-    client.on("session_confirm", sessions.put_nowait)
-    client.on("bot_uttered", messages.put_nowait)
-    client.on("disconnect", on_disconnect)
+    client.sio.on("disconnect", on_disconnect)
     plan = conversation_plan(SOCKETIO_OFFSET + index)
-    results: List[TurnResult] = []
+    started = time.perf_counter()
     try:
-        await client.connect(base_url, headers={"Origin": SITE}, transports=["polling"],
-                             wait_timeout=int(TURN_TIMEOUT_S))
-        await client.emit("session_request", {"session_id": None})
-        session_id = await asyncio.wait_for(sessions.get(), TURN_TIMEOUT_S)
+        session_id = await client.connect()
     except (socketio.exceptions.ConnectionError, asyncio.TimeoutError) as error:
-        return [TurnResult(f"socketio-{index}", turn, error=f"no session: {error!r}") for turn in plan], dropped
+        failed = [TurnResult(f"socketio-{index}", turn, error=f"no session: {error!r}") for turn in plan]
+        return failed, dropped, time.perf_counter() - started
+    connect_s = time.perf_counter() - started
+    results: List[TurnResult] = []
     try:
         for turn in plan:
             result = TurnResult(session_id, turn)
+            # A coverage answer ends with the ID-card line; a noted plan is one message.
+            complete = ends_with_id_card_line if turn.topic is not None else bool
             started = time.perf_counter()
             try:
-                await client.emit("user_uttered", {"message": turn.text, "session_id": session_id,
-                                                   "customData": turn.metadata})
-                # A coverage answer ends with the ID-card line; a noted plan is one message.
-                while not result.reply or (turn.topic is not None and ID_CARD not in result.reply[-1].get("text", "")):
-                    result.reply.append(await asyncio.wait_for(messages.get(), TURN_TIMEOUT_S))
+                result.reply = await client.ask(session_id, turn.text, turn.metadata, until=complete)
                 result.status = 200
             except (socketio.exceptions.SocketIOError, asyncio.TimeoutError) as error:
                 result.error = repr(error)
@@ -224,8 +229,8 @@ async def socketio_conversation(base_url: str, index: int) -> Tuple[List[TurnRes
             results.append(result)
     finally:
         closing = True
-        await client.disconnect()
-    return results, dropped
+        await client.close()
+    return results, dropped, connect_s
 
 
 # --- the load ----------------------------------------------------------------
@@ -263,7 +268,8 @@ class LoadReport:
 
     results: List[TurnResult]
     wall_s: float
-    dropped_connections: int
+    dropped_connections: int = 0
+    connect_s: List[float] = field(default_factory=list)  # socket.io: time to a session
 
     def problems(self, kind: str) -> List[str]:
         """Descriptions of the turns with one kind of problem (one of PROBLEMS)."""
@@ -279,9 +285,10 @@ class LoadReport:
         p95 = latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan")
         conversations = len({r.conversation for r in self.results})
         counts = ", ".join(f"{kind} {len(self.problems(kind))}" for kind in PROBLEMS)
+        connecting = f"; slowest connect {max(self.connect_s):.1f} s" if self.connect_s else ""
         return (f"{channel}: {conversations} conversations, {len(self.results)} turns in {self.wall_s:.1f} s "
                 f"(all channels at once); {counts}; dropped connections {self.dropped_connections}; "
-                f"turn latency p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms")
+                f"turn latency p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms{connecting}")
 
 
 async def run_load(assistant: Assistant) -> Tuple[LoadReport, LoadReport]:
@@ -295,9 +302,9 @@ async def run_load(assistant: Assistant) -> Tuple[LoadReport, LoadReport]:
         rest_results, sio_results = await asyncio.wait_for(asyncio.gather(rest, sio), LOAD_TIMEOUT_S)
         wall_s = time.perf_counter() - started
     return (
-        LoadReport([r for conversation in rest_results for r in conversation], wall_s, 0),
-        LoadReport([r for conversation, _ in sio_results for r in conversation], wall_s,
-                   sum(dropped for _, dropped in sio_results)),
+        LoadReport([r for conversation in rest_results for r in conversation], wall_s),
+        LoadReport([r for conversation, _, _ in sio_results for r in conversation], wall_s,
+                   sum(dropped for _, dropped, _ in sio_results), [s for _, _, s in sio_results]),
     )
 
 
@@ -308,28 +315,12 @@ def load_server(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -
         yield running
 
 
-def run_dir(assistant: Assistant) -> Path:
-    """The folder running_assistant gave the servers: tracker store and log."""
-    return Path(assistant.rasa_server.env["TRACKER_STORE_URL"].removeprefix("sqlite:///")).parent
-
-
-def stored_turns(assistant: Assistant) -> Dict[str, Tuple[int, Optional[str], Optional[str]]]:
-    """Per conversation in the server's tracker store: member turns, last state and plan type set."""
-    database = run_dir(assistant) / "tracker.db"
-    stored: Dict[str, Tuple[int, Optional[str], Optional[str]]] = {}
-    with sqlite3.connect(database) as connection:
-        rows = connection.execute("SELECT sender_id, type_name, data FROM events ORDER BY id").fetchall()
-    for sender, type_name, data in rows:
-        turns, state, plan_type = stored.get(sender, (0, None, None))
-        event = json.loads(data)
-        if type_name == "user":
-            turns += 1
-        elif type_name == "slot" and event.get("name") == "state":
-            state = event.get("value")
-        elif type_name == "slot" and event.get("name") == "plan_type":
-            plan_type = event.get("value")
-        stored[sender] = (turns, state, plan_type)
-    return stored
+def stored_turns(assistant: Assistant, conversation: str) -> Tuple[int, Optional[str], Optional[str]]:
+    """What the server's tracker store holds of a conversation: its member
+    turns, and the state and plan type it last set."""
+    events = stored_events(assistant.rasa_server.env["TRACKER_STORE_URL"], [conversation])
+    slots = {event["name"]: event["value"] for event in events if event.get("event") == "slot"}
+    return len(user_events(events)), slots.get("state"), slots.get("plan_type")
 
 
 def test_concurrent_conversations_get_their_own_answers(
@@ -348,14 +339,15 @@ def test_concurrent_conversations_get_their_own_answers(
 
     # The server's own record: each conversation's 10 turns under its own id,
     # ending on its own plan context.
-    stored = stored_turns(load_server)
     for report in (rest, sio):
         for conversation in {r.conversation for r in report.results}:
             last = [r.turn for r in report.results if r.conversation == conversation][-1]
-            assert stored.get(conversation) == (TURNS, last.context.state, last.context.plan_type), conversation
-    assert len(stored) == REST_CONVERSATIONS + SOCKETIO_CONVERSATIONS
+            stored = stored_turns(load_server, conversation)
+            assert stored == (TURNS, last.context.state, last.context.plan_type), conversation
 
-    log = (run_dir(load_server) / "servers.log").read_text(errors="replace")
+    # running_assistant keeps the servers' log beside their tracker store.
+    tracker_db = Path(load_server.rasa_server.env["TRACKER_STORE_URL"].removeprefix("sqlite:///"))
+    log = (tracker_db.parent / "servers.log").read_text(errors="replace")
     assert "Traceback" not in log and " ERROR " not in log, log[-3000:]
 
 
