@@ -24,13 +24,14 @@ import json
 import logging
 import re
 import uuid
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Union
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint, Sanic
 
 from channels.member_turn import handle_member_message
+from channels.origins import parse_origins
 
 logger = logging.getLogger(__name__)
 
@@ -121,14 +122,6 @@ class SiteSocketIOInput(SocketIOInput):
             )
 
         return socketio_blueprint
-
-
-def parse_origins(value: Union[None, Text, List[Text]]) -> List[Text]:
-    """Origins from credentials: a list, or one string separated by commas or spaces."""
-    if value is None:
-        return []
-    items = value if isinstance(value, list) else re.split(r"[,\s]+", str(value))
-    return [item.strip().rstrip("/") for item in items if item and item.strip()]
 
 
 def metadata_from(value: Any) -> Dict[Text, Any]:

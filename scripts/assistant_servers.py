@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Callable, Dict, List, Optional, Sequence, Union
 
+from channels.origins import parse_origins
 from rasa_server.api_token import API_TOKEN_ENV
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -303,7 +304,7 @@ class Assistant(ServerGroup):
         self.base_url = f"http://127.0.0.1:{rasa_port}"
         self.action_url = f"http://127.0.0.1:{action_port}/webhook"
         self.web_port = web_port
-        self.site_origins = list(
+        self.site_origins = parse_origins(
             site_origins if site_origins is not None else demo_origins(web_port) if web_port else []
         )
         env = quiet_env(

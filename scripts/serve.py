@@ -48,7 +48,11 @@ def assistant_from_env(env: Mapping[str, str]) -> Assistant:
 
 def main() -> int:
     """Start the assistant, print where to talk to it, run until Ctrl-C."""
-    assistant = assistant_from_env(os.environ)
+    try:
+        assistant = assistant_from_env(os.environ)
+    except ValueError as error:
+        print(f"error: SITE_ORIGINS: {error}", file=sys.stderr)
+        return 1
     rasa_port, action_port, web_port = assistant.rasa_port, assistant.action_port, assistant.web_port
     if not MODEL_PATH.exists():
         print(f"error: no trained model at {MODEL_PATH}; run `make run`.", file=sys.stderr)

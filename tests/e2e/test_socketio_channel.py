@@ -7,8 +7,8 @@ from typing import Any, Dict, List
 import pytest
 import socketio
 
-from channels.site_socketio import parse_origins
-from scripts.assistant_servers import Assistant
+from channels.origins import parse_origins
+from scripts.assistant_servers import Assistant, free_port
 from tests.socketio_client import ID_CARD, WAIT_S, ChatClient
 
 pytestmark = pytest.mark.slow
@@ -105,3 +105,18 @@ def test_only_the_configured_sites_may_connect(assistant: Assistant) -> None:
 )
 def test_site_origins_are_read_from_a_list_or_a_comma_separated_string(value: Any, origins: List[str]) -> None:
     assert parse_origins(value) == origins
+
+
+@pytest.mark.parametrize("origin", [
+    "https://*.example.com", "https://members.example?", "https://[::1]", "members.example.com",
+    "ftp://members.example", "https://members.example/path", "https://a.example\\.b", "*",
+])
+def test_origins_that_cors_would_read_as_patterns_are_refused(origin: str) -> None:
+    # Sanic-Cors matches such origins as unanchored regular expressions (SECURITY.md).
+    with pytest.raises(ValueError, match="not a web origin"):
+        parse_origins(f"https://members.example, {origin}")
+
+
+def test_the_launcher_refuses_a_wildcard_site_origin() -> None:
+    with pytest.raises(ValueError, match="not a web origin"):
+        Assistant(rasa_port=free_port(), action_port=free_port(), site_origins=["https://*.example.com"])
