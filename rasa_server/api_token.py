@@ -15,4 +15,6 @@ def with_api_token(argv: List[str], env: Mapping[str, str]) -> List[str]:
     token = env.get(API_TOKEN_ENV, "").strip()
     if not token or argv[1:2] != ["run"] or "--enable-api" in argv:
         return argv
-    return [*argv, "--enable-api", "--auth-token", token]
+    # One "--auth-token=..." argument: a token may start with "-", which
+    # argparse would read as the next option.
+    return [*argv, "--enable-api", f"--auth-token={token}"]

@@ -200,7 +200,7 @@ def progress(text: str) -> None:
 
 def deployment(target: str, rasa_servers: int, log: Any, token: str) -> Any:
     """The servers to measure: one assistant, or a cluster of `rasa_servers` behind nginx."""
-    api = ["--enable-api", "--auth-token", token]
+    api = ["--enable-api", f"--auth-token={token}"]  # one argument: a token may start with "-"
     if target == "single":
         # A tracker store of its own: the benchmark's conversations stay out of var/.
         tracker_db = Path(tempfile.mkdtemp(prefix="hcsc-bench-")) / "tracker.db"
