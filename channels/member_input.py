@@ -134,7 +134,7 @@ def prepare_member_text(raw_text: str, offered_commands: Collection[str]) -> Red
     if stripped in offered_commands:
         return Redaction(text=stripped)
     redaction = redact_personal_details(clean_text(raw_text, max_chars=len(raw_text)))
-    text = member_command_or_text(clean_text(redaction.text), ())
+    text = member_command_or_text(redaction.text[:MAX_MESSAGE_CHARS], ())
     return Redaction(text=text, removed=redaction.removed)
 
 

@@ -1,13 +1,11 @@
 """Shared fixtures: the trained model and the real servers on free ports."""
-import json
-import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
 
 from scripts.assistant_servers import MODEL_PATH, Assistant, free_port
-from tests.servers import running_assistant
+from tests.servers import running_assistant, send_rest
 from tests.prerequisites import skip_unless_required
 
 Reply = List[Dict[str, Any]]
@@ -46,14 +44,7 @@ def send(assistant: Assistant) -> Callable[..., Reply]:
     """Send one member message over the REST channel; return the bot's messages."""
 
     def send_message(sender: str, message: str, metadata: Optional[Dict[str, Any]] = None) -> Reply:
-        body: Dict[str, Any] = {"sender": sender, "message": message}
-        if metadata is not None:
-            body["metadata"] = metadata
-        request = urllib.request.Request(
-            assistant.rest_url, json.dumps(body).encode(), {"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())
+        return send_rest(assistant.rest_url, sender, message, metadata)
 
     return send_message
 

@@ -1,7 +1,9 @@
 """Starting the real servers for tests: free ports, their own tracker store and log."""
+import json
+import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 
@@ -29,3 +31,14 @@ def running_assistant(run_dir: Path, **options: Any) -> Iterator[Assistant]:
             yield assistant
         finally:
             assistant.stop()
+
+
+def send_rest(rest_url: str, sender: str, message: str,
+              metadata: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
+    """Send one member message over the REST channel; return the bot's messages."""
+    body: Dict[str, Any] = {"sender": sender, "message": message}
+    if metadata is not None:
+        body["metadata"] = metadata
+    request = urllib.request.Request(rest_url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())

@@ -16,7 +16,7 @@ import pytest
 from scripts.assistant_servers import Assistant, free_port
 from scripts.cluster import cluster_stores, reachable
 from tests.prerequisites import skip_unless_required
-from tests.servers import running_assistant
+from tests.servers import running_assistant, send_rest
 from tests.socketio_client import ChatClient, ends_with_id_card_line
 from tests.tracker_store_reading import stored_events, user_events
 
@@ -129,21 +129,10 @@ def postgres_debug_assistant(trained_model: Path, tmp_path_factory: pytest.TempP
 def test_rest_and_socketio_with_the_postgres_store_and_debug_log(
     postgres_debug_assistant: Assistant,
 ) -> None:
-    import json
-    import urllib.request
-
     assistant = postgres_debug_assistant
     sender = f"pii-pg-{uuid.uuid4().hex[:10]}"
 
-    def send(text: str) -> Reply:
-        request = urllib.request.Request(
-            assistant.rest_url, json.dumps({"sender": sender, "message": text}).encode(),
-            {"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return json.loads(response.read())
-
-    check_replies([send(text) for text, _ in MESSAGES])
+    check_replies([send_rest(assistant.rest_url, sender, text) for text, _ in MESSAGES])
     session_id, socket_replies = socketio_conversation(assistant)
     check_replies(socket_replies)
     log_path = assistant.run_dir / "servers.log"  # type: ignore[attr-defined]

@@ -10,11 +10,9 @@ a Redis server of its own on a free port, so it can stop it.
 keeps answering, which tests/e2e/test_persistence.py and the cluster tests
 cover from the other side.)"""
 import asyncio
-import json
 import shutil
 import subprocess
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
@@ -24,7 +22,7 @@ import yaml
 
 from scripts.assistant_servers import PROJECT_DIR, Assistant, embedded_stores, free_port, port_in_use
 from tests.prerequisites import skip_unless_required
-from tests.servers import running_assistant
+from tests.servers import running_assistant, send_rest
 from tests.socketio_client import ChatClient
 
 pytestmark = pytest.mark.slow
@@ -79,12 +77,7 @@ def redis_and_assistant(trained_model: Path, tmp_path_factory: pytest.TempPathFa
 
 
 def send(assistant: Assistant, sender: str, text: str) -> Reply:
-    request = urllib.request.Request(
-        assistant.rest_url, json.dumps({"sender": sender, "message": text}).encode(),
-        {"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.loads(response.read())
+    return send_rest(assistant.rest_url, sender, text)
 
 
 def ask_over_socketio(assistant: Assistant, texts: List[str]) -> List[Reply]:
