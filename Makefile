@@ -25,12 +25,14 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 SPACY_PIPELINE := $(shell find spacy_pipeline -type f \( -name '*.py' -o -name '*.yml' -o -name '*.json' -o -name '*.toml' \) -not -path '*/build/*' -not -path '*.egg-info*')
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') $(wildcard nlu_components/*.py)
 
-.PHONY: help setup train run run-cluster test bench lock audit clean
+.PHONY: help setup train run run-cluster test test-unit lint types bench lock audit clean
 
 help:
 	@echo "make run    set up, train if needed, start the assistant and the widget demo page"
 	@echo "            (RASA_PORT=5005, ACTION_PORT=5055, WEB_PORT=8000, SITE_ORIGINS=demo page)"
-	@echo "make test   set up, train if needed, run every test"
+	@echo "make test   set up, train if needed, run every test (lint and types first)"
+	@echo "make test-unit  the tests that need no model and no server (under a minute)"
+	@echo "make lint   ruff check and ruff format --check;  make types  mypy"
 	@echo "make run-cluster  N Rasa servers + M action servers behind nginx on Postgres + Redis (RASA_SERVERS=2 ACTION_SERVERS=2)"
 	@echo "make bench  measure latency, throughput, cold start, training time, memory (BENCH_ARGS=...)"
 	@echo 'make preview Q="do i need a referral?" STATE=TX PLAN=hmo  what the assistant answers, and why'
@@ -42,12 +44,15 @@ help:
 
 # The venv is rebuilt when the lock file changes; a venv made with another
 # Python is replaced.
-$(STAMPS)/venv: requirements.lock scripts/find_python310.sh
+$(STAMPS)/venv: requirements.lock pyproject.toml scripts/find_python310.sh
 	@python310=$$(scripts/find_python310.sh) || exit 1; \
 	if [ -x $(PYTHON) ] && ! $(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))'; then \
 		echo "Replacing $(VENV): it was not made with Python 3.10"; rm -rf $(VENV); fi; \
 	[ -x $(PYTHON) ] || $$python310 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
+	@# The project's own packages (pyproject.toml), editable: imported from here.
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@rm -rf *.egg-info
 	@mkdir -p $(STAMPS) && touch $@
 
 # The audit tool's venv, from its own lock (requirements-audit.in says why).
@@ -94,9 +99,20 @@ run-cluster: $(MODEL)
 	@scripts/ensure_system_packages.sh
 	$(PYTHON) scripts/cluster.py
 
-test: $(MODEL) $(WIDGET_SOCKET_IO) $(STAMPS)/audit-venv
+test: lint types $(MODEL) $(WIDGET_SOCKET_IO) $(STAMPS)/audit-venv
 	@scripts/ensure_system_packages.sh
 	$(PYTHON) -m pytest
+
+# The fast loop: no model, no servers, no browser, no npm.
+test-unit: $(STAMPS)/spacy-pipeline
+	$(PYTHON) -m pytest -m "not slow" -q
+
+lint: $(STAMPS)/venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+types: $(STAMPS)/venv
+	$(VENV)/bin/mypy
 
 # A benchmark, not a test: it reports figures and asserts none.
 # TARGET=cluster measures 1 and 2 Rasa servers behind nginx on Postgres + Redis.
@@ -113,14 +129,14 @@ lock: $(STAMPS)/venv
 # Exit 1: SECURITY.md's findings differ from pip-audit's; 2: no full audit
 # (the vulnerability service did not answer). AUDIT_SERVICE=osv asks osv.dev.
 audit: $(STAMPS)/audit-venv
-	$(AUDIT_VENV)/bin/python scripts/dependency_audit.py
+	$(AUDIT_VENV)/bin/python -m tools.dependency_audit
 
 clean:
-	rm -rf $(VENV) $(AUDIT_VENV) $(STAMPS) models results .pytest_cache web/node_modules $(WIDGET_SOCKET_IO)
+	rm -rf $(VENV) $(AUDIT_VENV) $(STAMPS) models results .pytest_cache .mypy_cache .ruff_cache web/node_modules $(WIDGET_SOCKET_IO)
 
 .PHONY: preview catalogue
 
-# Support agents: the answer to one question and why (scripts/preview.py).
+# Support agents: the answer to one question and why (tools/preview.py).
 # With RASA_URL and AGENT_TOKEN set it asks that running assistant (no model
 # needed here); otherwise it starts its own on free ports. The values reach the
 # script through the environment, so any quotes in the question are safe.

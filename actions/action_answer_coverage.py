@@ -1,13 +1,19 @@
-"""Custom action: a thin adapter from the Rasa tracker to the coverage engine."""
-from typing import Any, Dict, Iterable, List, Optional, Text
+"""Custom action: a thin adapter from the Rasa tracker to the coverage domain.
+
+It reads the tracker (intent, this message's entities, slots, portal
+metadata), asks `plan_coverage` for the answer and sends the messages
+`plan_coverage.replies` builds. No coverage logic lives here.
+"""
+
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.coverage_engine import CoverageAnswer, CoverageRules, PlanContext, load_rules
+from plan_coverage.engine import PlanContext, load_rules
+from plan_coverage.replies import Message, answer_messages, context_noted_messages, topic_for_intent
 
-QUESTION_PREFIX = "ask_"
 # Of several care settings in one message, physical therapy decides: "a massage
 # therapist at my PT clinic" is therapy, not a stand-alone massage.
 THERAPY_SETTING = "physical_therapy"
@@ -29,7 +35,7 @@ class ActionAnswerCoverage(Action):
     ) -> List[EventType]:
         rules = load_rules()
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
-        asked_topic = topic_for_intent(intent, rules.topics)
+        asked_topic = topic_for_intent(intent, rules)
         topic = asked_topic or tracker.get_slot("topic")
         entities = latest_entities(tracker)
         if asked_topic is None and not CONTEXT_ENTITIES & entities.keys():
@@ -42,53 +48,25 @@ class ActionAnswerCoverage(Action):
 
         if topic is None and context.insurer is None:
             # Plan context alone, and nothing asked yet: note it, ask what they want.
-            dispatcher.utter_message(
-                text=rules.prompts["context_noted"].format(plan=rules.describe_plan(context)),
-                buttons=topic_buttons(rules),
-            )
+            send(dispatcher, context_noted_messages(rules, context))
             return context_events
 
         answer = rules.answer(topic or "coverage_overview", context)
-        utter_answer(dispatcher, rules, answer)
+        send(dispatcher, answer_messages(rules, answer))
         return context_events + [
             SlotSet("topic", topic),
             SlotSet("care_setting", context.setting),
         ]
 
 
-def utter_answer(
-    dispatcher: CollectingDispatcher, rules: CoverageRules, answer: CoverageAnswer
-) -> None:
-    """Send an answer: text, coverage payload, plan-type choice if useful, ID-card line."""
-    dispatcher.utter_message(text=answer.text)
-    dispatcher.utter_message(json_message=answer.payload())
-    if answer.ask_plan_type:
+def send(dispatcher: CollectingDispatcher, messages: List[Message]) -> None:
+    """Hand plain message dicts to rasa_sdk's dispatcher, in order."""
+    for message in messages:
         dispatcher.utter_message(
-            text=rules.prompts["plan_type_question"], buttons=plan_type_buttons(rules)
+            text=message.get("text"),
+            buttons=message.get("buttons") or [],
+            json_message=message.get("custom"),
         )
-    dispatcher.utter_message(text=answer.closing)
-
-
-def plan_type_buttons(rules: CoverageRules) -> List[Dict[Text, Text]]:
-    """Quick replies that tell the assistant the member's plan type."""
-    return [
-        {"title": label, "payload": f'/inform{{"plan_type": "{value}"}}'}
-        for value, label in rules.context_values["plan_type"].items()
-    ]
-
-
-def topic_buttons(rules: CoverageRules) -> List[Dict[Text, Text]]:
-    """Quick replies for the questions members ask most."""
-    return [
-        {"title": title, "payload": f"/{QUESTION_PREFIX}{topic}"}
-        for topic, title in rules.prompts["suggested_topics"].items()
-    ]
-
-
-def topic_for_intent(intent: Text, topics: Iterable[Text]) -> Optional[Text]:
-    """The coverage topic an `ask_<topic>` intent asks about, else None."""
-    topic = intent[len(QUESTION_PREFIX):] if intent.startswith(QUESTION_PREFIX) else None
-    return topic if topic in topics else None
 
 
 def plan_context(tracker: Tracker, is_new_question: bool) -> PlanContext:
@@ -126,5 +104,5 @@ def _clean(value: Any, normalise: Any) -> Optional[Text]:
     # Metadata comes from a web page: accept short strings only; the engine
     # drops any value it does not know.
     if isinstance(value, str) and 0 < len(value) <= 40:
-        return normalise(value.strip())
+        return str(normalise(value.strip()))
     return None

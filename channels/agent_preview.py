@@ -20,6 +20,7 @@ Routes (under /webhooks/preview):
 AGENT_TOKEN must be set in the environment. Without it the channel refuses to
 start, unless AGENT_PREVIEW_DEMO=1 asks for an open local demo.
 """
+
 import copy
 import hmac
 import logging
@@ -40,7 +41,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from actions.coverage_engine import CoverageRules, load_rules
+from plan_coverage.engine import CoverageRules, load_rules
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +107,11 @@ class AgentPreviewInput(InputChannel):
                 "\n%s\nAGENT PREVIEW DEMO MODE: %s is not set and %s=1, so the agent preview\n"
                 "at /webhooks/preview/ answers ANYONE who can reach this server, without a token.\n"
                 "Use it only on your own machine. Set %s to protect it.\n%s",
-                "!" * 78, TOKEN_ENV, DEMO_ENV, TOKEN_ENV, "!" * 78,
+                "!" * 78,
+                TOKEN_ENV,
+                DEMO_ENV,
+                TOKEN_ENV,
+                "!" * 78,
             )
             return cls(None)
         raise RasaException(
@@ -146,9 +151,7 @@ class AgentPreviewInput(InputChannel):
         @preview.route("/plan-context", methods=["GET"])
         async def plan_context(request: Request) -> HTTPResponse:
             values = load_rules().context_values
-            return response.json(
-                {"state": dict(values["state"]), "plan_type": dict(values["plan_type"])}
-            )
+            return response.json({"state": dict(values["state"]), "plan_type": dict(values["plan_type"])})
 
         @preview.route("/answer", methods=["POST"])
         async def answer(request: Request) -> HTTPResponse:
@@ -168,7 +171,8 @@ class AgentPreviewInput(InputChannel):
                 # The error's message may quote the question: name its type only,
                 # with the traceback when debugging.
                 logger.error(
-                    "agent preview failed: %s", type(error).__name__,
+                    "agent preview failed: %s",
+                    type(error).__name__,
                     exc_info=logger.isEnabledFor(logging.DEBUG),
                 )
                 return response.json({"error": "the assistant could not answer"}, 500, NO_STORE)
@@ -180,9 +184,7 @@ class AgentPreviewInput(InputChannel):
 async def page_file(name: Text) -> HTTPResponse:
     """One file of the agent page, with headers that keep it self-contained."""
     file_name, content_type = PAGE_FILES[name]
-    return await response.file(
-        WEB_DIR / file_name, mime_type=content_type, headers=PAGE_HEADERS
-    )
+    return await response.file(WEB_DIR / file_name, mime_type=content_type, headers=PAGE_HEADERS)
 
 
 def parse_request(request: Request, rules: CoverageRules) -> Dict[Text, Any]:
@@ -202,9 +204,7 @@ def parse_request(request: Request, rules: CoverageRules) -> Dict[Text, Any]:
         or len(history) > MAX_HISTORY
         or not all(isinstance(m, str) and m.strip() and len(m) <= MAX_TEXT_CHARS for m in history)
     ):
-        raise PreviewRequestError(
-            f"`history` must be a list of at most {MAX_HISTORY} non-empty messages"
-        )
+        raise PreviewRequestError(f"`history` must be a list of at most {MAX_HISTORY} non-empty messages")
     context = {}
     for key in ("state", "plan_type"):
         value = body.get(key)
@@ -241,8 +241,11 @@ async def run_preview(
         collector = CollectingOutputChannel()
         await isolated.handle_message(
             UserMessage(
-                text, collector, sender_id,
-                input_channel=input_channel, metadata=dict(question["metadata"]),
+                text,
+                collector,
+                sender_id,
+                input_channel=input_channel,
+                metadata=dict(question["metadata"]),
             )
         )
     tracker = await isolated.tracker_store.retrieve(sender_id)
@@ -258,7 +261,7 @@ def explain(
     events = list(tracker.events)
     last_user = max(i for i, event in enumerate(events) if isinstance(event, UserUttered))
     parse_data = events[last_user].parse_data  # type: ignore[union-attr]
-    turn = events[last_user + 1:]
+    turn = events[last_user + 1 :]
     actions = [
         {"name": e.action_name, "policy": e.policy, "confidence": e.confidence}
         for e in turn
@@ -266,8 +269,7 @@ def explain(
     ]
     intent = parse_data.get("intent") or {}
     member_messages = [
-        {key: value for key, value in message.items() if key != "recipient_id"}
-        for message in messages
+        {key: value for key, value in message.items() if key != "recipient_id"} for message in messages
     ]
     coverage = next(
         (
@@ -307,9 +309,7 @@ def explain(
     }
 
 
-def describe_outcome(
-    coverage: Optional[Dict[Text, Any]], rules: CoverageRules
-) -> Optional[Dict[Text, Text]]:
+def describe_outcome(coverage: Optional[Dict[Text, Any]], rules: CoverageRules) -> Optional[Dict[Text, Text]]:
     """The coverage outcome with its meaning from the rules data, or None."""
     if not coverage:
         return None
@@ -317,9 +317,7 @@ def describe_outcome(
     return {"name": name, "meaning": rules.outcomes.get(name, "")}
 
 
-def describe_rules(
-    coverage: Optional[Dict[Text, Any]], rules: CoverageRules
-) -> List[Dict[Text, Any]]:
+def describe_rules(coverage: Optional[Dict[Text, Any]], rules: CoverageRules) -> List[Dict[Text, Any]]:
     """Each rule the answer used, with its text and references as stored in the rules data."""
     described = []
     for rule_id in (coverage or {}).get("rules") or []:

@@ -15,6 +15,7 @@ channels and tested directly, Hypothesis included:
   send only what the assistant offered as a button; other "/..." text is
   treated as ordinary words.
 """
+
 import json
 import re
 import unicodedata
@@ -46,30 +47,55 @@ _NOT_ALNUM_AFTER = r"(?![A-Za-z0-9])"
 _PATTERNS: Tuple[Tuple[str, str, Pattern[str]], ...] = (
     ("email", "[email]", re.compile(r"[\w.+%-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b")),
     # An identifier after the words that introduce one: "member ID is XOF 1234 5678".
-    ("member_id", r"\g<keep>[member ID]", re.compile(
-        r"\b(?P<keep>(?:member|subscriber|policy|group|id|card|ssn|social security)"
-        r"(?:\s+(?:id|number|no\.?|num|#))?(?:\s*(?:is|[:#=]))?\s*)"
-        r"[A-Za-z]{0,4}[ -]?\d[\d -]{2,30}\d[A-Za-z]{0,3}" + _NOT_ALNUM_AFTER,
-        re.IGNORECASE)),
-    ("date", "[date]", re.compile(
-        r"(?<!\d)(?:\d{1,2}[./-]\d{1,2}[./-](?:\d{4}|\d{2})|\d{4}[./-]\d{1,2}[./-]\d{1,2})(?!\d)"
-        rf"|\b{_MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{2,4}}(?!\d)"
-        rf"|(?<!\d)\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\.?,?\s+\d{{2,4}}(?!\d)",
-        re.IGNORECASE)),
+    (
+        "member_id",
+        r"\g<keep>[member ID]",
+        re.compile(
+            r"\b(?P<keep>(?:member|subscriber|policy|group|id|card|ssn|social security)"
+            r"(?:\s+(?:id|number|no\.?|num|#))?(?:\s*(?:is|[:#=]))?\s*)"
+            r"[A-Za-z]{0,4}[ -]?\d[\d -]{2,30}\d[A-Za-z]{0,3}" + _NOT_ALNUM_AFTER,
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "date",
+        "[date]",
+        re.compile(
+            r"(?<!\d)(?:\d{1,2}[./-]\d{1,2}[./-](?:\d{4}|\d{2})|\d{4}[./-]\d{1,2}[./-]\d{1,2})(?!\d)"
+            rf"|\b{_MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{2,4}}(?!\d)"
+            rf"|(?<!\d)\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\.?,?\s+\d{{2,4}}(?!\d)",
+            re.IGNORECASE,
+        ),
+    ),
     ("ssn", "[SSN]", re.compile(_NOT_ALNUM_BEFORE + r"\d{3}([\s.-]?)\d{2}\1\d{4}(?!\d)")),
-    ("phone", "[phone]", re.compile(
-        r"(?<![A-Za-z0-9+])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-]?)\d{3}[\s.-]?\d{4}(?!\d)"
-        r"(?:\s*(?:x|ext\.?)\s*\d{1,6})?", re.IGNORECASE)),
+    (
+        "phone",
+        "[phone]",
+        re.compile(
+            r"(?<![A-Za-z0-9+])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-]?)\d{3}[\s.-]?\d{4}(?!\d)"
+            r"(?:\s*(?:x|ext\.?)\s*\d{1,6})?",
+            re.IGNORECASE,
+        ),
+    ),
     # Card-style digit groups ("1234 5678 9012"), then any other code with six
     # or more digits (member IDs such as XOF123456789), then letters and five
     # digits (H12345). Five-digit numbers alone stay: CPT codes such as 97124
     # are what members ask about.
-    ("member_id", "[member ID]", re.compile(
-        _NOT_ALNUM_BEFORE + r"\d{3,4}(?:[ -]\d{3,4}){2,4}" + _NOT_ALNUM_AFTER)),
-    ("member_id", "[member ID]", re.compile(
-        _NOT_ALNUM_BEFORE + r"(?=(?:[A-Za-z]*\d){6})[A-Za-z0-9]{6,}" + _NOT_ALNUM_AFTER)),
-    ("member_id", "[member ID]", re.compile(
-        _NOT_ALNUM_BEFORE + r"[A-Za-z]{1,4}\d{5,}[A-Za-z]{0,3}" + _NOT_ALNUM_AFTER)),
+    (
+        "member_id",
+        "[member ID]",
+        re.compile(_NOT_ALNUM_BEFORE + r"\d{3,4}(?:[ -]\d{3,4}){2,4}" + _NOT_ALNUM_AFTER),
+    ),
+    (
+        "member_id",
+        "[member ID]",
+        re.compile(_NOT_ALNUM_BEFORE + r"(?=(?:[A-Za-z]*\d){6})[A-Za-z0-9]{6,}" + _NOT_ALNUM_AFTER),
+    ),
+    (
+        "member_id",
+        "[member ID]",
+        re.compile(_NOT_ALNUM_BEFORE + r"[A-Za-z]{1,4}\d{5,}[A-Za-z]{0,3}" + _NOT_ALNUM_AFTER),
+    ),
 )
 
 
@@ -175,9 +201,7 @@ def parse_rest_request(body: bytes) -> Tuple[str, str, Dict[str, object]]:
         raise InvalidMemberRequest("The request body must be a JSON object.")
     sender_id, text, metadata = payload.get("sender"), payload.get("message"), payload.get("metadata")
     if not is_valid_sender_id(sender_id):
-        raise InvalidMemberRequest(
-            "`sender` must be 1 to 128 letters, digits or the characters . _ : -"
-        )
+        raise InvalidMemberRequest("`sender` must be 1 to 128 letters, digits or the characters . _ : -")
     if not isinstance(text, str):
         raise InvalidMemberRequest("`message` must be a string.")
     if metadata is not None and not isinstance(metadata, dict):

@@ -12,6 +12,7 @@ payloads read as commands, always at least one reply. And:
 - only the plan-context metadata is kept;
 - no streaming replies (`?stream=true`), which no member site here uses.
 """
+
 from typing import Any, Awaitable, Callable, Text
 
 from rasa.core.channels.channel import UserMessage
@@ -42,7 +43,12 @@ class MemberRestInput(RestInput):
                 return response.json({"error": str(error)}, status=400)
             output = MemberRestOutput()
             await handle_member_message(
-                request.app.ctx.agent, on_new_message, output, sender_id, text, metadata,
+                request.app.ctx.agent,
+                on_new_message,
+                output,
+                sender_id,
+                text,
+                metadata,
                 input_channel=self.name(),
             )
             return response.json(output.messages)

@@ -10,6 +10,7 @@ the socketio channel take around Rasa's own handling.
 4. If that produced no bot message at all (a failure anywhere), the member
    still gets `utter_answer_unavailable`: the ID-card fallback, never silence.
 """
+
 import logging
 from typing import Any, Awaitable, Callable, Dict, FrozenSet, Iterable, Mapping, Optional, Text
 
@@ -20,6 +21,8 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted
 
 from channels.member_input import plan_context_metadata, prepare_member_text
+from plan_coverage.engine import load_rules
+from plan_coverage.replies import offered_payloads
 
 logger = logging.getLogger(__name__)
 
@@ -69,10 +72,15 @@ async def handle_member_message(
 
     sent_before = _sent_count(output)
     try:
-        await on_new_message(UserMessage(
-            prepared.text, output, sender_id,
-            input_channel=input_channel, metadata=plan_context_metadata(metadata),
-        ))
+        await on_new_message(
+            UserMessage(
+                prepared.text,
+                output,
+                sender_id,
+                input_channel=input_channel,
+                metadata=plan_context_metadata(metadata),
+            )
+        )
     except Exception as error:  # noqa: BLE001 - the member must get a reply whatever failed
         # The type only: an exception's text can quote the conversation.
         logger.error("Handling a member message failed: %s", type(error).__name__)
@@ -81,9 +89,7 @@ async def handle_member_message(
         await output.send_text_message(sender_id, response_text(domain, ANSWER_UNAVAILABLE))
 
 
-async def tell_once_about_personal_details(
-    agent: Agent, sender_id: Text, output: OutputChannel
-) -> None:
+async def tell_once_about_personal_details(agent: Agent, sender_id: Text, output: OutputChannel) -> None:
     """Send the personal-details notice unless this conversation already had it.
 
     The notice is run as an action, so it is in the tracker (which makes
@@ -119,18 +125,15 @@ def offered_commands(domain: Optional[Domain]) -> FrozenSet[Text]:
         return frozenset()
     key = id(domain)
     if key not in _COMMANDS_BY_DOMAIN:
-        from actions.action_answer_coverage import plan_type_buttons, topic_buttons
-        from actions.coverage_engine import load_rules
-
-        rules = load_rules()
         buttons = [
             button
             for variations in domain.responses.values()
             for variation in variations
             for button in variation.get("buttons") or []
         ]
-        buttons += plan_type_buttons(rules) + topic_buttons(rules)
-        _COMMANDS_BY_DOMAIN[key] = frozenset(_payloads(buttons)) | INTERFACE_COMMANDS
+        _COMMANDS_BY_DOMAIN[key] = (
+            frozenset(_payloads(buttons)) | offered_payloads(load_rules()) | INTERFACE_COMMANDS
+        )
     return _COMMANDS_BY_DOMAIN[key]
 
 
@@ -143,4 +146,4 @@ def _payloads(buttons: Iterable[Mapping[Text, Any]]) -> Iterable[Text]:
 
 def _sent_count(output: OutputChannel) -> int:
     """Bot messages an output channel has sent; both member outputs count them."""
-    return int(getattr(output, "sent_count"))
+    return int(output.sent_count)

@@ -2,6 +2,7 @@
 
 Pure Python, so the launchers can check SITE_ORIGINS before starting Rasa.
 """
+
 import re
 from typing import List, Sequence, Union
 
@@ -21,12 +22,9 @@ def parse_origins(value: Union[None, str, Sequence[str]]) -> List[str]:
         return []
     items = [value] if isinstance(value, str) else list(value)
     origins = [
-        part.strip().rstrip("/")
-        for item in items for part in re.split(r"[,\s]+", str(item)) if part.strip()
+        part.strip().rstrip("/") for item in items for part in re.split(r"[,\s]+", str(item)) if part.strip()
     ]
     invalid = [origin for origin in origins if not ORIGIN_PATTERN.match(origin)]
     if invalid:
-        raise ValueError(
-            f"not a web origin (scheme://host[:port], no wildcards): {', '.join(invalid)}"
-        )
+        raise ValueError(f"not a web origin (scheme://host[:port], no wildcards): {', '.join(invalid)}")
     return origins

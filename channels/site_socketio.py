@@ -19,6 +19,7 @@ Member messages then take the same steps as on the REST channel
 (channels/member_turn.py): personal details removed, only offered button
 payloads read as commands, always at least one reply.
 """
+
 import inspect
 import json
 import logging
@@ -68,8 +69,7 @@ class SiteSocketIOInput(SocketIOInput):
         channel.cors_allowed_origins = origins
         return channel
 
-    def __init__(self, *args: Any, cors_allowed_origins: Optional[List[Text]] = None,
-                 **kwargs: Any) -> None:
+    def __init__(self, *args: Any, cors_allowed_origins: Optional[List[Text]] = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cors_allowed_origins = cors_allowed_origins or []
         self.app: Optional[Sanic] = None
@@ -116,8 +116,12 @@ class SiteSocketIOInput(SocketIOInput):
                     return
             agent = self.app.ctx.agent if self.app is not None else None
             await handle_member_message(
-                agent, on_new_message, SiteSocketIOOutput(sio, self.bot_message_evt),
-                sender_id, data["message"], metadata_from(data.get(self.metadata_key)),
+                agent,
+                on_new_message,
+                SiteSocketIOOutput(sio, self.bot_message_evt),
+                sender_id,
+                data["message"],
+                metadata_from(data.get(self.metadata_key)),
                 input_channel=self.name(),
             )
 

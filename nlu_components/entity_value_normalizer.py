@@ -5,6 +5,7 @@ HMO"); the ruler's patterns carry the normalised value as their id ("TX",
 "hmo"). This component maps one to the other so that slots and the coverage
 rules only ever see normalised values.
 """
+
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent

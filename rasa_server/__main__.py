@@ -3,6 +3,7 @@
 With RASA_API_TOKEN set, `run` opens the HTTP API for that token only
 (rasa_server/api_token.py).
 """
+
 import os
 import sys
 

@@ -5,6 +5,7 @@ token (`--enable-api --auth-token`). The entry point adds the flags inside the
 process, so the token never shows on a command line (`ps` shows those to every
 local user); without the variable the API stays off.
 """
+
 from typing import List, Mapping
 
 API_TOKEN_ENV = "RASA_API_TOKEN"

@@ -5,6 +5,7 @@ exception is a failed custom action call, where the member gets an answer
 instead of silence (see _run_remote_action_or_answer_unavailable). The
 version guard makes an upgrade stop here, so whoever upgrades reviews them.
 """
+
 import asyncio
 import json
 import logging
@@ -25,10 +26,10 @@ from rasa.core.nlg import NaturalLanguageGenerator
 from rasa.core.utils import AvailableEndpoints
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
-from sanic import Sanic
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
 from rasa.utils.endpoints import ClientResponseError, EndpointConfig
+from sanic import Sanic
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import QueuePool
@@ -196,7 +197,9 @@ def action_timeout_s(action_endpoint: Optional[EndpointConfig]) -> float:
 _rasa_read_endpoints = AvailableEndpoints.read_endpoints.__func__  # type: ignore[attr-defined]
 
 
-def _read_endpoints_checking_action_timeout(cls: Type[AvailableEndpoints], endpoint_file: Text) -> AvailableEndpoints:
+def _read_endpoints_checking_action_timeout(
+    cls: Type[AvailableEndpoints], endpoint_file: Text
+) -> AvailableEndpoints:
     """Rasa's endpoint reading, plus a check of the action timeout.
 
     A bad `timeout` would otherwise only show when a member asks, as a
@@ -241,7 +244,9 @@ async def _run_remote_action_or_answer_unavailable(
     except Exception as error:  # noqa: BLE001 - every failure gets the same answer
         logger.error(
             "Custom action '%s' failed: %s. The member gets '%s'.",
-            self.name(), describe_action_failure(error, timeout_s), ANSWER_UNAVAILABLE_RESPONSE,
+            self.name(),
+            describe_action_failure(error, timeout_s),
+            ANSWER_UNAVAILABLE_RESPONSE,
         )
     return await ActionBotResponse(ANSWER_UNAVAILABLE_RESPONSE).run(output_channel, nlg, tracker, domain)
 

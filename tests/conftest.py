@@ -1,21 +1,26 @@
 """Shared fixtures: the trained model and the real servers on free ports."""
+
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
 
-from scripts.assistant_servers import MODEL_PATH, Assistant, free_port
-from tests.servers import running_assistant, send_rest
-from tests.prerequisites import skip_unless_required
+from launch.servers import MODEL_PATH, Assistant, free_port
+from tests.support.prerequisites import skip_unless_required
+from tests.support.servers import running_assistant, send_rest
 
 Reply = List[Dict[str, Any]]
 CHROMIUM = Path("/usr/bin/chromium")
 # Chromium flags for a headless run on a machine with no network but loopback.
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
-
 
 
 @pytest.fixture(scope="session")

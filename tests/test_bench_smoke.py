@@ -1,10 +1,11 @@
 """`make bench` keeps working: one tiny run, reports written. No timing is asserted."""
+
 import json
 from pathlib import Path
 
 import pytest
 
-from scripts import bench
+from tools import bench
 
 pytestmark = pytest.mark.slow
 
@@ -21,5 +22,9 @@ def test_bench_smoke_run_writes_its_reports(trained_model: Path, tmp_path: Path)
 
 def test_percentile_is_nearest_rank() -> None:
     values = [float(v) for v in range(1, 101)]
-    assert (bench.percentile(values, 50), bench.percentile(values, 95), bench.percentile(values, 99)) == (50.0, 95.0, 99.0)
+    assert (bench.percentile(values, 50), bench.percentile(values, 95), bench.percentile(values, 99)) == (
+        50.0,
+        95.0,
+        99.0,
+    )
     assert bench.percentile([], 50) == 0.0

@@ -1,4 +1,5 @@
 """Rasa's own checks on the project: data validation, conversation tests, held-out NLU accuracy."""
+
 import json
 import subprocess
 from pathlib import Path
@@ -6,7 +7,7 @@ from typing import List
 
 import pytest
 
-from scripts.assistant_servers import PROJECT_DIR, VENV_BIN, quiet_env
+from launch.servers import PROJECT_DIR, VENV_BIN, quiet_env
 
 pytestmark = pytest.mark.slow
 
@@ -16,8 +17,12 @@ MIN_INTENT_ACCURACY = 0.95
 def rasa(*args: str) -> "subprocess.CompletedProcess[str]":
     """Run a rasa command in the project directory."""
     return subprocess.run(
-        [str(VENV_BIN / "rasa"), *args], cwd=PROJECT_DIR, env=quiet_env(),
-        capture_output=True, text=True, timeout=600,
+        [str(VENV_BIN / "rasa"), *args],
+        cwd=PROJECT_DIR,
+        env=quiet_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
@@ -35,9 +40,7 @@ SERVER_SENT_RESPONSES = {"utter_answer_unavailable", "utter_personal_details_not
 def test_data_validates_cleanly() -> None:
     result = rasa("data", "validate")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    expected = {
-        f"The utterance '{name}' is not used in any story or rule." for name in SERVER_SENT_RESPONSES
-    }
+    expected = {f"The utterance '{name}' is not used in any story or rule." for name in SERVER_SENT_RESPONSES}
     warnings = rasa_warnings(result.stdout + result.stderr)
     unexpected = [line for line in warnings if not any(text in line for text in expected)]
     assert unexpected == []
@@ -46,10 +49,17 @@ def test_data_validates_cleanly() -> None:
 
 def test_conversation_stories_pass(trained_model: Path, tmp_path: Path) -> None:
     result = rasa(
-        "test", "core", "--model", str(trained_model), "--stories", "tests/test_stories.yml",
-        "--fail-on-prediction-errors", "--out", str(tmp_path),
+        "test",
+        "core",
+        "--model",
+        str(trained_model),
+        "--stories",
+        "tests/test_stories.yml",
+        "--fail-on-prediction-errors",
+        "--out",
+        str(tmp_path),
     )
-    failed = (tmp_path / "failed_test_stories.yml")
+    failed = tmp_path / "failed_test_stories.yml"
     report = failed.read_text() if failed.exists() else result.stderr[-3000:]
     assert result.returncode == 0, report
     story_report = json.loads((tmp_path / "story_report.json").read_text())
@@ -59,13 +69,21 @@ def test_conversation_stories_pass(trained_model: Path, tmp_path: Path) -> None:
 
 def test_held_out_intent_accuracy(trained_model: Path, tmp_path: Path) -> None:
     result = rasa(
-        "test", "nlu", "--model", str(trained_model), "--nlu", "tests/nlu_test.yml",
-        "--out", str(tmp_path),
+        "test",
+        "nlu",
+        "--model",
+        str(trained_model),
+        "--nlu",
+        "tests/nlu_test.yml",
+        "--out",
+        str(tmp_path),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((tmp_path / "intent_report.json").read_text())
-    print(f"held-out intent accuracy: {report['accuracy']:.4f} "
-          f"(macro F1 {report['macro avg']['f1-score']:.4f}, n={report['macro avg']['support']})")
+    print(
+        f"held-out intent accuracy: {report['accuracy']:.4f} "
+        f"(macro F1 {report['macro avg']['f1-score']:.4f}, n={report['macro avg']['support']})"
+    )
     assert report["accuracy"] >= MIN_INTENT_ACCURACY
 
 
@@ -76,8 +94,10 @@ def test_held_out_set_is_not_in_the_training_data() -> None:
         data = yaml.safe_load(path.read_text()) or {}
         return {
             line.lstrip("- ").strip().lower()
-            for block in data.get("nlu", []) if "examples" in block
-            for line in block["examples"].splitlines() if line.strip()
+            for block in data.get("nlu", [])
+            if "examples" in block
+            for line in block["examples"].splitlines()
+            if line.strip()
         }
 
     training = set().union(*(examples(p) for p in (PROJECT_DIR / "data").rglob("*.yml")))

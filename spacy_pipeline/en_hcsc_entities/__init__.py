@@ -6,6 +6,7 @@ settings) are a closed vocabulary, so the pipeline is built from
 `entity_patterns.yml` when spaCy loads this package. Installed as a package,
 `spacy.load("en_hcsc_entities")` finds it whatever the working directory is.
 """
+
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Union
 
@@ -47,9 +48,7 @@ def ruler_patterns(nlp: Language, path: Path = PATTERNS_PATH) -> List[Dict[str, 
                     pattern = _token_pattern(entry["exact"], "ORTH", nlp)
                 elif "regex" in entry:
                     # Open-ended matches keep their own text as the value.
-                    patterns.append(
-                        {"label": label, "pattern": [{"TEXT": {"REGEX": entry["regex"]}}]}
-                    )
+                    patterns.append({"label": label, "pattern": [{"TEXT": {"REGEX": entry["regex"]}}]})
                     continue
                 else:
                     raise ValueError(f"{path}: unknown entry {entry!r} under {label}/{value}")

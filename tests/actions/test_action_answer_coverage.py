@@ -1,4 +1,5 @@
 """The coverage action as Rasa calls it: a rasa_sdk Tracker in, messages and events out."""
+
 import asyncio
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -6,8 +7,9 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.action_answer_coverage import ActionAnswerCoverage, topic_for_intent
-from actions.coverage_engine import load_rules
+from actions.action_answer_coverage import ActionAnswerCoverage
+from plan_coverage.engine import load_rules
+from plan_coverage.replies import topic_for_intent
 
 SLOT_NAMES = ("state", "plan_type", "insurer", "care_setting", "topic")
 RULES = load_rules()
@@ -116,13 +118,18 @@ def test_inform_re_answers_the_pending_question_for_the_new_context() -> None:
     tracker = make_tracker("inform", {"plan_type": ["ppo"]}, slots={"topic": "referral", "plan_type": "hmo"})
     messages, slots = run_action(tracker)
     coverage = coverage_of(messages)
-    assert (coverage["topic"], coverage["outcome"], coverage["plan_type"]) == ("referral", "not_required", "ppo")
+    assert (coverage["topic"], coverage["outcome"], coverage["plan_type"]) == (
+        "referral",
+        "not_required",
+        "ppo",
+    )
     assert slots["topic"] == "referral"
 
 
 def test_inform_remembers_the_care_setting_of_the_pending_question() -> None:
     tracker = make_tracker(
-        "inform", {"plan_type": ["ppo"]},
+        "inform",
+        {"plan_type": ["ppo"]},
         slots={"topic": "out_of_network", "care_setting": "independent_therapist"},
     )
     messages, _ = run_action(tracker)
@@ -140,7 +147,8 @@ def test_a_new_question_starts_without_the_old_care_setting() -> None:
 
 def test_physical_therapy_wins_over_a_massage_therapist_in_the_same_question() -> None:
     tracker = make_tracker(
-        "ask_out_of_network", {"care_setting": ["independent_therapist", "physical_therapy"]},
+        "ask_out_of_network",
+        {"care_setting": ["independent_therapist", "physical_therapy"]},
         slots={"plan_type": "ppo"},
     )
     messages, slots = run_action(tracker)
@@ -187,7 +195,9 @@ def test_what_the_member_said_wins_over_portal_metadata() -> None:
     assert coverage_of(messages)["plan_type"] == "ppo"
 
 
-@pytest.mark.parametrize("metadata", [{"state": "CA"}, {"plan_type": "<script>"}, {"state": ["TX"]}, {"state": "x" * 500}])
+@pytest.mark.parametrize(
+    "metadata", [{"state": "CA"}, {"plan_type": "<script>"}, {"state": ["TX"]}, {"state": "x" * 500}]
+)
 def test_unusable_metadata_is_ignored(metadata: Dict[str, Any]) -> None:
     messages, slots = run_action(make_tracker("ask_referral", metadata=metadata))
     coverage = coverage_of(messages)
@@ -196,10 +206,10 @@ def test_unusable_metadata_is_ignored(metadata: Dict[str, Any]) -> None:
 
 
 def test_non_question_intents_have_no_topic() -> None:
-    assert topic_for_intent("ask_referral", RULES.topics) == "referral"
-    assert topic_for_intent("ask_other_service", RULES.topics) is None
-    assert topic_for_intent("inform", RULES.topics) is None
-    assert topic_for_intent("ask_non_hcsc_plan_typo", RULES.topics) is None
+    assert topic_for_intent("ask_referral", RULES) == "referral"
+    assert topic_for_intent("ask_other_service", RULES) is None
+    assert topic_for_intent("inform", RULES) is None
+    assert topic_for_intent("ask_non_hcsc_plan_typo", RULES) is None
 
 
 def test_inform_without_any_plan_context_is_not_understood() -> None:

@@ -1,4 +1,5 @@
 """Tests for the coverage rules engine: outcomes, plan guidance, payload and wording."""
+
 import json
 import re
 from functools import lru_cache
@@ -9,7 +10,7 @@ import textstat
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actions.coverage_engine import CoverageAnswer, PlanContext, load_rules
+from plan_coverage.engine import CoverageAnswer, PlanContext, load_rules
 
 RULES = load_rules()
 TOPICS: Tuple[str, ...] = tuple(RULES.topics)
@@ -127,7 +128,12 @@ OUTCOME_TABLE: List[Tuple[str, Conditions, str, str]] = [
     ("referral", {"plan_type": ("hmo",)}, "referral", "required"),
     ("referral", {"plan_type": ("ppo",)}, "referral", "not_required"),
     ("referral", {"plan_type": ("medicaid", "medicare_advantage", None)}, "referral", "depends_on_plan"),
-    ("out_of_network", {"plan_type": ("ppo",), "setting": MEDICAL_OR_UNKNOWN}, "out_of_network", "conditional"),
+    (
+        "out_of_network",
+        {"plan_type": ("ppo",), "setting": MEDICAL_OR_UNKNOWN},
+        "out_of_network",
+        "conditional",
+    ),
     ("out_of_network", {"setting": NON_MEDICAL}, "out_of_network", "not_covered"),
     (
         "out_of_network",
@@ -165,7 +171,10 @@ def test_outcome_table(
 @pytest.mark.parametrize("insurer", ["aetna", "other"])
 def test_other_insurer_is_not_applicable(topic: str, insurer: str) -> None:
     """With another insurer named, every topic but about_hcsc answers non_hcsc_plan."""
-    for plan in (context(insurer=insurer), context(insurer=insurer, state="TX", plan_type="hmo", setting="spa")):
+    for plan in (
+        context(insurer=insurer),
+        context(insurer=insurer, state="TX", plan_type="hmo", setting="spa"),
+    ):
         answer = RULES.answer(topic, plan)
         assert (answer.topic, answer.outcome) == ("non_hcsc_plan", "not_applicable")
 

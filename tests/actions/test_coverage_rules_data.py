@@ -1,4 +1,5 @@
 """Tests that the coverage rules data rests on the source article and fits the NLU contract."""
+
 import re
 from pathlib import Path
 from typing import Dict, List, Set, Tuple
@@ -6,8 +7,8 @@ from typing import Dict, List, Set, Tuple
 import pytest
 import yaml
 
-from actions.coverage_engine import RULES_PATH, load_rules
-from tests.prerequisites import skip_unless_required
+from plan_coverage.engine import RULES_PATH, load_rules
+from tests.support.prerequisites import skip_unless_required
 
 PROJECT = Path(__file__).resolve().parents[2]
 ARTICLE = Path(__file__).resolve().parents[3] / "shared" / "source" / "000_e4a14d2ed97fea39.txt"
@@ -25,8 +26,18 @@ REFERENCE_KEY_WORDS: Dict[str, Tuple[str, ...]] = {
     "THE803.008": ("THE803.008", "Non-Covered Physical Therapy Services"),
 }
 
-_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'",
-                         "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00a0": " "})
+_QUOTES = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u00a0": " ",
+    }
+)
 
 
 def normalise(text: str) -> str:
@@ -38,7 +49,9 @@ def normalise(text: str) -> str:
 def article_text() -> str:
     """The source article, normalised; skips the test when the article is not there."""
     if not ARTICLE.is_file():
-        skip_unless_required(f"source article not found at {ARTICLE} (expected next to the project in shared/source)")
+        skip_unless_required(
+            f"source article not found at {ARTICLE} (expected next to the project in shared/source)"
+        )
     return normalise(ARTICLE.read_text(encoding="utf-8"))
 
 
@@ -47,7 +60,7 @@ def references_section(article: str) -> str:
     start = article.rfind(" References ")
     end = article.find("About Us", start)
     assert start != -1, "the article has no References section"
-    return article[start:end if end != -1 else None]
+    return article[start : end if end != -1 else None]
 
 
 def source_quotes() -> List[Tuple[str, str]]:
@@ -79,7 +92,7 @@ def conversation_intents() -> Set[str]:
 
 def test_normalise_matches_curly_and_straight() -> None:
     """Normalising makes curly quotes, dashes and line breaks compare equal to plain ones."""
-    assert normalise("the member\u2019s \u201cplan\u201d \u2013\n  PT") == "the member's \"plan\" - PT"
+    assert normalise("the member\u2019s \u201cplan\u201d \u2013\n  PT") == 'the member\'s "plan" - PT'
 
 
 def test_every_rule_has_source_quotes() -> None:
@@ -146,4 +159,4 @@ def test_ask_intents_map_to_topics() -> None:
     names = [i if isinstance(i, str) else next(iter(i)) for i in intents]
     asks = [n for n in names if n.startswith("ask_") and n not in conversation_intents()]
     assert len(asks) == 13
-    assert [n for n in asks if n[len("ask_"):] not in RULES.topics] == []
+    assert [n for n in asks if n[len("ask_") :] not in RULES.topics] == []

@@ -1,4 +1,5 @@
 """Tests that a broken rules file fails loudly, naming the file and the rule."""
+
 import copy
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Tuple
@@ -6,7 +7,7 @@ from typing import Any, Callable, Dict, List, Tuple
 import pytest
 import yaml
 
-from actions.coverage_engine import RULES_PATH, RulesError, load_rules
+from plan_coverage.engine import RULES_PATH, RulesError, load_rules
 
 RulesData = Dict[str, Any]
 Mutation = Callable[[RulesData], None]
@@ -102,10 +103,18 @@ def set_top_level(key: str, value: Any) -> Mutation:
 
 BROKEN: List[Tuple[str, Mutation, Tuple[str, ...]]] = [
     ("duplicate_id", set_field("referral.ppo", "id", "referral.hmo"), ("referral.hmo", "duplicate id")),
-    ("overlap", add_overlapping_referral, ("topic referral", "referral.hmo", "referral.hmo_again", "found 2")),
+    (
+        "overlap",
+        add_overlapping_referral,
+        ("topic referral", "referral.hmo", "referral.hmo_again", "found 2"),
+    ),
     ("gap", delete_rule("referral.ppo"), ("topic referral", "found 0")),
     ("unknown_reference", set_field("referral.hmo", "references", ["CPCP999"]), ("referral.hmo", "CPCP999")),
-    ("unknown_topic", set_field("referral.hmo", "topic", "massage_prices"), ("referral.hmo", "massage_prices")),
+    (
+        "unknown_topic",
+        set_field("referral.hmo", "topic", "massage_prices"),
+        ("referral.hmo", "massage_prices"),
+    ),
     ("unknown_outcome", set_field("referral.hmo", "outcome", "maybe"), ("referral.hmo", "outcome", "maybe")),
     ("missing_text", drop_field("referral.hmo", "text"), ("referral.hmo", "text")),
     ("blank_text", set_field("referral.hmo", "text", "   "), ("referral.hmo", "text")),
@@ -118,11 +127,23 @@ BROKEN: List[Tuple[str, Mutation, Tuple[str, ...]]] = [
     ),
     ("unknown_value", set_field("referral.hmo", "when", {"plan_type": ["gold"]}), ("referral.hmo", "gold")),
     ("empty_when_list", set_field("referral.hmo", "when", {"plan_type": []}), ("referral.hmo", "when")),
-    ("note_with_outcome", set_field("note.il_evicore_list", "outcome", "required"), ("note.il_evicore_list", "outcome")),
+    (
+        "note_with_outcome",
+        set_field("note.il_evicore_list", "outcome", "required"),
+        ("note.il_evicore_list", "outcome"),
+    ),
     ("unknown_kind", set_field("referral.hmo", "kind", "hint"), ("referral.hmo", "kind")),
     ("redirect_in_rules", add_redirect_to_rules, ("redirect.in_rules", "kind")),
-    ("redirect_to_unknown", set_field("redirect.other_insurer", "to", "elsewhere"), ("redirect.other_insurer", "elsewhere")),
-    ("redirect_from_unknown", set_field("redirect.non_medical_setting", "from", ["nowhere"]), ("redirect.non_medical_setting", "nowhere")),
+    (
+        "redirect_to_unknown",
+        set_field("redirect.other_insurer", "to", "elsewhere"),
+        ("redirect.other_insurer", "elsewhere"),
+    ),
+    (
+        "redirect_from_unknown",
+        set_field("redirect.non_medical_setting", "from", ["nowhere"]),
+        ("redirect.non_medical_setting", "nowhere"),
+    ),
     ("missing_top_level_key", drop_top_level("references"), ("references",)),
     ("empty_top_level_key", set_top_level("references", None), ("references",)),
     ("missing_prompt", lambda data: data["prompts"].pop("context_noted"), ("prompts", "context_noted")),

@@ -1,4 +1,5 @@
 """What the member channels do to a member's text (channels/member_input.py)."""
+
 import json
 import string
 
@@ -31,14 +32,29 @@ def digits(count: int) -> st.SearchStrategy[str]:
 
 
 SSNS = st.builds(
-    lambda a, b, c, sep: f"{a}{sep}{b}{sep}{c}", digits(3), digits(2), digits(4),
+    lambda a, b, c, sep: f"{a}{sep}{b}{sep}{c}",
+    digits(3),
+    digits(2),
+    digits(4),
     st.sampled_from(["-", " ", ".", ""]),
 )
 PHONES = st.builds(
     lambda area, mid, end, form: form.format(area, mid, end),
-    digits(3), digits(3), digits(4),
-    st.sampled_from(["({}) {}-{}", "{}-{}-{}", "{}.{}.{}", "{} {} {}", "{}{}{}", "+1 {} {} {}",
-                     "1-{}-{}-{}", "+1 ({}) {}-{}"]),
+    digits(3),
+    digits(3),
+    digits(4),
+    st.sampled_from(
+        [
+            "({}) {}-{}",
+            "{}-{}-{}",
+            "{}.{}.{}",
+            "{} {} {}",
+            "{}{}{}",
+            "+1 {} {} {}",
+            "1-{}-{}-{}",
+            "+1 ({}) {}-{}",
+        ]
+    ),
 )
 MEMBER_IDS = st.builds(
     lambda prefix, number: prefix + number,
@@ -47,12 +63,26 @@ MEMBER_IDS = st.builds(
 )
 MONTHS = ["January", "Feb", "march", "Apr.", "May", "june", "July", "Aug", "Sept", "October", "nov", "DEC"]
 DATES = st.one_of(
-    st.builds(lambda m, d, y, sep: f"{m}{sep}{d}{sep}{y}", st.integers(1, 12), st.integers(1, 31),
-              st.integers(1920, 2025), st.sampled_from(["/", "-", "."])),
+    st.builds(
+        lambda m, d, y, sep: f"{m}{sep}{d}{sep}{y}",
+        st.integers(1, 12),
+        st.integers(1, 31),
+        st.integers(1920, 2025),
+        st.sampled_from(["/", "-", "."]),
+    ),
     st.builds(lambda m, d, y: f"{m}/{d}/{y:02d}", st.integers(1, 12), st.integers(1, 31), st.integers(0, 99)),
-    st.builds(lambda y, m, d: f"{y}-{m:02d}-{d:02d}", st.integers(1920, 2025), st.integers(1, 12), st.integers(1, 31)),
-    st.builds(lambda m, d, y: f"{m} {d}, {y}", st.sampled_from(MONTHS), st.integers(1, 31), st.integers(1920, 2025)),
-    st.builds(lambda d, m, y: f"{d} {m} {y}", st.integers(1, 31), st.sampled_from(MONTHS), st.integers(1920, 2025)),
+    st.builds(
+        lambda y, m, d: f"{y}-{m:02d}-{d:02d}",
+        st.integers(1920, 2025),
+        st.integers(1, 12),
+        st.integers(1, 31),
+    ),
+    st.builds(
+        lambda m, d, y: f"{m} {d}, {y}", st.sampled_from(MONTHS), st.integers(1, 31), st.integers(1920, 2025)
+    ),
+    st.builds(
+        lambda d, m, y: f"{d} {m} {y}", st.integers(1, 31), st.sampled_from(MONTHS), st.integers(1920, 2025)
+    ),
 )
 EMAILS = st.builds(
     lambda user, domain, tld: f"{user}@{domain}.{tld}",
@@ -81,41 +111,49 @@ def test_generated_emails_never_survive(before: str, email: str, after: str) -> 
 
 @settings(max_examples=200, deadline=None)
 @given(before=FILLER, identifier=IDENTIFIERS, after=FILLER)
-def test_whole_member_messages_lose_identifiers_even_when_cut(before: str, identifier: str, after: str) -> None:
+def test_whole_member_messages_lose_identifiers_even_when_cut(
+    before: str, identifier: str, after: str
+) -> None:
     padding = "a" * (MAX_MESSAGE_CHARS - len(before) - 3)
     prepared = prepare_member_text(f"{before}{padding} {identifier} {after}", OFFERED)
     assert not any(char.isdigit() for char in prepared.text)
 
 
-@pytest.mark.parametrize("text, kind", [
-    ("my member id is XOF123456789", "member_id"),
-    ("Member ID: XOF 1234 5678", "member_id"),
-    ("my group number is 123456", "member_id"),
-    ("ID card says H12345", "member_id"),
-    ("ssn 123-45-6789 does it matter", "member_id"),
-    ("123 45 6789", "ssn"),
-    ("call me at (312) 555-0123 ext 4", "phone"),
-    ("born 01/02/1980", "date"),
-    ("my birthday is March 3rd, 1975", "date"),
-    ("dob 1980-01-02", "date"),
-    ("jane.doe+x@example.co.uk", "email"),
-    ("card 1234 5678 9012 3456", "member_id"),
-])
+@pytest.mark.parametrize(
+    "text, kind",
+    [
+        ("my member id is XOF123456789", "member_id"),
+        ("Member ID: XOF 1234 5678", "member_id"),
+        ("my group number is 123456", "member_id"),
+        ("ID card says H12345", "member_id"),
+        ("ssn 123-45-6789 does it matter", "member_id"),
+        ("123 45 6789", "ssn"),
+        ("call me at (312) 555-0123 ext 4", "phone"),
+        ("born 01/02/1980", "date"),
+        ("my birthday is March 3rd, 1975", "date"),
+        ("dob 1980-01-02", "date"),
+        ("jane.doe+x@example.co.uk", "email"),
+        ("card 1234 5678 9012 3456", "member_id"),
+    ],
+)
 def test_examples_are_redacted(text: str, kind: str) -> None:
     redacted = redact_personal_details(text)
     assert kind in redacted.removed
     assert not any(char.isdigit() for char in redacted.text)
 
 
-@pytest.mark.parametrize("text", [
-    "is cpt 97124 covered",
-    "what about 97140 and G0283 or 97140-GP",
-    "I'm 45 and need 2 visits in 2024",
-    "does my texas hmo cover 12 massage visits",
-    "massage at a spa for $80",
-    "my zip is 60601",
-    "over 3 weeks, 2 times a week",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "is cpt 97124 covered",
+        "what about 97140 and G0283 or 97140-GP",
+        "I'm 45 and need 2 visits in 2024",
+        "does my texas hmo cover 12 massage visits",
+        "massage at a spa for $80",
+        "my zip is 60601",
+        "over 3 weeks, 2 times a week",
+    ],
+)
 def test_plan_questions_keep_their_numbers(text: str) -> None:
     assert redact_personal_details(text).text == text
     assert redact_personal_details(text).removed == ()
@@ -127,18 +165,21 @@ def test_clean_text_drops_control_characters_and_broken_unicode() -> None:
     assert len(clean_text("x" * 10_000)) == MAX_MESSAGE_CHARS
 
 
-@pytest.mark.parametrize("text, expected", [
-    ('/inform{"plan_type": "hmo"}', '/inform{"plan_type": "hmo"}'),
-    ('  /ask_referral ', "/ask_referral"),
-    ("/restart", "restart"),
-    ("/session_start", "session_start"),
-    ('/inform{"plan_type": "ppo"}', 'inform{"plan_type": "ppo"}'),
-    ('/inform{"state": "TX"}', 'inform{"state": "TX"}'),
-    ("//ask_referral", "ask_referral"),
-    ("/ask_referral@0.99", "ask_referral@0.99"),
-    ("/", ""),
-    ("does my plan cover massage/spa?", "does my plan cover massage/spa?"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('/inform{"plan_type": "hmo"}', '/inform{"plan_type": "hmo"}'),
+        ("  /ask_referral ", "/ask_referral"),
+        ("/restart", "restart"),
+        ("/session_start", "session_start"),
+        ('/inform{"plan_type": "ppo"}', 'inform{"plan_type": "ppo"}'),
+        ('/inform{"state": "TX"}', 'inform{"state": "TX"}'),
+        ("//ask_referral", "ask_referral"),
+        ("/ask_referral@0.99", "ask_referral@0.99"),
+        ("/", ""),
+        ("does my plan cover massage/spa?", "does my plan cover massage/spa?"),
+    ],
+)
 def test_only_offered_commands_stay_commands(text: str, expected: str) -> None:
     assert prepare_member_text(text, OFFERED).text == expected
     assert member_command_or_text(text, OFFERED).strip() == expected
@@ -152,28 +193,41 @@ def test_no_unoffered_text_reaches_rasa_as_a_command(text: str) -> None:
     assert len(prepared) <= MAX_MESSAGE_CHARS
 
 
-@pytest.mark.parametrize("sender, valid", [
-    ("member-1", True), ("a" * 128, True), ("3f2a9c_b.x:y", True),
-    ("", False), ("a" * 129, False), ("jane@example.com", False), ("two words", False),
-    (12, False), (None, False), ("x\x00", False),
-])
+@pytest.mark.parametrize(
+    "sender, valid",
+    [
+        ("member-1", True),
+        ("a" * 128, True),
+        ("3f2a9c_b.x:y", True),
+        ("", False),
+        ("a" * 129, False),
+        ("jane@example.com", False),
+        ("two words", False),
+        (12, False),
+        (None, False),
+        ("x\x00", False),
+    ],
+)
 def test_sender_ids(sender: object, valid: bool) -> None:
     assert is_valid_sender_id(sender) is valid
 
 
-@pytest.mark.parametrize("body, error", [
-    (b"", "must be JSON"),
-    (b"{not json", "must be JSON"),
-    (b"\xff\xfe{}", "UTF-8"),
-    (b"[]", "JSON object"),
-    (b'"text"', "JSON object"),
-    (b'{"message": "hi"}', "`sender`"),
-    (b'{"sender": "m1"}', "`message`"),
-    (b'{"sender": "m1", "message": 5}', "`message`"),
-    (b'{"sender": "m1", "message": null}', "`message`"),
-    (b'{"sender": ["m1"], "message": "hi"}', "`sender`"),
-    (b'{"sender": "m1", "message": "hi", "metadata": "TX"}', "`metadata`"),
-])
+@pytest.mark.parametrize(
+    "body, error",
+    [
+        (b"", "must be JSON"),
+        (b"{not json", "must be JSON"),
+        (b"\xff\xfe{}", "UTF-8"),
+        (b"[]", "JSON object"),
+        (b'"text"', "JSON object"),
+        (b'{"message": "hi"}', "`sender`"),
+        (b'{"sender": "m1"}', "`message`"),
+        (b'{"sender": "m1", "message": 5}', "`message`"),
+        (b'{"sender": "m1", "message": null}', "`message`"),
+        (b'{"sender": ["m1"], "message": "hi"}', "`sender`"),
+        (b'{"sender": "m1", "message": "hi", "metadata": "TX"}', "`metadata`"),
+    ],
+)
 def test_malformed_rest_requests_are_refused(body: bytes, error: str) -> None:
     with pytest.raises(InvalidMemberRequest, match=error):
         parse_rest_request(body)

@@ -4,6 +4,7 @@ Each conversation has its own plan context; every answer must match it (no
 cross-talk), whichever server takes the turn, including while one server is
 stopped and after it comes back.
 """
+
 import asyncio
 import json
 import uuid
@@ -14,18 +15,27 @@ from typing import Any, Iterator, List, Optional, Tuple
 import aiohttp
 import pytest
 
-from actions.coverage_engine import PlanContext, load_rules
-from scripts.cluster import Cluster, cluster_stores, missing_services
-from tests.prerequisites import skip_unless_required
+from launch.cluster import Cluster, cluster_stores, missing_services
+from plan_coverage.engine import PlanContext, load_rules
+from tests.support.prerequisites import skip_unless_required
 
 pytestmark = pytest.mark.slow
 
 RULES = load_rules()
 CONVERSATIONS = 40
-STATE_WORDS = {"IL": "bcbs of illinois", "TX": "blue cross of texas", "OK": "bcbsok",
-               "NM": "bcbs of new mexico", "MT": "bcbsmt"}
-PLAN_WORDS = {"hmo": "hmo", "ppo": "ppo", "medicaid": "medicaid",
-              "medicare_advantage": "medicare advantage plan"}
+STATE_WORDS = {
+    "IL": "bcbs of illinois",
+    "TX": "blue cross of texas",
+    "OK": "bcbsok",
+    "NM": "bcbs of new mexico",
+    "MT": "bcbsmt",
+}
+PLAN_WORDS = {
+    "hmo": "hmo",
+    "ppo": "ppo",
+    "medicaid": "medicaid",
+    "medicare_advantage": "medicare advantage plan",
+}
 # (member message, topic it asks about; None for the message giving the plan context)
 TURNS: List[Tuple[str, Optional[str]]] = [
     ("do i need a referral for massage therapy", "referral"),
@@ -62,25 +72,38 @@ class Conversation:
                 self.failures.append(f"opening got a coverage answer: {payloads}")
             return
         expected = RULES.answer(topic, PlanContext(state=self.state, plan_type=self.plan_type))
-        if len(payloads) != 1 or payloads[0]["rules"] != list(expected.rule_ids) or (
-            payloads[0]["state"], payloads[0]["plan_type"]) != (self.state, self.plan_type):
-            self.failures.append(f"{topic}: expected {expected.rule_ids} for "
-                                 f"{self.state}/{self.plan_type}, got {payloads}")
+        if (
+            len(payloads) != 1
+            or payloads[0]["rules"] != list(expected.rule_ids)
+            or (payloads[0]["state"], payloads[0]["plan_type"]) != (self.state, self.plan_type)
+        ):
+            self.failures.append(
+                f"{topic}: expected {expected.rule_ids} for {self.state}/{self.plan_type}, got {payloads}"
+            )
 
 
 def conversations() -> List[Conversation]:
     """40 conversations over every state and plan type."""
     states, plans = list(STATE_WORDS), list(PLAN_WORDS)
-    return [Conversation(n, states[n % len(states)], plans[(n // len(states)) % len(plans)])
-            for n in range(CONVERSATIONS)]
+    return [
+        Conversation(n, states[n % len(states)], plans[(n // len(states)) % len(plans)])
+        for n in range(CONVERSATIONS)
+    ]
 
 
-async def send(session: aiohttp.ClientSession, url: str, conversation: Conversation,
-               text: str, topic: Optional[str], pin: Optional[int] = None) -> None:
+async def send(
+    session: aiohttp.ClientSession,
+    url: str,
+    conversation: Conversation,
+    text: str,
+    topic: Optional[str],
+    pin: Optional[int] = None,
+) -> None:
     """Send one turn (optionally pinned to Rasa server `pin`, 1-based) and check it."""
     headers = {"X-Rasa-Server": str(pin)} if pin else {}
-    async with session.post(url, json={"sender": conversation.sender, "message": text},
-                            headers=headers) as response:
+    async with session.post(
+        url, json={"sender": conversation.sender, "message": text}, headers=headers
+    ) as response:
         body = await response.text()
         conversation.upstreams.append(response.headers.get("X-Upstream", ""))
     try:
@@ -90,9 +113,13 @@ async def send(session: aiohttp.ClientSession, url: str, conversation: Conversat
     conversation.check(topic, response.status, reply)
 
 
-async def run_turns(url: str, conversations: List[Conversation],
-                    turns: List[Tuple[str, Optional[str]]], pin: Any = None,
-                    between: Optional[Any] = None) -> None:
+async def run_turns(
+    url: str,
+    conversations: List[Conversation],
+    turns: List[Tuple[str, Optional[str]]],
+    pin: Any = None,
+    between: Optional[Any] = None,
+) -> None:
     """Every conversation sends its turns in order; all conversations run at once."""
     timeout = aiohttp.ClientTimeout(total=120)
     async with aiohttp.ClientSession(timeout=timeout) as session:
@@ -100,8 +127,7 @@ async def run_turns(url: str, conversations: List[Conversation],
         async def one(conversation: Conversation) -> None:
             for index, (text, topic) in enumerate(turns):
                 text = conversation.opening if text is None else text
-                await send(session, url, conversation, text, topic,
-                           pin(conversation, index) if pin else None)
+                await send(session, url, conversation, text, topic, pin(conversation, index) if pin else None)
                 if between is not None:
                     await between()
 
@@ -122,8 +148,7 @@ def cluster(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         skip_unless_required("the cluster needs " + ", ".join(missing))
     run_dir = tmp_path_factory.mktemp("cluster")
     with (run_dir / "servers.log").open("wb") as log:
-        running = Cluster(rasa_servers=2, action_servers=2, stores=stores, output=log,
-                          run_dir=run_dir)
+        running = Cluster(rasa_servers=2, action_servers=2, stores=stores, output=log, run_dir=run_dir)
         try:
             running.start()
         except RuntimeError as error:
@@ -149,7 +174,7 @@ def test_consecutive_turns_on_different_servers_keep_each_conversation_s_context
         ports = [port_of(u) for u in conversation.upstreams]
         expected = [cluster.rasa_ports[alternate(conversation, t) - 1] for t in range(len(turns))]
         assert ports == expected
-        assert all(a != b for a, b in zip(ports, ports[1:]))
+        assert all(a != b for a, b in zip(ports, ports[1:], strict=False))
 
 
 def test_balanced_traffic_survives_a_server_stopping_and_coming_back(cluster: Cluster) -> None:

@@ -7,6 +7,7 @@ One real Rasa server (action timeout 3 s) for the whole module; the tests
 start, stop and swap real action servers on its action port: the project's
 `actions`, or the test-only `tests.e2e.faulty_actions` with a FAULT.
 """
+
 import asyncio
 import json
 import sqlite3
@@ -19,8 +20,14 @@ import pytest
 import socketio
 import yaml
 
-from scripts.assistant_servers import (
-    PROJECT_DIR, Assistant, ServerProcess, action_server, embedded_stores, free_port, start_all,
+from launch.servers import (
+    PROJECT_DIR,
+    Assistant,
+    ServerProcess,
+    action_server,
+    embedded_stores,
+    free_port,
+    start_all,
 )
 
 pytestmark = pytest.mark.slow
@@ -30,7 +37,8 @@ ACTION_TIMEOUT_S = 3
 WAIT_S = 60.0
 ID_CARD = "customer service number on your Blue Cross and Blue Shield ID card"
 UNAVAILABLE = yaml.safe_load((PROJECT_DIR / "domain.yml").read_text())["responses"][
-    "utter_answer_unavailable"][0]["text"]
+    "utter_answer_unavailable"
+][0]["text"]
 PLAN = {"state": "TX", "plan_type": "hmo"}
 # Coverage questions (the custom action answers them) and a greeting (a rule with a response).
 QUESTIONS = ["do i need a referral for massage therapy?", "is massage therapy at a spa covered?"]
@@ -47,7 +55,10 @@ class FaultBench:
         self.log = self.log_path.open("wb")
         self.stores = embedded_stores(run_dir / "tracker.db")
         self.assistant = Assistant(
-            rasa_port=free_port(), action_port=free_port(), output=self.log, stores=self.stores,
+            rasa_port=free_port(),
+            action_port=free_port(),
+            output=self.log,
+            stores=self.stores,
             extra_env={"ACTION_TIMEOUT_S": str(ACTION_TIMEOUT_S)},
         )
         self.action_server: Optional[ServerProcess] = None
@@ -205,7 +216,10 @@ async def expect_answer(member: Any) -> None:
     reply = await member.ask("do i need a referral?")
     coverage = coverage_of(reply)
     assert (coverage["topic"], coverage["state"], coverage["plan_type"], coverage["outcome"]) == (
-        "referral", "TX", "hmo", "required",
+        "referral",
+        "TX",
+        "hmo",
+        "required",
     ), member.channel
     assert UNAVAILABLE not in texts(reply) and ID_CARD in reply[-1]["text"]
 
@@ -214,7 +228,8 @@ def assert_fallbacks_recorded(bench: FaultBench, sender: str, count: int) -> Non
     """The tracker store holds each fallback as an ordinary bot utterance after the action."""
     events = bench.stored_events(sender)
     fallbacks = [
-        index for index, event in enumerate(events)
+        index
+        for index, event in enumerate(events)
         if event["event"] == "bot" and event.get("text") == UNAVAILABLE
     ]
     assert len(fallbacks) == count, sender

@@ -5,6 +5,7 @@ browser (CORS on the REST channel, the origin check on socket.io's WebSocket).
 The socket.io long-polling origin check is in test_socketio_channel.py, the
 preview endpoint's token in tests/preview/.
 """
+
 import asyncio
 import json
 import secrets
@@ -17,10 +18,10 @@ from typing import Dict, Iterator, Optional, Tuple
 import aiohttp
 import pytest
 
+from launch.serve import api_note, assistant_from_env
+from launch.servers import Assistant
 from rasa_server.api_token import API_TOKEN_ENV, with_api_token
-from scripts.assistant_servers import Assistant
-from scripts.serve import api_note, assistant_from_env
-from tests.servers import running_assistant
+from tests.support.servers import running_assistant
 
 pytestmark = pytest.mark.slow
 
@@ -40,8 +41,9 @@ API_ENDPOINTS = [
 ]
 
 
-def request(url: str, method: str = "GET", body: Optional[Dict] = None,
-            headers: Optional[Dict[str, str]] = None) -> Tuple[int, Dict[str, str], bytes]:
+def request(
+    url: str, method: str = "GET", body: Optional[Dict] = None, headers: Optional[Dict[str, str]] = None
+) -> Tuple[int, Dict[str, str], bytes]:
     """One HTTP request; the status, headers and body, error statuses included."""
     data = json.dumps(body).encode() if body is not None else None
     all_headers = {"Content-Type": "application/json", **(headers or {})}
@@ -57,7 +59,9 @@ def request(url: str, method: str = "GET", body: Optional[Dict] = None,
 
 
 @pytest.mark.parametrize("method, path", API_ENDPOINTS, ids=[f"{m} {p}" for m, p in API_ENDPOINTS])
-def test_the_http_api_is_off_on_the_servers_the_tests_start(assistant: Assistant, method: str, path: str) -> None:
+def test_the_http_api_is_off_on_the_servers_the_tests_start(
+    assistant: Assistant, method: str, path: str
+) -> None:
     body = {"text": "hi"} if method != "GET" else None
     status, _, content = request(assistant.base_url + path, method, body)
     assert status in (404, 405), (status, content[:300])
@@ -104,7 +108,9 @@ def test_make_run_opens_the_api_only_with_rasa_api_token() -> None:
         (["rasa", "train"], {API_TOKEN_ENV: "t0k"}, ["rasa", "train"]),
     ],
 )
-def test_the_rasa_entry_point_adds_the_api_flags_only_with_a_token(argv: list, env: dict, expected: list) -> None:
+def test_the_rasa_entry_point_adds_the_api_flags_only_with_a_token(
+    argv: list, env: dict, expected: list
+) -> None:
     assert with_api_token(argv, env) == expected
 
 
@@ -113,7 +119,9 @@ def api_server(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) ->
     """Servers of their own, started with the API opened by a token."""
     # The token starts with "-", as a random one now and then does: it must
     # still reach Rasa as the token, not as an option.
-    with running_assistant(tmp_path_factory.mktemp("api-server"), api_token="-" + secrets.token_urlsafe(24)) as running:
+    with running_assistant(
+        tmp_path_factory.mktemp("api-server"), api_token="-" + secrets.token_urlsafe(24)
+    ) as running:
         yield running
 
 

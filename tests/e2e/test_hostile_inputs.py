@@ -2,6 +2,7 @@
 member REST channel: a short JSON 4xx for every malformed request, a reply
 for every well-formed one, never a 5xx, and the server still answers a
 normal question correctly afterwards."""
+
 import http.client
 import json
 import uuid
@@ -12,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from scripts.assistant_servers import Assistant
+from launch.servers import Assistant
 
 pytestmark = pytest.mark.slow
 
@@ -20,7 +21,7 @@ CASES_FILE = Path(__file__).with_name("hostile_inputs.yml")
 CASES: List[Dict[str, Any]] = yaml.safe_load(CASES_FILE.read_text(encoding="utf-8"))["cases"]
 MAX_ERROR_BODY_BYTES = 300
 # What a stack trace or a framework's debug page would show a member.
-LEAK_MARKERS = ("Traceback", "Exception", "File \"", "sanic", "rasa.")
+LEAK_MARKERS = ("Traceback", "Exception", 'File "', "sanic", "rasa.")
 
 
 def request_for(case: Dict[str, Any]) -> Tuple[str, str, bytes]:
@@ -90,12 +91,19 @@ def coverage_of(messages: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
 def test_a_normal_question_is_answered_correctly_after_the_corpus(assistant: Assistant) -> None:
     for case in CASES:  # the whole corpus again, then a real question
         send_raw(assistant.base_url, *request_for(case))
-    body = json.dumps({"sender": f"after-{uuid.uuid4().hex[:8]}",
-                       "message": "does my texas hmo need a referral for massage therapy?"})
+    body = json.dumps(
+        {
+            "sender": f"after-{uuid.uuid4().hex[:8]}",
+            "message": "does my texas hmo need a referral for massage therapy?",
+        }
+    )
     status, reply = send_raw(assistant.base_url, "POST", "/webhooks/rest/webhook", body.encode())
     assert status == 200
     coverage = coverage_of(json.loads(reply))
     assert coverage is not None, reply
     assert (coverage["topic"], coverage["state"], coverage["plan_type"], coverage["outcome"]) == (
-        "referral", "TX", "hmo", "required",
+        "referral",
+        "TX",
+        "hmo",
+        "required",
     )

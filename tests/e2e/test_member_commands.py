@@ -2,15 +2,16 @@
 with entities. On the member channels only the payloads the assistant offers
 (its buttons, the widget's "/greet") work that way; any other "/..." text is
 ordinary words. Over REST and socketio, against the real servers."""
+
 import asyncio
 import uuid
 from typing import Any, Callable, Dict, List, Optional
 
 import pytest
 
-from scripts.assistant_servers import Assistant
-from tests.socketio_client import ChatClient, ends_with_id_card_line
-from tests.tracker_store_reading import stored_events, user_events
+from launch.servers import Assistant
+from tests.support.socketio_client import ChatClient, ends_with_id_card_line
+from tests.support.tracker_store import stored_events, user_events
 
 pytestmark = pytest.mark.slow
 
@@ -76,7 +77,9 @@ def test_offered_commands_are_stored_as_sent(assistant: Assistant, send: Callabl
     assert (event["text"], event["parse_data"]["intent"]["name"]) == (OFFERED_TOPIC, "ask_spa_wellness")
 
 
-def test_entities_in_unoffered_commands_are_not_forced(assistant: Assistant, send: Callable[..., Reply]) -> None:
+def test_entities_in_unoffered_commands_are_not_forced(
+    assistant: Assistant, send: Callable[..., Reply]
+) -> None:
     sender = new_sender()
     send(sender, NOT_OFFERED_WITH_ENTITIES)
     send(sender, OFFERED_PLAN_TYPE)
@@ -94,9 +97,10 @@ def answered_about(topic: str) -> Callable[[Reply], bool]:
 
     Messages before it may be the reply to an earlier message (a command).
     """
+
     def complete(reply: Reply) -> bool:
         answers = [i for i, m in enumerate(reply) if (coverage_of([m]) or {}).get("topic") == topic]
-        return bool(answers) and ends_with_id_card_line(reply[answers[-1]:])
+        return bool(answers) and ends_with_id_card_line(reply[answers[-1] :])
 
     return complete
 
@@ -111,7 +115,9 @@ def test_commands_over_socketio(assistant: Assistant) -> None:
             replies = [greeting]
             for command in ("/restart", "/session_start", "/goodbye"):
                 await client.sio.emit("user_uttered", {"message": command, "session_id": session_id})
-                replies.append(await client.ask(session_id, REFERRAL_QUESTION, until=answered_about("referral")))
+                replies.append(
+                    await client.ask(session_id, REFERRAL_QUESTION, until=answered_about("referral"))
+                )
             replies.append(await client.ask(session_id, OFFERED_PPO, until=answered_about("referral")))
             return replies
         finally:

@@ -1,4 +1,5 @@
 """Conversations survive a restart: the default SQLite tracker store keeps them."""
+
 import json
 import urllib.request
 import uuid
@@ -7,8 +8,8 @@ from typing import Any, Dict, List
 
 import pytest
 
-from scripts.assistant_servers import Assistant
-from tests.servers import running_assistant
+from launch.servers import Assistant
+from tests.support.servers import running_assistant
 
 pytestmark = pytest.mark.slow
 
@@ -16,7 +17,8 @@ pytestmark = pytest.mark.slow
 def send(assistant: Assistant, sender: str, message: str) -> List[Dict[str, Any]]:
     """One member message over REST."""
     request = urllib.request.Request(
-        assistant.rest_url, json.dumps({"sender": sender, "message": message}).encode(),
+        assistant.rest_url,
+        json.dumps({"sender": sender, "message": message}).encode(),
         {"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=30) as response:

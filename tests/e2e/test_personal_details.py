@@ -5,6 +5,7 @@ either member channel; the member is told once, and still gets the answer.
 Two real set-ups: the session's assistant (SQLite tracker store, normal log
 level) and one with the Postgres tracker store and Rasa's debug log, which
 logs every message it receives."""
+
 import asyncio
 import time
 import uuid
@@ -13,12 +14,12 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
-from scripts.assistant_servers import Assistant, free_port
-from scripts.cluster import cluster_stores, reachable
-from tests.prerequisites import skip_unless_required
-from tests.servers import running_assistant, send_rest
-from tests.socketio_client import ChatClient, ends_with_id_card_line
-from tests.tracker_store_reading import stored_events, user_events
+from launch.cluster import cluster_stores, reachable
+from launch.servers import Assistant
+from tests.support.prerequisites import skip_unless_required
+from tests.support.servers import running_assistant, send_rest
+from tests.support.socketio_client import ChatClient, ends_with_id_card_line
+from tests.support.tracker_store import stored_events, user_events
 
 pytestmark = pytest.mark.slow
 
@@ -30,10 +31,14 @@ NOTICE = "Please don't share personal details"
 MESSAGES = [
     ("my member id is XOF839201557, does my texas hmo cover massage at a spa?", ["839201557"]),
     ("SSN 518-47-2963 - do i need a referral for massage therapy?", ["518-47-2963", "518472963"]),
-    ("does massage therapy need prior authorization? I was born 04/17/1961, my phone is (312) 555-0187",
-     ["04/17/1961", "555-0187", "3125550187"]),
-    ("email jane.r.doe@example.org or 2145550199 please: is out of network massage covered?",
-     ["jane.r.doe", "2145550199"]),
+    (
+        "does massage therapy need prior authorization? I was born 04/17/1961, my phone is (312) 555-0187",
+        ["04/17/1961", "555-0187", "3125550187"],
+    ),
+    (
+        "email jane.r.doe@example.org or 2145550199 please: is out of network massage covered?",
+        ["jane.r.doe", "2145550199"],
+    ),
     ("my dob is March 3, 1975 and group number is 77120449", ["March 3, 1975", "77120449"]),
 ]
 SECRETS = [secret for _, secrets in MESSAGES for secret in secrets]
@@ -50,6 +55,7 @@ def notices_in(reply: Reply) -> int:
 
 def socketio_conversation(assistant: Assistant) -> Tuple[str, List[Reply]]:
     """The conversation id and the replies of one widget-like conversation."""
+
     async def conversation() -> Tuple[str, List[Reply]]:
         client = ChatClient(assistant.base_url, origin=assistant.site_origins[0])
         try:
@@ -74,7 +80,9 @@ def check_replies(replies: List[Reply]) -> None:
             assert secret not in str(reply)
 
 
-def stored_events_when_saved(tracker_store_url: str, sender_ids: List[str], user_messages: int) -> List[Dict[str, Any]]:
+def stored_events_when_saved(
+    tracker_store_url: str, sender_ids: List[str], user_messages: int
+) -> List[Dict[str, Any]]:
     """The conversations' events once all their member messages are stored.
 
     Rasa sends the reply before it saves the turn, so the last turn of a
@@ -109,19 +117,23 @@ def test_rest_and_socketio_with_the_sqlite_store(
     check_replies([send(sender, text) for text, _ in MESSAGES])
     session_id, socket_replies = socketio_conversation(assistant)
     check_replies(socket_replies)
-    check_nothing_kept(assistant.rasa_server.env["TRACKER_STORE_URL"], assistant_dir / "servers.log",
-                       [sender, session_id])
+    check_nothing_kept(
+        assistant.rasa_server.env["TRACKER_STORE_URL"], assistant_dir / "servers.log", [sender, session_id]
+    )
 
 
 @pytest.fixture(scope="module")
-def postgres_debug_assistant(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
+def postgres_debug_assistant(
+    trained_model: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Assistant]:
     """An assistant on the Postgres tracker store, logging at debug level."""
     stores = dict(cluster_stores(), LOCK_STORE_TYPE="in_memory")
     if not reachable("127.0.0.1", 5432):
         skip_unless_required("Postgres is not reachable on 127.0.0.1:5432")
     run_dir = tmp_path_factory.mktemp("pii-postgres")
-    with running_assistant(run_dir, stores=stores, extra_rasa_args=["--debug"],
-                           site_origins=["http://127.0.0.1:9"]) as running:
+    with running_assistant(
+        run_dir, stores=stores, extra_rasa_args=["--debug"], site_origins=["http://127.0.0.1:9"]
+    ) as running:
         running.run_dir = run_dir  # type: ignore[attr-defined]
         yield running
 

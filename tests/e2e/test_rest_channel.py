@@ -1,11 +1,12 @@
 """End to end: the trained assistant and the action server, on free ports, over REST."""
+
 import sqlite3
 import uuid
 from typing import Any, Callable, Dict, List, Optional
 
 import pytest
 
-from actions.coverage_engine import load_rules
+from plan_coverage.engine import load_rules
 
 pytestmark = pytest.mark.slow
 
@@ -36,10 +37,16 @@ def texts_of(reply: Reply) -> List[str]:
 QUESTIONS = [
     ("is massage therapy covered by my blue cross plan?", "coverage_overview", "conditional"),
     ("will bcbs pay for a massage at a day spa?", "spa_wellness", "not_covered"),
-    ("my physical therapist wants to add massage to my rehab after knee surgery, is that covered",
-     "therapy_massage", "conditional"),
-    ("i stopped improving but want to keep getting monthly massages, will they still pay",
-     "maintenance_care", "not_covered"),
+    (
+        "my physical therapist wants to add massage to my rehab after knee surgery, is that covered",
+        "therapy_massage",
+        "conditional",
+    ),
+    (
+        "i stopped improving but want to keep getting monthly massages, will they still pay",
+        "maintenance_care",
+        "not_covered",
+    ),
     ("does massage therapy need prior authorization", "prior_authorization", "often_required"),
     ("how do i get the pre auth for massage, what do i submit", "preauth_steps", "info"),
     ("do i need a referral for massage therapy", "referral", "depends_on_plan"),
@@ -73,7 +80,7 @@ def test_each_topic_is_answered_with_its_payload_and_the_id_card_line(
 
 
 def _context_for(topic: str) -> Any:
-    from actions.coverage_engine import PlanContext
+    from plan_coverage.engine import PlanContext
 
     settings = {"spa_wellness": "spa", "therapy_massage": "physical_therapy"}
     insurer = "cigna" if topic == "non_hcsc_plan" else None
@@ -102,7 +109,9 @@ def test_a_plan_type_button_answers_the_pending_question(send: Send) -> None:
     send(sender, "is a referral needed for pt massage")
     coverage = coverage_of(send(sender, '/inform{"plan_type": "medicaid"}'))
     assert (coverage["topic"], coverage["plan_type"], coverage["outcome"]) == (
-        "referral", "medicaid", "depends_on_plan",
+        "referral",
+        "medicaid",
+        "depends_on_plan",
     )
 
 

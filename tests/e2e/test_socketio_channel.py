@@ -1,6 +1,7 @@
 """The project's socketio channel (channels/site_socketio.py) on the real Rasa
 server, with a python-socketio client (tests/socketio_client.py). The browser
 tests (tests/widget/) cover the WebSocket transport the widget uses."""
+
 import asyncio
 from typing import Any, Dict, List
 
@@ -8,8 +9,8 @@ import pytest
 import socketio
 
 from channels.origins import parse_origins
-from scripts.assistant_servers import Assistant, free_port
-from tests.socketio_client import ID_CARD, WAIT_S, ChatClient
+from launch.servers import Assistant, free_port
+from tests.support.socketio_client import ID_CARD, WAIT_S, ChatClient
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +38,10 @@ def test_custom_payloads_arrive_as_custom_and_plan_metadata_is_used(assistant: A
     coverage = coverage_of(reply)
     assert set(coverage) == PAYLOAD_KEYS
     assert (coverage["topic"], coverage["state"], coverage["plan_type"], coverage["outcome"]) == (
-        "referral", "TX", "hmo", "required",
+        "referral",
+        "TX",
+        "hmo",
+        "required",
     )
     assert "text" in reply[0] and ID_CARD in reply[-1]["text"]
 
@@ -103,14 +107,25 @@ def test_only_the_configured_sites_may_connect(assistant: Assistant) -> None:
         (["https://members.example"], ["https://members.example"]),
     ],
 )
-def test_site_origins_are_read_from_a_list_or_a_comma_separated_string(value: Any, origins: List[str]) -> None:
+def test_site_origins_are_read_from_a_list_or_a_comma_separated_string(
+    value: Any, origins: List[str]
+) -> None:
     assert parse_origins(value) == origins
 
 
-@pytest.mark.parametrize("origin", [
-    "https://*.example.com", "https://members.example?", "https://[::1]", "members.example.com",
-    "ftp://members.example", "https://members.example/path", "https://a.example\\.b", "*",
-])
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://*.example.com",
+        "https://members.example?",
+        "https://[::1]",
+        "members.example.com",
+        "ftp://members.example",
+        "https://members.example/path",
+        "https://a.example\\.b",
+        "*",
+    ],
+)
 def test_origins_that_cors_would_read_as_patterns_are_refused(origin: str) -> None:
     # Sanic-Cors matches such origins as unanchored regular expressions (SECURITY.md).
     with pytest.raises(ValueError, match="not a web origin"):

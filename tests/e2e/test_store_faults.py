@@ -9,6 +9,7 @@ a Redis server of its own on a free port, so it can stop it.
 (A broken tracker store is not such a fault: Rasa falls back to memory and
 keeps answering, which tests/e2e/test_persistence.py and the cluster tests
 cover from the other side.)"""
+
 import asyncio
 import shutil
 import subprocess
@@ -20,16 +21,17 @@ from typing import Any, Dict, Iterator, List
 import pytest
 import yaml
 
-from scripts.assistant_servers import PROJECT_DIR, Assistant, embedded_stores, free_port, port_in_use
-from tests.prerequisites import skip_unless_required
-from tests.servers import running_assistant, send_rest
-from tests.socketio_client import ChatClient
+from launch.servers import PROJECT_DIR, Assistant, embedded_stores, free_port, port_in_use
+from tests.support.prerequisites import skip_unless_required
+from tests.support.servers import running_assistant, send_rest
+from tests.support.socketio_client import ChatClient
 
 pytestmark = pytest.mark.slow
 
 Reply = List[Dict[str, Any]]
 UNAVAILABLE = yaml.safe_load((PROJECT_DIR / "domain.yml").read_text())["responses"][
-    "utter_answer_unavailable"][0]["text"]
+    "utter_answer_unavailable"
+][0]["text"]
 QUESTION = "do i need a referral for massage therapy with my texas hmo?"
 WHILE_DOWN = [QUESTION, "hi", "/greet", "", "my member id is XOF123456789"]
 
@@ -44,9 +46,21 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.run_dir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.run_dir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 20
         while not port_in_use(self.port):
@@ -66,8 +80,9 @@ def redis_and_assistant(trained_model: Path, tmp_path_factory: pytest.TempPathFa
     run_dir = tmp_path_factory.mktemp("lock-store-faults")
     redis = RedisServer(run_dir)
     redis.start()
-    stores = dict(embedded_stores(run_dir / "tracker.db"), LOCK_STORE_TYPE="redis",
-                  LOCK_STORE_PORT=str(redis.port))
+    stores = dict(
+        embedded_stores(run_dir / "tracker.db"), LOCK_STORE_TYPE="redis", LOCK_STORE_PORT=str(redis.port)
+    )
     try:
         with running_assistant(run_dir, stores=stores, site_origins=["http://127.0.0.1:9"]) as running:
             running.log_path = run_dir / "servers.log"  # type: ignore[attr-defined]
@@ -82,6 +97,7 @@ def send(assistant: Assistant, sender: str, text: str) -> Reply:
 
 def ask_over_socketio(assistant: Assistant, texts: List[str]) -> List[Reply]:
     """One reply per message: here every reply is a single message."""
+
     async def conversation() -> List[Reply]:
         client = ChatClient(assistant.base_url, origin=assistant.site_origins[0])
         try:
@@ -115,5 +131,7 @@ def test_without_the_lock_store_members_still_get_a_reply(redis_and_assistant: A
     log = assistant.log_path.read_text(errors="replace")
     assert "Handling a member message failed: LockError" in log
     assert "123456789" not in log
-    print(f"lock store down: {len(rest_replies)} REST and {len(socket_replies)} socketio messages, "
-          f"each answered with the ID-card fallback")
+    print(
+        f"lock store down: {len(rest_replies)} REST and {len(socket_replies)} socketio messages, "
+        f"each answered with the ID-card fallback"
+    )

@@ -13,6 +13,7 @@ time and turn latency percentiles, and asserts no timing.
 The servers are the module's own, not the session's: the server log and the
 tracker store then hold this load alone, so the test can read both.
 """
+
 import asyncio
 import json
 import statistics
@@ -26,11 +27,11 @@ import aiohttp
 import pytest
 import socketio
 
-from actions.coverage_engine import PlanContext, load_rules
-from scripts.assistant_servers import Assistant
-from tests.servers import running_assistant
-from tests.socketio_client import ChatClient, ends_with_id_card_line
-from tests.tracker_store_reading import stored_events, user_events
+from launch.servers import Assistant
+from plan_coverage.engine import PlanContext, load_rules
+from tests.support.servers import running_assistant
+from tests.support.socketio_client import ChatClient, ends_with_id_card_line
+from tests.support.tracker_store import stored_events, user_events
 
 pytestmark = pytest.mark.slow
 
@@ -51,10 +52,16 @@ PLAN_TYPES = list(RULES.context_values["plan_type"])
 QUESTIONS: List[Tuple[str, str, Optional[str]]] = [
     ("is massage therapy covered by my blue cross plan?", "coverage_overview", None),
     ("will bcbs pay for a massage at a day spa?", "spa_wellness", "spa"),
-    ("my physical therapist wants to add massage to my rehab after knee surgery, is that covered",
-     "therapy_massage", "physical_therapy"),
-    ("i stopped improving but want to keep getting monthly massages, will they still pay",
-     "maintenance_care", None),
+    (
+        "my physical therapist wants to add massage to my rehab after knee surgery, is that covered",
+        "therapy_massage",
+        "physical_therapy",
+    ),
+    (
+        "i stopped improving but want to keep getting monthly massages, will they still pay",
+        "maintenance_care",
+        None,
+    ),
     ("does massage therapy need prior authorization", "prior_authorization", None),
     ("how do i get the pre auth for massage, what do i submit", "preauth_steps", None),
     ("do i need a referral for massage therapy", "referral", None),
@@ -131,8 +138,14 @@ def conversation_plan(index: int) -> List[Turn]:
         text, topic, setting = next(questions)
         turns.append(Turn(text, metadata, PlanContext(state, plan_type, setting), topic))
     asked = turns[-1]
-    turns.append(Turn(plan_type_button(new_plan_type), metadata,
-                      PlanContext(state, new_plan_type, asked.context.setting), asked.topic))
+    turns.append(
+        Turn(
+            plan_type_button(new_plan_type),
+            metadata,
+            PlanContext(state, new_plan_type, asked.context.setting),
+            asked.topic,
+        )
+    )
     while len(turns) < TURNS:
         text, topic, setting = next(questions)
         turns.append(Turn(text, metadata, PlanContext(state, new_plan_type, setting), topic))
@@ -157,7 +170,8 @@ def contexts_in(reply: List[Message]) -> List[Tuple[Optional[str], Optional[str]
     """The plan contexts a reply's coverage payloads are for."""
     return [
         (message["custom"]["coverage"].get("state"), message["custom"]["coverage"].get("plan_type"))
-        for message in reply if "coverage" in (message.get("custom") or {})
+        for message in reply
+        if "coverage" in (message.get("custom") or {})
     ]
 
 
@@ -279,7 +293,8 @@ class LoadReport:
         return [
             f"{r.conversation} {r.turn.text!r} {r.turn.context}: status {r.status} {r.error} "
             f"reply {comparable(r.reply)}"[:600]
-            for r in self.results if kind in problems_of(r)
+            for r in self.results
+            if kind in problems_of(r)
         ]
 
     def summary(self, channel: str) -> str:
@@ -289,10 +304,12 @@ class LoadReport:
         conversations = len({r.conversation for r in self.results})
         counts = ", ".join(f"{kind} {len(self.problems(kind))}" for kind in PROBLEMS)
         connecting = f"; slowest connect {max(self.connect_s):.1f} s" if self.connect_s else ""
-        return (f"{channel}: {conversations} conversations, {len(self.results)} turns answered within "
-                f"{self.wall_s:.1f} s of the start (both channels at once); {counts}; dropped connections "
-                f"{self.dropped_connections}; turn latency p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
-                f"max {latencies[-1] * 1000 if latencies else float('nan'):.0f} ms{connecting}")
+        return (
+            f"{channel}: {conversations} conversations, {len(self.results)} turns answered within "
+            f"{self.wall_s:.1f} s of the start (both channels at once); {counts}; dropped connections "
+            f"{self.dropped_connections}; turn latency p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
+            f"max {latencies[-1] * 1000 if latencies else float('nan'):.0f} ms{connecting}"
+        )
 
 
 async def run_load(assistant: Assistant) -> Tuple[LoadReport, LoadReport]:
@@ -301,15 +318,23 @@ async def run_load(assistant: Assistant) -> Tuple[LoadReport, LoadReport]:
     connector = aiohttp.TCPConnector(limit=REST_CONVERSATIONS)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
         started = time.perf_counter()
-        rest = asyncio.gather(*(rest_conversation(session, assistant.rest_url, i) for i in range(REST_CONVERSATIONS)))
-        sio = asyncio.gather(*(socketio_conversation(assistant.base_url, i) for i in range(SOCKETIO_CONVERSATIONS)))
+        rest = asyncio.gather(
+            *(rest_conversation(session, assistant.rest_url, i) for i in range(REST_CONVERSATIONS))
+        )
+        sio = asyncio.gather(
+            *(socketio_conversation(assistant.base_url, i) for i in range(SOCKETIO_CONVERSATIONS))
+        )
         rest_results, sio_results = await asyncio.wait_for(asyncio.gather(rest, sio), LOAD_TIMEOUT_S)
     rest_turns = [r for conversation in rest_results for r in conversation]
     sio_turns = [r for conversation, _, _ in sio_results for r in conversation]
     return (
         LoadReport(rest_turns, wall_time(rest_turns, started)),
-        LoadReport(sio_turns, wall_time(sio_turns, started), sum(dropped for _, dropped, _ in sio_results),
-                   [connect_s for _, _, connect_s in sio_results]),
+        LoadReport(
+            sio_turns,
+            wall_time(sio_turns, started),
+            sum(dropped for _, dropped, _ in sio_results),
+            [connect_s for _, _, connect_s in sio_results],
+        ),
     )
 
 

@@ -1,14 +1,16 @@
 """The project's spaCy pipeline package (spacy_pipeline/), as spaCy loads it."""
+
 import json
 import os
 import re
 from pathlib import Path
 from typing import List, Tuple
 
-import en_hcsc_entities
 import pytest
 import spacy
 from spacy.language import Language
+
+import en_hcsc_entities
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / "spacy_pipeline"
 

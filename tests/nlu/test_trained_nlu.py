@@ -1,4 +1,5 @@
 """The trained model's NLU: intents and normalised entities, through Rasa itself."""
+
 import asyncio
 from pathlib import Path
 from typing import Any, Dict, List, Tuple

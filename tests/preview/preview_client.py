@@ -1,4 +1,5 @@
 """A client for the agent preview endpoint, shared by the preview tests."""
+
 import json
 import urllib.error
 import urllib.request

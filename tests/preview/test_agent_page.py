@@ -1,11 +1,12 @@
 """The agent page in a real browser against the real servers."""
+
 from dataclasses import dataclass, field
 from typing import Any, Iterator, List
 
 import pytest
 
-from actions.coverage_engine import PlanContext, load_rules
-from scripts.assistant_servers import PROJECT_DIR, Assistant
+from launch.servers import PROJECT_DIR, Assistant
+from plan_coverage.engine import PlanContext, load_rules
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +37,9 @@ def agent_page(browser: Any, assistant: Assistant) -> Iterator[OpenPage]:
         context.close()
 
 
-def test_an_agent_signs_in_asks_and_sees_the_answer_intent_and_rule(agent_page: OpenPage, assistant: Assistant) -> None:
+def test_an_agent_signs_in_asks_and_sees_the_answer_intent_and_rule(
+    agent_page: OpenPage, assistant: Assistant
+) -> None:
     page = agent_page.page
     expected = RULES.answer("referral", PlanContext(state="TX", plan_type="hmo"))
 

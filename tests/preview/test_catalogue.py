@@ -1,4 +1,5 @@
 """The answer catalogue: every topic and plan type, and each row what the engine answers."""
+
 import csv
 import re
 import subprocess
@@ -10,9 +11,9 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 import pytest
 
-from actions.coverage_engine import PlanContext, load_rules
-from scripts.assistant_servers import PROJECT_DIR
-from scripts.catalogue import ANY, NOT_GIVEN, answer_text, member_messages
+from launch.servers import PROJECT_DIR
+from plan_coverage.engine import PlanContext, load_rules
+from tools.catalogue import ANY, NOT_GIVEN, answer_text, member_messages
 
 RULES = load_rules()
 
@@ -23,7 +24,9 @@ def catalogue(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("catalogue")
     result = subprocess.run(
         [sys.executable, str(PROJECT_DIR / "scripts" / "catalogue.py"), "--out", str(out)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     return out
@@ -44,7 +47,9 @@ def values_of(label: str, key: str) -> List[Optional[str]]:
 
 def contexts_of(row: Dict[str, str]) -> Iterator[PlanContext]:
     plan_type = None if row["plan_type"] == NOT_GIVEN else row["plan_type"]
-    for state, setting in product(values_of(row["states"], "state"), values_of(row["care_settings"], "setting")):
+    for state, setting in product(
+        values_of(row["states"], "state"), values_of(row["care_settings"], "setting")
+    ):
         yield PlanContext(state=state, plan_type=plan_type, setting=setting)
 
 
@@ -60,14 +65,15 @@ def test_each_topic_and_plan_type_covers_every_state_and_setting_once(rows: Sequ
     for topic, plan_type in {(row["topic"], row["plan_type"]) for row in rows}:
         covered = Counter(
             (context.state, context.setting)
-            for row in rows if (row["topic"], row["plan_type"]) == (topic, plan_type)
+            for row in rows
+            if (row["topic"], row["plan_type"]) == (topic, plan_type)
             for context in contexts_of(row)
         )
         assert set(covered) == every and set(covered.values()) == {1}, (topic, plan_type)
 
 
 def test_each_row_is_what_the_engine_and_the_action_answer_for_all_it_covers(
-    rows: Sequence[Dict[str, str]]
+    rows: Sequence[Dict[str, str]],
 ) -> None:
     for row in rows:
         for context in contexts_of(row):
@@ -82,11 +88,17 @@ def test_each_row_is_what_the_engine_and_the_action_answer_for_all_it_covers(
 def test_rows_differ_by_state_only_where_the_rules_do(rows: Sequence[Dict[str, str]]) -> None:
     split_by_state = {row["topic"] for row in rows if row["states"] != ANY}
     assert split_by_state == {
-        "coverage_overview", "spa_wellness", "therapy_massage", "prior_authorization", "preauth_steps",
+        "coverage_overview",
+        "spa_wellness",
+        "therapy_massage",
+        "prior_authorization",
+        "preauth_steps",
     }
 
 
-def test_the_page_is_self_contained_and_lists_every_row(catalogue: Path, rows: Sequence[Dict[str, str]]) -> None:
+def test_the_page_is_self_contained_and_lists_every_row(
+    catalogue: Path, rows: Sequence[Dict[str, str]]
+) -> None:
     page = (catalogue / "answers.html").read_text(encoding="utf-8")
     assert "<style>" in page
     assert not re.search(r"<link|<script|\bsrc=|url\(|@import|https?://", page)

@@ -1,9 +1,10 @@
 """Who may use the preview: the channel's start-up rules, and the terminal command."""
+
 import logging
 import os
 import subprocess
-import tempfile
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Dict, List
@@ -11,9 +12,9 @@ from typing import Dict, List
 import pytest
 from rasa.shared.exceptions import RasaException
 
-from actions.coverage_engine import PlanContext, load_rules
 from channels.agent_preview import DEMO_ENV, TOKEN_ENV, AgentPreviewInput
-from scripts.assistant_servers import PROJECT_DIR, VENV_BIN, Assistant, embedded_stores, free_port, quiet_env
+from launch.servers import PROJECT_DIR, VENV_BIN, Assistant, embedded_stores, free_port, quiet_env
+from plan_coverage.engine import PlanContext, load_rules
 
 RULES = load_rules()
 DEMO_BANNER = "AGENT PREVIEW DEMO MODE"
@@ -58,9 +59,23 @@ def test_demo_mode_opens_the_preview_and_says_so_loudly(
 
 def rasa_run(env: Dict[str, str]) -> "subprocess.Popen[str]":
     return subprocess.Popen(
-        [str(VENV_BIN / "rasa"), "run", "--model", str(PROJECT_DIR / "models" / "hcsc-faq.tar.gz"),
-         "--port", str(free_port()), "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
-        cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            str(VENV_BIN / "rasa"),
+            "run",
+            "--model",
+            str(PROJECT_DIR / "models" / "hcsc-faq.tar.gz"),
+            "--port",
+            str(free_port()),
+            "--credentials",
+            "credentials.yml",
+            "--endpoints",
+            "endpoints.yml",
+        ],
+        cwd=PROJECT_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
     )
 
@@ -79,9 +94,9 @@ def test_rasa_run_stops_when_no_agent_token_is_set(trained_model: Path) -> None:
 
 @pytest.mark.slow
 def test_rasa_run_in_demo_mode_prints_the_warning_in_its_log(trained_model: Path) -> None:
-    server = rasa_run(env_without_agent_settings(
-        ACTION_ENDPOINT_URL="http://127.0.0.1:9/webhook", **{DEMO_ENV: "1"}
-    ))
+    server = rasa_run(
+        env_without_agent_settings(ACTION_ENDPOINT_URL="http://127.0.0.1:9/webhook", **{DEMO_ENV: "1"})
+    )
     seen: List[str] = []
     # Should the banner never come, the server would run on: stop it after a while.
     safety_net = threading.Timer(300, server.kill)
@@ -109,7 +124,10 @@ def preview_command(assistant: Assistant, token: str, *args: str) -> "subprocess
         del env["AGENT_TOKEN"]
     return subprocess.run(
         [sys.executable, str(PROJECT_DIR / "scripts" / "preview.py"), *args],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

@@ -1,4 +1,5 @@
 """The agent preview endpoint on the real servers: same answers as members get, and why."""
+
 import json
 import re
 import urllib.request
@@ -7,8 +8,8 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
-from actions.coverage_engine import load_rules
-from scripts.assistant_servers import PROJECT_DIR, Assistant
+from launch.servers import PROJECT_DIR, Assistant
+from plan_coverage.engine import load_rules
 from tests.preview.preview_client import post_preview
 
 pytestmark = pytest.mark.slow
@@ -20,10 +21,18 @@ WEB_AGENT = PROJECT_DIR / "web" / "agent"
 TOPIC_QUESTIONS = [
     ("is massage therapy covered by my blue cross plan?", "TX", "hmo", "coverage_overview"),
     ("will bcbs pay for a massage at a day spa?", None, "ppo", "spa_wellness"),
-    ("my physical therapist wants to add massage to my rehab after knee surgery, is that covered",
-     "TX", "hmo", "therapy_massage"),
-    ("i stopped improving but want to keep getting monthly massages, will they still pay",
-     "OK", None, "maintenance_care"),
+    (
+        "my physical therapist wants to add massage to my rehab after knee surgery, is that covered",
+        "TX",
+        "hmo",
+        "therapy_massage",
+    ),
+    (
+        "i stopped improving but want to keep getting monthly massages, will they still pay",
+        "OK",
+        None,
+        "maintenance_care",
+    ),
     ("does massage therapy need prior authorization", "IL", "medicaid", "prior_authorization"),
     ("how do i get the pre auth for massage, what do i submit", "IL", "ppo", "preauth_steps"),
     ("do i need a referral for massage therapy", "TX", "hmo", "referral"),
@@ -133,9 +142,7 @@ def test_without_the_agent_token_the_answer_is_401_with_no_detail(
     assistant: Assistant, authorization: Optional[str]
 ) -> None:
     header = authorization.format(token=assistant.agent_token) if authorization else authorization
-    status, _, content = post_preview(
-        assistant.preview_url, {"text": "do i need a referral?"}, header
-    )
+    status, _, content = post_preview(assistant.preview_url, {"text": "do i need a referral?"}, header)
     assert status == 401
     assert content == b""
 

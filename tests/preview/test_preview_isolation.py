@@ -4,6 +4,7 @@ This module starts its own servers whose tracker store and event broker are
 SQLite files, so the test can read exactly what the server stored for
 members and what it published as traffic.
 """
+
 import secrets
 import sqlite3
 import uuid
@@ -12,7 +13,7 @@ from typing import Any, Iterator, List, Set, Tuple
 
 import pytest
 
-from scripts.assistant_servers import Assistant, free_port
+from launch.servers import Assistant, free_port
 from tests.preview.preview_client import post_json, post_preview
 
 pytestmark = pytest.mark.slow
@@ -40,8 +41,11 @@ class RecordingAssistant:
         endpoints = folder / "endpoints.yml"
         endpoints.write_text(ENDPOINTS.format(trackers=self.trackers, events=self.events))
         self.assistant = Assistant(
-            rasa_port=free_port(), action_port=free_port(), output=log,
-            extra_rasa_args=["--endpoints", str(endpoints)], agent_token=secrets.token_urlsafe(24),
+            rasa_port=free_port(),
+            action_port=free_port(),
+            output=log,
+            extra_rasa_args=["--endpoints", str(endpoints)],
+            agent_token=secrets.token_urlsafe(24),
         )
 
     def stored_events(self) -> List[Tuple[str, str, str]]:
@@ -67,7 +71,9 @@ def recording(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         try:
             running.assistant.start()
         except RuntimeError as error:
-            pytest.fail(f"{error}; server output:\n{(folder / 'servers.log').read_text(errors='replace')[-4000:]}")
+            pytest.fail(
+                f"{error}; server output:\n{(folder / 'servers.log').read_text(errors='replace')[-4000:]}"
+            )
         try:
             yield running
         finally:

@@ -1,4 +1,5 @@
 """The project's fixes to Rasa internals keep Rasa's behaviour."""
+
 import asyncio
 import logging
 from pathlib import Path
@@ -21,8 +22,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
 from rasa.utils.endpoints import EndpointConfig
 
+from launch.servers import DEFAULT_ACTION_TIMEOUT_S, PROJECT_DIR, embedded_stores, free_port, quiet_env
 from rasa_server import fixes
-from scripts.assistant_servers import DEFAULT_ACTION_TIMEOUT_S, PROJECT_DIR, embedded_stores, free_port, quiet_env
 
 fixes.apply_fixes()
 DOMAIN = Domain.load(PROJECT_DIR / "domain.yml")
@@ -163,10 +164,12 @@ async def rejects(request: web.Request) -> web.Response:
 
 async def answers(request: web.Request) -> web.Response:
     body = await request.json()
-    return web.json_response({
-        "events": [{"event": "slot", "timestamp": None, "name": "state", "value": "TX"}],
-        "responses": [{"text": f"Answer for {body['sender_id']}"}],
-    })
+    return web.json_response(
+        {
+            "events": [{"event": "slot", "timestamp": None, "name": "state", "value": "TX"}],
+            "responses": [{"text": f"Answer for {body['sender_id']}"}],
+        }
+    )
 
 
 FAILURES = [
@@ -174,7 +177,9 @@ FAILURES = [
     pytest.param(answers_late, "0.5", "no answer within 0.5 s", id="slow"),
     pytest.param(fails_like_rasa_sdk, None, "the action server answered HTTP 500", id="error-500"),
     pytest.param(is_not_found, None, "the action server answered HTTP 404", id="error-404"),
-    pytest.param(answers_invalid_events, None, "the action server's response is not valid", id="invalid-events"),
+    pytest.param(
+        answers_invalid_events, None, "the action server's response is not valid", id="invalid-events"
+    ),
     pytest.param(answers_no_json, None, "the action server's response is not valid", id="not-json"),
     pytest.param(answers_broken_json, None, "the action server's response is not valid", id="broken-json"),
 ]
@@ -214,10 +219,17 @@ def test_the_fallback_is_a_response_of_the_domain() -> None:
 
 @pytest.mark.parametrize(
     "settings, timeout_s",
-    [({}, fixes.DEFAULT_ACTION_TIMEOUT_S), ({"timeout": ""}, fixes.DEFAULT_ACTION_TIMEOUT_S),
-     ({"timeout": "2"}, 2.0), ({"timeout": 0.5}, 0.5), ({"timeout": "300"}, 300.0)],
+    [
+        ({}, fixes.DEFAULT_ACTION_TIMEOUT_S),
+        ({"timeout": ""}, fixes.DEFAULT_ACTION_TIMEOUT_S),
+        ({"timeout": "2"}, 2.0),
+        ({"timeout": 0.5}, 0.5),
+        ({"timeout": "300"}, 300.0),
+    ],
 )
-def test_the_action_timeout_comes_from_the_action_endpoint(settings: Dict[str, Any], timeout_s: float) -> None:
+def test_the_action_timeout_comes_from_the_action_endpoint(
+    settings: Dict[str, Any], timeout_s: float
+) -> None:
     assert fixes.DEFAULT_ACTION_TIMEOUT_S < 300
     assert fixes.action_timeout_s(EndpointConfig(url="http://127.0.0.1:1/webhook", **settings)) == timeout_s
     assert fixes.action_timeout_s(None) == fixes.DEFAULT_ACTION_TIMEOUT_S
@@ -234,8 +246,11 @@ def test_a_bad_action_timeout_stops_the_server_at_start_up(value: str, tmp_path:
 def test_endpoints_yml_takes_the_action_timeout_from_the_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name, value in {**embedded_stores(tmp_path / "tracker.db"),
-                        "ACTION_ENDPOINT_URL": "http://127.0.0.1:1/webhook", "ACTION_TIMEOUT_S": "7"}.items():
+    for name, value in {
+        **embedded_stores(tmp_path / "tracker.db"),
+        "ACTION_ENDPOINT_URL": "http://127.0.0.1:1/webhook",
+        "ACTION_TIMEOUT_S": "7",
+    }.items():
         monkeypatch.setenv(name, value)
     endpoints = AvailableEndpoints.read_endpoints(str(PROJECT_DIR / "endpoints.yml"))
     assert fixes.action_timeout_s(endpoints.action) == 7.0

@@ -1,4 +1,5 @@
 """Fixtures of the chat widget tests: a fresh browser tab against the real servers."""
+
 from typing import Any, Iterator
 
 import pytest
@@ -10,9 +11,15 @@ from tests.widget.widget_support import AXE_SCRIPT, REPLY_WAIT_MS, SOCKET_IO_SCR
 expect.set_options(timeout=REPLY_WAIT_MS)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def web_packages_installed() -> None:
-    """socket.io and axe-core come from npm; `make test` installs them."""
+@pytest.fixture(autouse=True)
+def web_packages_installed(request: pytest.FixtureRequest) -> None:
+    """socket.io and axe-core come from npm; `make test` installs them.
+
+    Only the browser tests (marked slow) load them; the source checks run
+    in `make test-unit` without npm.
+    """
+    if request.node.get_closest_marker("slow") is None:
+        return
     missing = [str(path) for path in (SOCKET_IO_SCRIPT, AXE_SCRIPT) if not path.exists()]
     if missing:
         pytest.fail(f"missing {', '.join(missing)}: run the tests with `make test`")

@@ -1,5 +1,6 @@
 """The member chat widget in headless Chromium, on the demo member portal page,
 against the real trained assistant, action server and web server (free ports)."""
+
 import json
 from typing import Any, List
 from urllib.parse import urlsplit
@@ -7,11 +8,19 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from actions.coverage_engine import PlanContext, load_rules
-from scripts.assistant_servers import Assistant
+from launch.servers import Assistant
+from plan_coverage.engine import PlanContext, load_rules
 from tests.widget.widget_support import (
-    ARTIFACTS_DIR, AXE_SCRIPT, DIALOG_NAME, GREETING_START, ID_CARD, INPUT_LABEL, LAUNCHER_NAME,
-    QUICK_REPLIES_NAME, ask, bot_texts,
+    ARTIFACTS_DIR,
+    AXE_SCRIPT,
+    DIALOG_NAME,
+    GREETING_START,
+    ID_CARD,
+    INPUT_LABEL,
+    LAUNCHER_NAME,
+    QUICK_REPLIES_NAME,
+    ask,
+    bot_texts,
 )
 
 pytestmark = pytest.mark.slow
@@ -50,9 +59,11 @@ def wait_for_greeting(page: Any) -> Any:
 
 def wait_for_bot_text(page: Any, text: str) -> Any:
     """The assistant's message with exactly this text."""
-    message = page.locator(".hcsc-chat__message--bot").filter(
-        has=page.locator(".hcsc-chat__text", has_text=text)
-    ).last
+    message = (
+        page.locator(".hcsc-chat__message--bot")
+        .filter(has=page.locator(".hcsc-chat__text", has_text=text))
+        .last
+    )
     expect(message.locator(".hcsc-chat__text")).to_have_text(text)
     return message
 
@@ -69,8 +80,10 @@ def test_member_opens_by_keyboard_asks_and_sees_the_answer_with_its_references(
     page.on("request", lambda request: requested.append(request.url))
     page.on("websocket", lambda socket: requested.append(socket.url))
     blocked: List[str] = []
-    page.on("console", lambda message: blocked.append(message.text)
-            if "Content Security Policy" in message.text else None)
+    page.on(
+        "console",
+        lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     page.goto(assistant.demo_url)
     open_widget_by_keyboard(page)
     expect(page.get_by_label(INPUT_LABEL)).to_be_focused()
@@ -124,9 +137,7 @@ def test_quick_replies_work_and_a_page_without_plan_context_offers_plan_buttons(
     wait_for_bot_text(page, RULES.answer("referral", PlanContext(plan_type="hmo")).text)
 
 
-def test_conversation_and_its_context_survive_a_page_reload(
-    page: Any, assistant: Assistant
-) -> None:
+def test_conversation_and_its_context_survive_a_page_reload(page: Any, assistant: Assistant) -> None:
     page.goto(assistant.demo_url)
     page.get_by_role("button", name=LAUNCHER_NAME).click()
     wait_for_greeting(page)
@@ -154,9 +165,7 @@ def test_conversation_and_its_context_survive_a_page_reload(
     expect(page.locator(".hcsc-chat__message--bot", has_text=GREETING_START)).to_have_count(1)
 
 
-def test_markup_in_member_and_assistant_messages_shows_as_text(
-    browser: Any, assistant: Assistant
-) -> None:
+def test_markup_in_member_and_assistant_messages_shows_as_text(browser: Any, assistant: Assistant) -> None:
     # The demo pages' Content Security Policy would stop injected markup from
     # running; this tab ignores it, so only the widget's own care stops it.
     context = browser.new_context(bypass_csp=True)
@@ -167,9 +176,7 @@ def test_markup_in_member_and_assistant_messages_shows_as_text(
         # An assistant message with markup, as if the server had sent it
         # earlier in this conversation: the widget shows it from its history.
         saved = [{"who": "bot", "text": " and ".join(MARKUP), "sources": [MARKUP[0]]}]
-        page.add_init_script(
-            f"sessionStorage.setItem('hcscChat.history', {json.dumps(json.dumps(saved))});"
-        )
+        page.add_init_script(f"sessionStorage.setItem('hcscChat.history', {json.dumps(json.dumps(saved))});")
         page.goto(public_page_url(assistant))
         page.get_by_role("button", name=LAUNCHER_NAME).click()
         wait_for_bot_text(page, " and ".join(MARKUP))
@@ -211,9 +218,7 @@ def test_dialog_is_labelled_and_escape_closes_it_returning_focus_to_the_launcher
     expect(launcher).to_be_focused()
 
 
-def test_open_widget_has_no_serious_accessibility_violations(
-    browser: Any, assistant: Assistant
-) -> None:
+def test_open_widget_has_no_serious_accessibility_violations(browser: Any, assistant: Assistant) -> None:
     # axe-core is injected from the local npm package; the demo page's Content
     # Security Policy would block an injected script, so this tab bypasses it.
     context = browser.new_context(bypass_csp=True, viewport={"width": 1100, "height": 800})
@@ -234,7 +239,8 @@ def test_open_widget_has_no_serious_accessibility_violations(
         )
         serious = [
             f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
-            for v in results["violations"] if v["impact"] in ("serious", "critical")
+            for v in results["violations"]
+            if v["impact"] in ("serious", "critical")
         ]
         assert serious == []
     finally:

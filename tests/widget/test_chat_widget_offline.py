@@ -1,6 +1,7 @@
 """The widget when the assistant is slow or down: it says so in plain words,
 points to the ID card, and reconnects by itself. Uses its own servers on free
 ports, so stopping them leaves the shared assistant up for the other tests."""
+
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -8,9 +9,9 @@ import pytest
 import yaml
 from playwright.sync_api import expect
 
-from actions.coverage_engine import PlanContext, load_rules
-from scripts.assistant_servers import PROJECT_DIR, Assistant, ServerProcess, action_server, free_port, start_all
-from tests.servers import running_assistant
+from launch.servers import PROJECT_DIR, Assistant, ServerProcess, action_server, free_port, start_all
+from plan_coverage.engine import PlanContext, load_rules
+from tests.support.servers import running_assistant
 from tests.widget.widget_support import DIALOG_NAME, GREETING_START, ID_CARD, LAUNCHER_NAME, ask
 
 pytestmark = pytest.mark.slow
@@ -21,7 +22,8 @@ UNREACHABLE = "Sorry, I can't reach the assistant right now."
 BACK_ONLINE = "You are connected again."
 # What the Rasa server answers when the action server fails (rasa_server/fixes.py).
 ANSWER_UNAVAILABLE = yaml.safe_load((PROJECT_DIR / "domain.yml").read_text())["responses"][
-    "utter_answer_unavailable"][0]["text"]
+    "utter_answer_unavailable"
+][0]["text"]
 # Longer than the widget waits for a reply (10 s), so a slow action server is
 # slow for the widget too; the faulty action sleeps 30 s.
 ACTION_TIMEOUT_S = "60"
@@ -31,7 +33,8 @@ ACTION_TIMEOUT_S = "60"
 def stoppable_assistant(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
     """Servers of this module only: the tests stop and restart them."""
     with running_assistant(
-        tmp_path_factory.mktemp("stoppable-servers"), web_port=free_port(),
+        tmp_path_factory.mktemp("stoppable-servers"),
+        web_port=free_port(),
         extra_env={"ACTION_TIMEOUT_S": ACTION_TIMEOUT_S},
     ) as running:
         yield running
@@ -58,8 +61,10 @@ def test_widget_says_when_the_assistant_is_slow_or_down_and_reconnects(
 
     # An action server slower than the widget waits: the widget says so.
     slow_actions = action_server(
-        stoppable_assistant.action_port, {**stoppable_assistant.action_server.env, "FAULT": "slow"},
-        stoppable_assistant.action_server.output, "tests.e2e.faulty_actions",
+        stoppable_assistant.action_port,
+        {**stoppable_assistant.action_server.env, "FAULT": "slow"},
+        stoppable_assistant.action_server.output,
+        "tests.e2e.faulty_actions",
     )
     try:
         start_all([slow_actions])

@@ -1,11 +1,12 @@
-"""The web server of the widget and its demo pages (scripts/web_server.py), over HTTP."""
+"""The web server of the widget and its demo pages (launch/web_server.py), over HTTP."""
+
 import urllib.error
 import urllib.request
 from typing import Tuple
 
 import pytest
 
-from scripts.assistant_servers import PROJECT_DIR, Assistant
+from launch.servers import PROJECT_DIR, Assistant
 
 pytestmark = pytest.mark.slow
 
@@ -14,7 +15,11 @@ def get(url: str) -> Tuple[int, str, str]:
     """Status, Content-Security-Policy header and body of a GET."""
     try:
         with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, response.headers.get("Content-Security-Policy", ""), response.read().decode()
+            return (
+                response.status,
+                response.headers.get("Content-Security-Policy", ""),
+                response.read().decode(),
+            )
     except urllib.error.HTTPError as error:
         return error.code, "", ""
 
@@ -38,8 +43,15 @@ def test_widget_files_are_served(assistant: Assistant, path: str) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["package.json", "node_modules/axe-core/axe.min.js", "widget/", "widget/../package.json",
-     "widget/%2e%2e/package.json", "demo/%2e%2e/package.json", "widget/.hidden"],
+    [
+        "package.json",
+        "node_modules/axe-core/axe.min.js",
+        "widget/",
+        "widget/../package.json",
+        "widget/%2e%2e/package.json",
+        "demo/%2e%2e/package.json",
+        "widget/.hidden",
+    ],
 )
 def test_nothing_else_of_the_web_folder_is_served(assistant: Assistant, path: str) -> None:
     status, _, _ = get(f"http://127.0.0.1:{assistant.web_port}/{path}")

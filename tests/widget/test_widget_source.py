@@ -1,11 +1,12 @@
 """Checks on the widget's source: how it puts text on the page, and its words."""
+
 import re
 from typing import Dict
 
 import pytest
 import textstat
 
-from scripts.assistant_servers import PROJECT_DIR
+from launch.servers import PROJECT_DIR
 
 WIDGET_SOURCE = (PROJECT_DIR / "web" / "widget" / "widget.js").read_text()
 MAX_GRADE = 8
@@ -23,9 +24,9 @@ def test_widget_never_parses_text_as_html() -> None:
         assert sink not in WIDGET_SOURCE
 
 
-@pytest.mark.parametrize("name, text", [
-    (name, text) for name, text in widget_words().items() if text.endswith(".")
-])
+@pytest.mark.parametrize(
+    "name, text", [(name, text) for name, text in widget_words().items() if text.endswith(".")]
+)
 def test_widget_sentences_read_at_grade_8_or_below(name: str, text: str) -> None:
     assert textstat.flesch_kincaid_grade(text) <= MAX_GRADE, text
 

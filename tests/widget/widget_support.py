@@ -1,8 +1,9 @@
 """What the widget tests share: where things are, names on screen, small page helpers."""
+
 import re
 from typing import Any, List
 
-from scripts.assistant_servers import PROJECT_DIR
+from launch.servers import PROJECT_DIR
 
 ARTIFACTS_DIR = PROJECT_DIR / "test-artifacts"
 SOCKET_IO_SCRIPT = PROJECT_DIR / "web" / "widget" / "socket.io.min.js"

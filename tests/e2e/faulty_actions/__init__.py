@@ -9,6 +9,7 @@
   member's own words as a slot value.
 Used by tests/e2e/test_action_faults.py with `--actions tests.e2e.faulty_actions`.
 """
+
 import asyncio
 import os
 from typing import Any, Dict, List, Text

@@ -1,6 +1,7 @@
 """A python-socketio client that talks to the member socketio channel like the
 chat widget does. It uses HTTP long-polling: the locked aiohttp is too old for
 python-engineio's WebSocket client (the browser tests cover WebSocket)."""
+
 import asyncio
 from typing import Any, Callable, Dict, List, Optional
 
@@ -32,8 +33,9 @@ class ChatClient:
 
     async def connect(self, session_id: Optional[str] = None) -> str:
         # python-socketio waits 1 s for the namespace by default: too short as well.
-        await self.sio.connect(self.server_url, headers=self.headers, transports=["polling"],
-                               wait_timeout=int(WAIT_S))
+        await self.sio.connect(
+            self.server_url, headers=self.headers, transports=["polling"], wait_timeout=int(WAIT_S)
+        )
         await self.sio.emit("session_request", {"session_id": session_id})
         return await asyncio.wait_for(self.sessions.get(), WAIT_S)
 
@@ -45,7 +47,9 @@ class ChatClient:
         until: Callable[[List[Message]], bool] = ends_with_id_card_line,
     ) -> List[Message]:
         """Send one message; collect the reply until `until` says it is complete."""
-        await self.sio.emit("user_uttered", {"message": text, "session_id": session_id, "customData": plan or {}})
+        await self.sio.emit(
+            "user_uttered", {"message": text, "session_id": session_id, "customData": plan or {}}
+        )
         reply: List[Message] = []
         while not until(reply):
             reply.append(await asyncio.wait_for(self.messages.get(), WAIT_S))

@@ -1,4 +1,5 @@
 """What a test needs from the machine, and what to do when it is missing."""
+
 import os
 
 import pytest

@@ -1,4 +1,5 @@
 """Starting the real servers for tests: free ports, their own tracker store and log."""
+
 import json
 import urllib.request
 from contextlib import contextmanager
@@ -7,7 +8,7 @@ from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 
-from scripts.assistant_servers import Assistant, embedded_stores, free_port
+from launch.servers import Assistant, embedded_stores, free_port
 
 
 @contextmanager
@@ -21,7 +22,10 @@ def running_assistant(run_dir: Path, **options: Any) -> Iterator[Assistant]:
     options.setdefault("stores", embedded_stores(run_dir / "tracker.db"))
     with log_path.open("wb") as log:
         assistant = Assistant(
-            rasa_port=free_port(), action_port=free_port(), output=log, **options,
+            rasa_port=free_port(),
+            action_port=free_port(),
+            output=log,
+            **options,
         )
         try:
             assistant.start()
@@ -33,12 +37,15 @@ def running_assistant(run_dir: Path, **options: Any) -> Iterator[Assistant]:
             assistant.stop()
 
 
-def send_rest(rest_url: str, sender: str, message: str,
-              metadata: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
+def send_rest(
+    rest_url: str, sender: str, message: str, metadata: Optional[Dict[str, Any]] = None
+) -> List[Dict[str, Any]]:
     """Send one member message over the REST channel; return the bot's messages."""
     body: Dict[str, Any] = {"sender": sender, "message": message}
     if metadata is not None:
         body["metadata"] = metadata
-    request = urllib.request.Request(rest_url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        rest_url, json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=60) as response:
         return json.loads(response.read())

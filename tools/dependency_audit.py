@@ -11,6 +11,7 @@ exactly the findings reported; 1 when the two differ; 2 when the
 vulnerability service did not answer for some package (nothing is known
 about those packages then, so it is no clean result).
 """
+
 import argparse
 import json
 import os
@@ -87,24 +88,43 @@ def audit_service() -> str:
     return os.environ.get("AUDIT_SERVICE", DEFAULT_SERVICE)
 
 
-def run_pip_audit(lock_file: Path = LOCK_FILE, service: str = "", timeout_s: float = AUDIT_TIMEOUT_S) -> AuditReport:
+def run_pip_audit(
+    lock_file: Path = LOCK_FILE, service: str = "", timeout_s: float = AUDIT_TIMEOUT_S
+) -> AuditReport:
     """Run pip-audit on a fully pinned requirements file and read its JSON report.
 
     --no-deps --disable-pip: the lock pins everything, so pip-audit audits
     the pins as they are, without building a venv or resolving anything.
     """
     if not PIP_AUDIT.exists():
-        raise AuditUnavailable(f"{PIP_AUDIT.relative_to(PROJECT_DIR)} is missing: run `make audit` to install it")
+        raise AuditUnavailable(
+            f"{PIP_AUDIT.relative_to(PROJECT_DIR)} is missing: run `make audit` to install it"
+        )
     with tempfile.TemporaryDirectory(prefix="pip-audit-") as tmp:
         report_path = Path(tmp) / "report.json"
         command = [
-            str(PIP_AUDIT), "--requirement", str(lock_file), "--no-deps", "--disable-pip",
-            "--vulnerability-service", service or audit_service(), "--format", "json",
-            "--output", str(report_path), "--progress-spinner", "off", "--aliases", "on",
-            "--timeout", str(REQUEST_TIMEOUT_S),
+            str(PIP_AUDIT),
+            "--requirement",
+            str(lock_file),
+            "--no-deps",
+            "--disable-pip",
+            "--vulnerability-service",
+            service or audit_service(),
+            "--format",
+            "json",
+            "--output",
+            str(report_path),
+            "--progress-spinner",
+            "off",
+            "--aliases",
+            "on",
+            "--timeout",
+            str(REQUEST_TIMEOUT_S),
         ]
         try:
-            result = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, cwd=PROJECT_DIR)
+            result = subprocess.run(
+                command, capture_output=True, text=True, timeout=timeout_s, cwd=PROJECT_DIR
+            )
         except subprocess.TimeoutExpired as error:
             raise AuditUnavailable(f"pip-audit gave no answer within {timeout_s:.0f} s") from error
         # pip-audit exits 1 both when it finds vulnerabilities and when it
@@ -125,10 +145,15 @@ def parse_report(report: dict) -> AuditReport:
             continue
         audit.audited_count += 1
         for vuln in dependency.get("vulns", []):
-            audit.findings.append(Finding(
-                package=name, version=dependency["version"], vuln_id=vuln["id"],
-                aliases=frozenset(vuln.get("aliases", [])), fix_versions=tuple(vuln.get("fix_versions", [])),
-            ))
+            audit.findings.append(
+                Finding(
+                    package=name,
+                    version=dependency["version"],
+                    vuln_id=vuln["id"],
+                    aliases=frozenset(vuln.get("aliases", [])),
+                    fix_versions=tuple(vuln.get("fix_versions", [])),
+                )
+            )
     return audit
 
 
@@ -148,17 +173,22 @@ def listed_findings(security_md: Path = SECURITY_MD) -> List[ListedFinding]:
             continue
         ids = frozenset(VULN_ID.findall(cells[0]))
         if ids:  # the header and the |---| line have no ids
-            rows.append(ListedFinding(ids=ids, package=cells[1].strip("`"), installed=cells[2].strip("`"), line=line))
+            rows.append(
+                ListedFinding(ids=ids, package=cells[1].strip("`"), installed=cells[2].strip("`"), line=line)
+            )
     return rows
 
 
-def compare(findings: Sequence[Finding], listed: Sequence[ListedFinding]) -> Tuple[List[Finding], List[ListedFinding]]:
+def compare(
+    findings: Sequence[Finding], listed: Sequence[ListedFinding]
+) -> Tuple[List[Finding], List[ListedFinding]]:
     """Findings SECURITY.md does not list, and SECURITY.md rows no finding matches.
 
     A finding and a row match when they name the same package and share an
     id or alias: pip-audit may report the PYSEC id where the row gives the
     GHSA or CVE id.
     """
+
     def same(finding: Finding, row: ListedFinding) -> bool:
         return canonical(finding.package) == canonical(row.package) and bool(finding.ids & row.ids)
 
@@ -182,7 +212,11 @@ def describe(finding: Finding) -> str:
     """One line for a person: package, version, ids, fixed versions."""
     fixed = ", ".join(finding.fix_versions) or "no fixed version"
     aliases = ", ".join(sorted(finding.aliases))
-    return f"{finding.package} {finding.version}: {finding.vuln_id}" + (f" ({aliases})" if aliases else "") + f"; fixed in {fixed}"
+    return (
+        f"{finding.package} {finding.version}: {finding.vuln_id}"
+        + (f" ({aliases})" if aliases else "")
+        + f"; fixed in {fixed}"
+    )
 
 
 def main(argv: Sequence[str] = ()) -> int:
@@ -195,14 +229,19 @@ def main(argv: Sequence[str] = ()) -> int:
     except AuditUnavailable as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"pip-audit ({service}): {report.audited_count} packages audited, "
-          f"{len(report.findings)} findings, {len(report.unaudited)} not audited")
+    print(
+        f"pip-audit ({service}): {report.audited_count} packages audited, "
+        f"{len(report.findings)} findings, {len(report.unaudited)} not audited"
+    )
     for finding in sorted(report.findings, key=lambda f: (canonical(f.package), f.vuln_id)):
         print(f"  {describe(finding)}")
     if report.unaudited:
         reasons: Set[str] = set(report.unaudited.values())
-        print(f"error: the {service} vulnerability service gave no answer for {len(report.unaudited)} "
-              f"of {len(report.unaudited) + report.audited_count} packages, e.g. {sorted(reasons)[0]}", file=sys.stderr)
+        print(
+            f"error: the {service} vulnerability service gave no answer for {len(report.unaudited)} "
+            f"of {len(report.unaudited) + report.audited_count} packages, e.g. {sorted(reasons)[0]}",
+            file=sys.stderr,
+        )
         return 2
     unlisted, stale = compare(report.findings, listed_findings())
     for finding in unlisted:

@@ -1,6 +1,6 @@
 """A small static file server for the project's web folder: the widget and its demo page.
 
-    python scripts/web_server.py --port 8000 --rasa-url http://127.0.0.1:5005
+    python -m launch.web_server --port 8000 --rasa-url http://127.0.0.1:5005
 
 Serves web/widget/ (what a health plan's site embeds) and web/demo/ (a page
 that embeds it like a member portal would). In the demo page, `{{RASA_URL}}`
@@ -9,6 +9,7 @@ becomes the Rasa server's address, so the demo talks to the assistant that
 Security Policy: the page may load nothing from anywhere but this server and
 the Rasa server, which shows the widget needs no CDN and no inline script.
 """
+
 import argparse
 import html
 import posixpath
@@ -29,16 +30,18 @@ def content_security_policy(rasa_url: str) -> str:
     """Only this server and the Rasa server (HTTP and WebSocket)."""
     parts = urlsplit(rasa_url)
     websocket = f"{'wss' if parts.scheme == 'https' else 'ws'}://{parts.netloc}"
-    return "; ".join([
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self'",
-        f"connect-src 'self' {parts.scheme}://{parts.netloc} {websocket}",
-        "base-uri 'none'",
-        "form-action 'none'",
-        "frame-ancestors 'none'",
-    ])
+    return "; ".join(
+        [
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self'",
+            f"connect-src 'self' {parts.scheme}://{parts.netloc} {websocket}",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors 'none'",
+        ]
+    )
 
 
 class WebFolderHandler(SimpleHTTPRequestHandler):
@@ -103,12 +106,14 @@ class WebFolderHandler(SimpleHTTPRequestHandler):
         # Request lines only repeat file names; errors still reach the log (log_error).
         pass
 
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--rasa-url", default="http://127.0.0.1:5005",
-                        help="the Rasa server the demo page's widget talks to")
+    parser.add_argument(
+        "--rasa-url", default="http://127.0.0.1:5005", help="the Rasa server the demo page's widget talks to"
+    )
     args = parser.parse_args()
     handler = partial(WebFolderHandler, rasa_url=args.rasa_url.rstrip("/"))
     with ThreadingHTTPServer((args.host, args.port), handler) as server:

@@ -1,10 +1,11 @@
 """Start and stop the assistant: the action server, the Rasa server and,
 when asked, the web server for the chat widget and its demo page.
 
-Used by `make run` (scripts/serve.py) and by the end-to-end tests, so both
+Used by `make run` (launch/serve.py) and by the end-to-end tests, so both
 start the assistant the same way. Paths come from this file, never from the
 working directory.
 """
+
 import ctypes
 import os
 import secrets
@@ -20,10 +21,9 @@ from pathlib import Path
 from typing import IO, Callable, Dict, List, Optional, Sequence, Union
 
 from channels.origins import parse_origins
+from launch.paths import MODEL_PATH, PROJECT_DIR
 from rasa_server.api_token import API_TOKEN_ENV
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
-MODEL_PATH = PROJECT_DIR / "models" / "hcsc-faq.tar.gz"
 # Conversations survive a restart: the embedded setup keeps them in SQLite.
 EMBEDDED_TRACKER_DB = PROJECT_DIR / "var" / "tracker.db"
 # The venv's executables sit beside the interpreter running this module.
@@ -148,8 +148,15 @@ def action_server(
     """An action server (rasa_sdk) serving the `actions` package (or, in tests, another)."""
     return ServerProcess(
         name=f"action server :{port}",
-        command=[str(VENV_BIN / "python"), "-m", "rasa_sdk", "--actions", actions_package,
-                 "--port", str(port)],
+        command=[
+            str(VENV_BIN / "python"),
+            "-m",
+            "rasa_sdk",
+            "--actions",
+            actions_package,
+            "--port",
+            str(port),
+        ],
         ready_url=f"http://127.0.0.1:{port}/health",
         env=env,
         output=output,
@@ -168,10 +175,23 @@ def rasa_server(
     return ServerProcess(
         name=f"Rasa server :{port}",
         # Rasa's CLI with the project's fixes (rasa_server/fixes.py) applied.
-        command=[str(VENV_BIN / "python"), "-m", "rasa_server", "run", "--model", str(model_path),
-                 "--interface", host, "--port", str(port),
-                 "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-                 *extra_args],
+        command=[
+            str(VENV_BIN / "python"),
+            "-m",
+            "rasa_server",
+            "run",
+            "--model",
+            str(model_path),
+            "--interface",
+            host,
+            "--port",
+            str(port),
+            "--endpoints",
+            "endpoints.yml",
+            "--credentials",
+            "credentials.yml",
+            *extra_args,
+        ],
         ready_url=f"http://127.0.0.1:{port}/webhooks/rest/",
         env=env,
         output=output,
@@ -325,8 +345,17 @@ class Assistant(ServerGroup):
         if web_port is not None:
             self.web_server = ServerProcess(
                 name="web server",
-                command=[str(VENV_BIN / "python"), str(PROJECT_DIR / "scripts" / "web_server.py"),
-                         "--host", host, "--port", str(web_port), "--rasa-url", self.base_url],
+                command=[
+                    str(VENV_BIN / "python"),
+                    "-m",
+                    "launch.web_server",
+                    "--host",
+                    host,
+                    "--port",
+                    str(web_port),
+                    "--rasa-url",
+                    self.base_url,
+                ],
                 ready_url=f"http://127.0.0.1:{web_port}/demo/",
                 env=env,
                 output=output,

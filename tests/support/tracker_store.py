@@ -1,5 +1,6 @@
 """Reading what Rasa's SQL tracker store (SQLite or Postgres) kept of a
 conversation, straight from its `events` table."""
+
 import json
 import sqlite3
 from typing import Any, Dict, List, Sequence
@@ -19,7 +20,10 @@ def stored_events(tracker_store_url: str, sender_ids: Sequence[str]) -> List[Dic
         import psycopg2
 
         connection = psycopg2.connect(
-            host=url.host, port=url.port or 5432, user=url.username, dbname=url.database,
+            host=url.host,
+            port=url.port or 5432,
+            user=url.username,
+            dbname=url.database,
             password=url.password or None,
         )
         try:

@@ -1,10 +1,11 @@
 """Coverage rules engine: pure Python, no Rasa imports.
 
-Loads the reviewed rules in `coverage_rules.yml`, validates them (every topic
+Loads the reviewed rules in `rules.yml`, validates them (every topic
 and plan context must resolve to exactly one answer), and turns a topic plus a
 member's plan context into a `CoverageAnswer` that names the rules it used and
 the policy references behind them.
 """
+
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import product
@@ -13,7 +14,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
-RULES_PATH = Path(__file__).with_name("coverage_rules.yml")
+RULES_PATH = Path(__file__).with_name("rules.yml")
 
 CONTEXT_KEYS = ("state", "plan_type", "setting", "insurer")
 UNKNOWN = "unknown"  # in `when`: the member has not said
@@ -164,7 +165,7 @@ class CoverageRules:
             for key in CONTEXT_KEYS
         ]
         for values in product(*options):
-            yield PlanContext(**dict(zip(CONTEXT_KEYS, values)))
+            yield PlanContext(**dict(zip(CONTEXT_KEYS, values, strict=False)))
 
     def _matching(self, topic: str, context: PlanContext, kind: str) -> List[Rule]:
         return [r for r in self.rules if r.kind == kind and topic in r.topics and r.matches(context)]

@@ -1,0 +1,1 @@
+"""Starting the assistant's processes: servers, the cluster, the demo web server."""

@@ -1,0 +1,62 @@
+"""The assistant's coverage replies as plain message dicts, and the button
+payloads it offers.
+
+One definition for everyone who shows or checks a reply: the coverage action
+sends these messages, the member channels accept exactly these payloads as
+commands, and the agent preview and the answer catalogue show them. A message
+is a dict with any of `text` (str), `buttons` (list of {"title", "payload"})
+and `custom` (the coverage payload), in the shape Rasa's channels deliver.
+"""
+
+from typing import Any, Dict, FrozenSet, List
+
+from plan_coverage.engine import CoverageAnswer, CoverageRules, PlanContext
+
+Message = Dict[str, Any]
+Button = Dict[str, str]
+# Intents named ask_<topic> ask about that topic (domain.yml, data/nlu).
+QUESTION_PREFIX = "ask_"
+INFORM_INTENT = "inform"
+
+
+def answer_messages(rules: CoverageRules, answer: CoverageAnswer) -> List[Message]:
+    """An answer as sent: its text, its coverage payload, the plan-type question
+    when the plan type would make it more exact, and the closing line last."""
+    messages: List[Message] = [{"text": answer.text}, {"custom": answer.payload()}]
+    if answer.ask_plan_type:
+        messages.append({"text": rules.prompts["plan_type_question"], "buttons": plan_type_buttons(rules)})
+    messages.append({"text": answer.closing})
+    return messages
+
+
+def context_noted_messages(rules: CoverageRules, context: PlanContext) -> List[Message]:
+    """The reply to a plan context given before any question: noted, and what next."""
+    text = rules.prompts["context_noted"].format(plan=rules.describe_plan(context))
+    return [{"text": text, "buttons": topic_buttons(rules)}]
+
+
+def plan_type_buttons(rules: CoverageRules) -> List[Button]:
+    """Quick replies that tell the assistant the member's plan type."""
+    return [
+        {"title": label, "payload": f'/{INFORM_INTENT}{{"plan_type": "{value}"}}'}
+        for value, label in rules.context_values["plan_type"].items()
+    ]
+
+
+def topic_buttons(rules: CoverageRules) -> List[Button]:
+    """Quick replies for the questions members ask most."""
+    return [
+        {"title": title, "payload": f"/{QUESTION_PREFIX}{topic}"}
+        for topic, title in rules.prompts["suggested_topics"].items()
+    ]
+
+
+def offered_payloads(rules: CoverageRules) -> FrozenSet[str]:
+    """Every button payload a coverage reply can offer a member."""
+    return frozenset(button["payload"] for button in plan_type_buttons(rules) + topic_buttons(rules))
+
+
+def topic_for_intent(intent: str, rules: CoverageRules) -> "str | None":
+    """The coverage topic an `ask_<topic>` intent asks about, else None."""
+    topic = intent[len(QUESTION_PREFIX) :] if intent.startswith(QUESTION_PREFIX) else None
+    return topic if topic in rules.topics else None

@@ -1,0 +1,1 @@
+"""Tools for operators, agents and content owners: bench, catalogue, preview, audit."""

@@ -1,0 +1,414 @@
+"""`make bench`: how fast is the assistant, and how much does it hold?
+
+Starts the trained assistant and its action server on free ports and drives
+the REST channel with a fixed mix of member conversations taken from the
+project's own test data (single questions, plan-context turns, follow-ups),
+each with its own sender id. Reports latency percentiles sequentially and at
+several concurrencies, throughput, NLU-only latency (/model/parse), cold start,
+training time from scratch and peak memory of both servers; writes JSON, a
+Markdown table and a PNG chart.
+
+This is a benchmark, not a test: nothing here asserts a time. `make test`
+runs it once on a tiny load (`--smoke`) only to keep it working.
+"""
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import aiohttp
+import yaml
+
+from launch.cluster import Cluster, cluster_stores, missing_services
+from launch.servers import (
+    MODEL_PATH,
+    PROJECT_DIR,
+    VENV_BIN,
+    Assistant,
+    ServerProcess,
+    embedded_stores,
+    free_port,
+    quiet_env,
+)
+
+RESULTS_DIR = PROJECT_DIR / "bench-results"
+REQUEST_TIMEOUT_S = 30
+WARM_UP_MESSAGES = 30
+
+
+@dataclass
+class LoadResult:
+    """Latencies of one load level."""
+
+    concurrency: int
+    messages: int
+    errors: int
+    seconds: float
+    latencies_ms: List[float] = field(repr=False)
+
+    @property
+    def throughput(self) -> float:
+        """Answered messages per second."""
+        return (self.messages - self.errors) / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> Dict[str, Any]:
+        """Percentiles and throughput, rounded for reports."""
+        return {
+            "concurrency": self.concurrency,
+            "messages": self.messages,
+            "errors": self.errors,
+            "throughput_msg_s": round(self.throughput, 1),
+            **{f"p{p}_ms": round(percentile(self.latencies_ms, p), 1) for p in (50, 95, 99)},
+        }
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """The pct-th percentile (nearest rank) of values; 0 for none."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, math.ceil(pct / 100 * len(ordered)) - 1))
+    return ordered[rank]
+
+
+def conversations() -> List[List[str]]:
+    """The fixed message mix: test-story conversations plus held-out single questions."""
+    stories = yaml.safe_load((PROJECT_DIR / "tests" / "test_stories.yml").read_text())["stories"]
+    mix = [[step["user"].strip() for step in story["steps"] if "user" in step] for story in stories]
+    held_out = yaml.safe_load((PROJECT_DIR / "tests" / "nlu_test.yml").read_text())["nlu"]
+    for block in held_out:
+        if block["intent"].startswith("ask_"):
+            first = [line[2:].strip() for line in block["examples"].splitlines() if line.strip()][:2]
+            mix.extend([question] for question in first)
+    return mix
+
+
+async def run_conversation(
+    session: aiohttp.ClientSession, url: str, messages: List[str], result: LoadResult
+) -> None:
+    """Send one conversation's messages in order under a fresh sender id."""
+    sender = f"bench-{uuid.uuid4().hex}"
+    for message in messages:
+        started = time.perf_counter()
+        try:
+            async with session.post(url, json={"sender": sender, "message": message}) as response:
+                body = await response.json()
+                ok = response.status == 200 and isinstance(body, list) and len(body) > 0
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+            ok = False
+        result.latencies_ms.append((time.perf_counter() - started) * 1000)
+        result.messages += 1
+        result.errors += 0 if ok else 1
+
+
+async def drive(url: str, mix: List[List[str]], concurrency: int, total_messages: int) -> LoadResult:
+    """Run conversations from the mix with `concurrency` in flight until enough messages went."""
+    result = LoadResult(concurrency, 0, 0, 0.0, [])
+    queue: "asyncio.Queue[List[str]]" = asyncio.Queue()
+    count = 0
+    index = 0
+    while count < total_messages:
+        conversation = mix[index % len(mix)]
+        queue.put_nowait(conversation)
+        count += len(conversation)
+        index += 1
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+
+        async def worker() -> None:
+            while not queue.empty():
+                await run_conversation(session, url, queue.get_nowait(), result)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        result.seconds = time.perf_counter() - started
+    return result
+
+
+async def nlu_latencies(base_url: str, token: str, texts: List[str]) -> List[float]:
+    """Latency of /model/parse (NLU only) for each text, sequentially."""
+    latencies = []
+    async with aiohttp.ClientSession() as session:
+        for text in texts:
+            started = time.perf_counter()
+            async with session.post(
+                f"{base_url}/model/parse", params={"token": token}, json={"text": text}
+            ) as response:
+                await response.read()
+            latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
+
+
+def peak_rss_mb(pid: Optional[int]) -> Optional[float]:
+    """Peak resident memory (VmHWM) of a process and its children, in MB."""
+    if pid is None:
+        return None
+    total_kb = 0
+    pids = [pid] + _children(pid)
+    for one in pids:
+        try:
+            for line in Path(f"/proc/{one}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total_kb += int(line.split()[1])
+        except OSError:
+            continue
+    return round(total_kb / 1024, 1)
+
+
+def _children(pid: int) -> List[int]:
+    try:
+        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    except OSError:
+        return []
+    found = [int(p) for p in out.split()]
+    return found + [grand for child in found for grand in _children(child)]
+
+
+def training_seconds() -> float:
+    """Train the model from scratch into a temporary folder; return the seconds."""
+    with tempfile.TemporaryDirectory() as out:
+        started = time.perf_counter()
+        subprocess.run(
+            [str(VENV_BIN / "rasa"), "train", "--force", "--quiet", "--out", out],
+            cwd=PROJECT_DIR,
+            env=quiet_env(),
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        return time.perf_counter() - started
+
+
+def progress(text: str) -> None:
+    """One progress line, overwritten in place."""
+    print(f"\r\033[K{text}", end="", flush=True)
+
+
+def deployment(target: str, rasa_servers: int, log: Any, token: str) -> Any:
+    """The servers to measure: one assistant, or a cluster of `rasa_servers` behind nginx."""
+    api = ["--enable-api", f"--auth-token={token}"]  # one argument: a token may start with "-"
+    if target == "single":
+        # A tracker store of its own: the benchmark's conversations stay out of var/.
+        tracker_db = Path(tempfile.mkdtemp(prefix="hcsc-bench-")) / "tracker.db"
+        return Assistant(
+            rasa_port=free_port(),
+            action_port=free_port(),
+            output=log,
+            extra_rasa_args=api,
+            stores=embedded_stores(tracker_db),
+        )
+    return Cluster(rasa_servers=rasa_servers, action_servers=rasa_servers, output=log, extra_rasa_args=api)
+
+
+def _processes(servers: Any, kind: str) -> List[ServerProcess]:
+    many = getattr(servers, f"{kind}_servers", None)
+    return many if isinstance(many, list) else [getattr(servers, f"{kind}_server")]
+
+
+def run_once(
+    args: argparse.Namespace, mix: List[List[str]], log: Any, rasa_servers: int = 1
+) -> Dict[str, Any]:
+    """Start the servers, measure cold start, load levels, NLU and memory; stop them."""
+    token = secrets.token_urlsafe(16)
+    servers = deployment(args.target, rasa_servers, log, token)
+    started = time.perf_counter()
+    servers.start()
+    try:
+        asyncio.run(drive(servers.rest_url, [["hello"]], 1, 1))
+        cold_start_s = time.perf_counter() - started
+        # Steady state is measured after a short warm-up: TensorFlow traces the
+        # classifier once per new input shape, which the cold start above covers.
+        progress("  warming up...")
+        asyncio.run(drive(servers.rest_url, mix, 1, WARM_UP_MESSAGES))
+        levels = []
+        for concurrency in args.concurrency:
+            progress(
+                f"  {rasa_servers} Rasa server(s): concurrency {concurrency}, {args.messages} messages..."
+            )
+            levels.append(asyncio.run(drive(servers.rest_url, mix, concurrency, args.messages)))
+        progress("  NLU only: /model/parse...")
+        texts = [message for conversation in mix for message in conversation][: args.messages]
+        nlu = asyncio.run(nlu_latencies(servers.base_url, token, texts))
+        memory = {
+            f"{kind}_server_peak_rss_mb": max(
+                (peak_rss_mb(p.process.pid) or 0.0) for p in _processes(servers, kind) if p.process
+            )
+            for kind in ("rasa", "action")
+        }
+    finally:
+        servers.stop()
+    return {
+        "cold_start_s": round(cold_start_s, 2),
+        "levels": [level.summary() for level in levels],
+        "latencies_ms": {level.concurrency: level.latencies_ms for level in levels},
+        "nlu_parse_p50_ms": round(percentile(nlu, 50), 1),
+        "nlu_parse_p95_ms": round(percentile(nlu, 95), 1),
+        **memory,
+    }
+
+
+def median_report(runs: List[Dict[str, Any]], train_s: Optional[float]) -> Dict[str, Any]:
+    """Medians over repeated runs of every reported figure."""
+
+    def med(values: List[Optional[float]]) -> Optional[float]:
+        present = [v for v in values if v is not None]
+        return round(statistics.median(present), 2) if present else None
+
+    levels = []
+    for index, level in enumerate(runs[0]["levels"]):
+        levels.append(
+            {
+                key: (med([run["levels"][index][key] for run in runs]) if key != "concurrency" else value)
+                for key, value in level.items()
+            }
+        )
+    scalar_keys = [
+        "cold_start_s",
+        "nlu_parse_p50_ms",
+        "nlu_parse_p95_ms",
+        "rasa_server_peak_rss_mb",
+        "action_server_peak_rss_mb",
+    ]
+    return {
+        "runs": len(runs),
+        "training_from_scratch_s": round(train_s, 1) if train_s is not None else None,
+        "levels": levels,
+        **{key: med([run[key] for run in runs]) for key in scalar_keys},
+    }
+
+
+def markdown(report: Dict[str, Any]) -> str:
+    """The report as a Markdown table a person can read."""
+    lines = [
+        f"Target: {report.get('target', 'single')}. "
+        f"Median of {report['runs']} run(s) on {os.cpu_count()} cores.",
+        "",
+        "| concurrency | messages | errors | p50 ms | p95 ms | p99 ms | messages/s |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for level in report["levels"]:
+        lines.append(
+            f"| {level['concurrency']} | {level['messages']:.0f} | {level['errors']:.0f} | "
+            f"{level['p50_ms']} | {level['p95_ms']} | {level['p99_ms']} | {level['throughput_msg_s']} |"
+        )
+    lines += [
+        "",
+        "| figure | value |",
+        "|---|---:|",
+        "| NLU only (/model/parse) p50 / p95 ms | "
+        f"{report['nlu_parse_p50_ms']} / {report['nlu_parse_p95_ms']} |",
+        f"| cold start (process start to first answer) s | {report['cold_start_s']} |",
+        f"| training from scratch s | {report['training_from_scratch_s']} |",
+        f"| Rasa server peak RSS MB | {report['rasa_server_peak_rss_mb']} |",
+        f"| action server peak RSS MB | {report['action_server_peak_rss_mb']} |",
+    ]
+    for concurrency, ratio in (report.get("throughput_ratio_2_to_1") or {}).items():
+        lines.append(f"| throughput 2 servers / 1 server at concurrency {concurrency} | {ratio} |")
+    return "\n".join(lines) + "\n"
+
+
+def chart(runs: List[Dict[str, Any]], report: Dict[str, Any], path: Path) -> None:
+    """Latency distribution per concurrency and throughput against concurrency."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    latencies = runs[-1]["latencies_ms"]
+    left.boxplot(
+        [latencies[c] for c in latencies], labels=[str(c) for c in latencies], showfliers=True, whis=(5, 95)
+    )
+    left.set_title("Latency per member message (last run)")
+    left.set_xlabel("concurrent conversations")
+    left.set_ylabel("ms (log scale)")
+    # Log scale: sequential latencies (tens of ms) and queued ones (seconds) on one chart.
+    left.set_yscale("log")
+    right.plot(
+        [level["concurrency"] for level in report["levels"]],
+        [level["throughput_msg_s"] for level in report["levels"]],
+        marker="o",
+    )
+    right.set_title(f"Throughput (median of {report['runs']} runs)")
+    right.set_xlabel("concurrent conversations")
+    right.set_ylabel("messages/s")
+    right.set_ylim(bottom=0)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run the benchmark and write its reports."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=300, help="messages per load level")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--repeat", type=int, default=3, help="runs to take medians over")
+    parser.add_argument("--skip-training", action="store_true", help="do not time training")
+    parser.add_argument("--smoke", action="store_true", help="tiny load, to check it works")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
+    parser.add_argument(
+        "--target",
+        choices=["single", "cluster"],
+        default="single",
+        help="one assistant, or 1 then 2 Rasa servers behind nginx on Postgres + Redis",
+    )
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.messages, args.concurrency, args.repeat, args.skip_training = 6, [1, 2], 1, True
+    if not MODEL_PATH.exists():
+        print(f"error: no trained model at {MODEL_PATH}; run `make bench`.", file=sys.stderr)
+        return 1
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.target == "cluster":
+        missing = missing_services(cluster_stores())
+        if missing:
+            print("error: the cluster needs " + ", ".join(missing) + ".", file=sys.stderr)
+            return 1
+    mix = conversations()
+    sizes = [1, 2] if args.target == "cluster" else [1]
+    runs: Dict[int, List[Dict[str, Any]]] = {size: [] for size in sizes}
+    with (args.out / "servers.log").open("wb") as log:
+        for number in range(1, args.repeat + 1):
+            for size in sizes:
+                progress(f"run {number}/{args.repeat}: starting {args.target} ({size} Rasa server(s))...")
+                runs[size].append(run_once(args, mix, log, rasa_servers=size))
+    train_s = None
+    if not args.skip_training:
+        progress("timing training from scratch...")
+        train_s = training_seconds()
+    progress("")
+    report = median_report(runs[sizes[-1]], train_s)
+    report["target"] = args.target
+    if args.target == "cluster":
+        one = median_report(runs[1], None)
+        report["one_server_levels"] = one["levels"]
+        report["throughput_ratio_2_to_1"] = {
+            level["concurrency"]: round(level["throughput_msg_s"] / base["throughput_msg_s"], 2)
+            for level, base in zip(report["levels"], one["levels"], strict=False)
+            if base["throughput_msg_s"]
+        }
+    runs_for_chart = runs[sizes[-1]]
+    (args.out / "bench.json").write_text(json.dumps(report, indent=2))
+    table = markdown(report)
+    (args.out / "bench.md").write_text(table)
+    chart(runs_for_chart, report, args.out / "bench.png")
+    print(table)
+    print(f"Wrote {args.out / 'bench.json'}, bench.md and bench.png.")
+    return 1 if any(level["errors"] for level in report["levels"]) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
