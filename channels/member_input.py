@@ -16,7 +16,6 @@ channels and tested directly, Hypothesis included:
   treated as ordinary words.
 """
 
-import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -131,11 +130,6 @@ def redact_personal_details(text: str) -> Redaction:
     return Redaction(text=text, removed=tuple(sorted(set(removed))))
 
 
-def is_command(text: str) -> bool:
-    """True when Rasa would read the text as an intent ("/intent{...}")."""
-    return text.strip().startswith(COMMAND_PREFIX)
-
-
 def member_command_or_text(text: str, offered_commands: Collection[str]) -> str:
     """The text itself, an offered button payload, or "/..." made ordinary text.
 
@@ -179,31 +173,3 @@ def plan_context_metadata(metadata: Optional[Mapping[str, object]]) -> Dict[str,
             if cleaned:
                 kept[key] = cleaned
     return kept
-
-
-class InvalidMemberRequest(ValueError):
-    """A REST request that is not a member message; its text is the short reason."""
-
-
-def parse_rest_request(body: bytes) -> Tuple[str, str, Dict[str, object]]:
-    """The sender id, text and metadata of a REST request body, or InvalidMemberRequest.
-
-    Stricter than Rasa's REST channel, which puts every request without a
-    sender into one shared conversation called "default".
-    """
-    try:
-        payload = json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise InvalidMemberRequest("The request body must be UTF-8 encoded JSON.") from None
-    except ValueError:
-        raise InvalidMemberRequest("The request body must be JSON.") from None
-    if not isinstance(payload, dict):
-        raise InvalidMemberRequest("The request body must be a JSON object.")
-    sender_id, text, metadata = payload.get("sender"), payload.get("message"), payload.get("metadata")
-    if not is_valid_sender_id(sender_id):
-        raise InvalidMemberRequest("`sender` must be 1 to 128 letters, digits or the characters . _ : -")
-    if not isinstance(text, str):
-        raise InvalidMemberRequest("`message` must be a string.")
-    if metadata is not None and not isinstance(metadata, dict):
-        raise InvalidMemberRequest("`metadata` must be a JSON object.")
-    return str(sender_id), text, dict(metadata or {})

@@ -15,8 +15,8 @@ this subclass fixes, and changes nothing else:
   the one it joined with `session_request`, and malformed messages are
   dropped rather than raising.
 
-Member messages then take the same steps as on the REST channel
-(channels/member_turn.py): personal details removed, only offered button
+Member messages take the member rules of every member channel
+(channels/member_channel.py): personal details removed, only offered button
 payloads read as commands, always at least one reply.
 """
 
@@ -25,13 +25,13 @@ import json
 import logging
 import re
 import uuid
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
-from sanic import Blueprint, Sanic
+from sanic import Blueprint
 
-from channels.member_turn import handle_member_message
+from channels.member_channel import MemberChannel, OnNewMessage
 from channels.origins import parse_origins
 
 logger = logging.getLogger(__name__)
@@ -41,15 +41,7 @@ SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
 class SiteSocketIOOutput(SocketIOOutput):
-    """Sends custom payloads as one `{"custom": {...}}` message; counts what it sends."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.sent_count = 0
-
-    async def _send_message(self, socket_id: Text, response: Any) -> None:
-        self.sent_count += 1
-        await super()._send_message(socket_id, response)
+    """Sends custom payloads as one `{"custom": {...}}` message."""
 
     async def send_custom_json(
         self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any
@@ -57,7 +49,7 @@ class SiteSocketIOOutput(SocketIOOutput):
         await self._send_message(recipient_id, {"custom": json_message})
 
 
-class SiteSocketIOInput(SocketIOInput):
+class SiteSocketIOInput(MemberChannel, SocketIOInput):
     """The socketio channel for member websites (see the module docstring)."""
 
     @classmethod
@@ -72,19 +64,14 @@ class SiteSocketIOInput(SocketIOInput):
     def __init__(self, *args: Any, cors_allowed_origins: Optional[List[Text]] = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cors_allowed_origins = cors_allowed_origins or []
-        self.app: Optional[Sanic] = None
 
     def get_output_channel(self) -> Optional[SocketIOOutput]:
         return None if self.sio is None else SiteSocketIOOutput(self.sio, self.bot_message_evt)
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        socketio_blueprint = super().blueprint(on_new_message)
+    def member_blueprint(self, on_member_message: OnNewMessage) -> Blueprint:
+        socketio_blueprint = SocketIOInput.blueprint(self, on_member_message)
         sio = self.sio
         assert sio is not None
-
-        @socketio_blueprint.listener("before_server_start")
-        async def remember_app(app: Sanic, _loop: Any) -> None:
-            self.app = app  # the agent lives on the app; socket events get no request
 
         # None makes python-engineio accept only same-origin pages; the stock
         # channel's [] turns the origin check off.
@@ -114,15 +101,14 @@ class SiteSocketIOInput(SocketIOInput):
                 if sender_id not in sio.rooms(sid, namespace=self.namespace):
                     logger.warning("Ignored a message for a conversation this socket has not joined.")
                     return
-            agent = self.app.ctx.agent if self.app is not None else None
-            await handle_member_message(
-                agent,
-                on_new_message,
-                SiteSocketIOOutput(sio, self.bot_message_evt),
-                sender_id,
-                data["message"],
-                metadata_from(data.get(self.metadata_key)),
-                input_channel=self.name(),
+            await on_member_message(
+                UserMessage(
+                    data["message"],
+                    SiteSocketIOOutput(sio, self.bot_message_evt),
+                    sender_id,
+                    input_channel=self.name(),
+                    metadata=metadata_from(data.get(self.metadata_key)),
+                )
             )
 
         return socketio_blueprint

@@ -23,14 +23,13 @@ from typing import IO, Callable, Dict, List, Optional, Sequence, Union
 from channels.origins import parse_origins
 from launch.paths import MODEL_PATH, PROJECT_DIR
 from rasa_server.api_token import API_TOKEN_ENV
+from rasa_server.limits import DEFAULT_ACTION_TIMEOUT_S
 
 # Conversations survive a restart: the embedded setup keeps them in SQLite.
 EMBEDDED_TRACKER_DB = PROJECT_DIR / "var" / "tracker.db"
 # The venv's executables sit beside the interpreter running this module.
 VENV_BIN = Path(sys.executable).parent
 READY_TIMEOUT_S = 120.0
-# endpoints.yml's action_endpoint timeout (ACTION_TIMEOUT_S) unless the environment sets one.
-DEFAULT_ACTION_TIMEOUT_S = "10"
 
 Output = Union[int, IO[bytes], None]
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
@@ -54,7 +53,7 @@ def quiet_env(**extra: str) -> Dict[str, str]:
     RASA_API_TOKEN in the caller's environment is not passed on.
     """
     env = {key: value for key, value in os.environ.items() if key != API_TOKEN_ENV}
-    env.setdefault("ACTION_TIMEOUT_S", DEFAULT_ACTION_TIMEOUT_S)
+    env.setdefault("ACTION_TIMEOUT_S", f"{DEFAULT_ACTION_TIMEOUT_S:g}")
     env.update(
         RASA_TELEMETRY_ENABLED="false",
         SQLALCHEMY_SILENCE_UBER_WARNING="1",

@@ -93,6 +93,7 @@ class CoverageRules:
     """The validated rules and everything needed to apply them."""
 
     closing: str
+    phrases: Mapping[str, str]
     prompts: Mapping[str, Any]
     context_values: Mapping[str, Mapping[str, str]]
     outcomes: Mapping[str, str]
@@ -134,8 +135,8 @@ class CoverageRules:
             topic=topic,
             outcome=str(answer.outcome),
             context=context,
-            text=" ".join(rule.text for rule in used),
-            closing=answer.closing or self.closing,
+            text=fill_phrases(" ".join(rule.text for rule in used), self.phrases),
+            closing=fill_phrases(answer.closing or self.closing, self.phrases),
             rule_ids=redirect_ids + tuple(rule.id for rule in used),
             citations=tuple(self.references[ref] for ref in reference_ids),
             ask_plan_type=answer.offer_plan_types and context.plan_type is None,
@@ -171,6 +172,13 @@ class CoverageRules:
         return [r for r in self.rules if r.kind == kind and topic in r.topics and r.matches(context)]
 
 
+def fill_phrases(text: str, phrases: Mapping[str, str]) -> str:
+    """`text` with each `{name}` of a shared phrase replaced by the phrase."""
+    for name, phrase in phrases.items():
+        text = text.replace("{" + name + "}", phrase)
+    return text
+
+
 def _accepts(allowed: Sequence[str], value: Optional[str]) -> bool:
     if value is None:
         return UNKNOWN in allowed
@@ -190,15 +198,26 @@ def load_rules(path: Path = RULES_PATH) -> CoverageRules:
         raise RulesError(f"{path}: cannot read rules: {error}") from error
     if not isinstance(data, dict):
         raise RulesError(f"{path}: expected a mapping at the top level")
-    for key in ("closing", "prompts", "context_values", "outcomes", "references", "topics", "rules"):
+    for key in (
+        "phrases",
+        "closing",
+        "prompts",
+        "context_values",
+        "outcomes",
+        "references",
+        "topics",
+        "rules",
+    ):
         if data.get(key) is None:
             raise RulesError(f"{path}: missing top-level key {key!r}")
     context_values = {
         key: {str(v): str(label) for v, label in (data["context_values"].get(key) or {}).items()}
         for key in CONTEXT_KEYS
     }
+    phrases = {str(name): " ".join(str(text).split()) for name, text in data["phrases"].items()}
     rules = CoverageRules(
-        closing=str(data["closing"]),
+        closing=fill_phrases(str(data["closing"]), phrases),
+        phrases=phrases,
         prompts=dict(data["prompts"]),
         context_values=context_values,
         outcomes=dict(data["outcomes"]),
@@ -294,6 +313,9 @@ def _rule_problems(rules: CoverageRules, rule: Rule) -> Iterator[str]:
         for value in allowed:
             if value not in (*rules.context_values[key], UNKNOWN, KNOWN):
                 yield f"unknown value {value!r} for {key}"
+    for text in (rule.text, rule.closing or ""):
+        if "{" in fill_phrases(text, rules.phrases):
+            yield "a {placeholder} in its text is not one of `phrases`"
     if rule.kind == "answer" and rule.outcome not in rules.outcomes:
         yield f"unknown outcome {rule.outcome!r}"
     if rule.kind == "note" and rule.outcome is not None:

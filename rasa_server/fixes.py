@@ -2,47 +2,31 @@
 
 Each fix keeps Rasa's behaviour and is checked by tests/rasa_server; the one
 exception is a failed custom action call, where the member gets an answer
-instead of silence (see _run_remote_action_or_answer_unavailable). The
-version guard makes an upgrade stop here, so whoever upgrades reviews them.
+instead of silence (rasa_server/always_a_reply.py). The version guard makes
+an upgrade stop here, so whoever upgrades reviews them.
 """
 
-import asyncio
-import json
 import logging
-import math
 import sqlite3
 from functools import lru_cache
-from typing import Any, Dict, List, Optional, Text, Type
+from typing import Any, Dict, Optional, Text, Type
 
-import aiohttp
 import rasa
 import rasa.core.run
 import rasa.core.tracker_store
 import rasa.shared.utils.common
-from rasa.core.actions.action import ActionBotResponse, ActionExecutionRejection, RemoteAction
-from rasa.core.channels.channel import OutputChannel
-from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
-from rasa.core.nlg import NaturalLanguageGenerator
+from rasa.core.actions.action import RemoteAction
 from rasa.core.utils import AvailableEndpoints
-from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
-from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.exceptions import RasaException
-from rasa.utils.endpoints import ClientResponseError, EndpointConfig
 from sanic import Sanic
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import QueuePool
 
+from rasa_server.always_a_reply import action_timeout_s, run_remote_action_or_answer_unavailable
+from rasa_server.limits import MAX_REQUEST_BODY_BYTES
+
 FIXED_RASA_VERSION = "3.6.21"
-# Sanic's default is 100 MB. A member message is at most a few kilobytes; the
-# largest legitimate body (10,000 characters, each escaped as a JSON surrogate
-# pair) is about 120 KB.
-MAX_REQUEST_BODY_BYTES = 256 * 1024
-# What the member gets when the coverage action fails (a response in domain.yml).
-ANSWER_UNAVAILABLE_RESPONSE = "utter_answer_unavailable"
-# A custom action call's time limit when endpoints.yml gives none (Rasa: 300 s).
-DEFAULT_ACTION_TIMEOUT_S = 10.0
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +44,7 @@ def apply_fixes() -> None:
         event.listen(Engine, "connect", _sqlite_write_ahead_log)
     rasa.core.tracker_store.create_engine_kwargs = _engine_kwargs_with_sqlite_pool
     rasa.core.run.configure_app = _configure_app_with_request_limits
-    RemoteAction.run = _run_remote_action_or_answer_unavailable
+    RemoteAction.run = run_remote_action_or_answer_unavailable
     AvailableEndpoints.read_endpoints = classmethod(_read_endpoints_checking_action_timeout)
 
 
@@ -173,27 +157,6 @@ def _configure_app_with_request_limits(*args: Any, **kwargs: Any) -> Sanic:
     return app
 
 
-def action_timeout_s(action_endpoint: Optional[EndpointConfig]) -> float:
-    """Seconds a custom action call may take: `timeout` of `action_endpoint`.
-
-    Rasa keeps keys it does not know in EndpointConfig.kwargs; the value comes
-    from endpoints.yml (a string when it is an environment variable).
-    """
-    value = action_endpoint.kwargs.get("timeout") if action_endpoint else None
-    if value is None or str(value).strip() == "":
-        return DEFAULT_ACTION_TIMEOUT_S
-    try:
-        timeout_s = float(value)
-    except (TypeError, ValueError):
-        timeout_s = math.nan
-    if not (math.isfinite(timeout_s) and 0 < timeout_s <= DEFAULT_REQUEST_TIMEOUT):
-        raise RasaException(
-            f"action_endpoint timeout in endpoints.yml must be a number of seconds "
-            f"above 0 and at most {DEFAULT_REQUEST_TIMEOUT}, not {value!r}."
-        )
-    return timeout_s
-
-
 _rasa_read_endpoints = AvailableEndpoints.read_endpoints.__func__  # type: ignore[attr-defined]
 
 
@@ -208,69 +171,3 @@ def _read_endpoints_checking_action_timeout(
     endpoints = _rasa_read_endpoints(cls, endpoint_file)
     action_timeout_s(endpoints.action)
     return endpoints
-
-
-_rasa_remote_action_run = RemoteAction.run
-
-
-async def _run_remote_action_or_answer_unavailable(
-    self: RemoteAction,
-    output_channel: OutputChannel,
-    nlg: NaturalLanguageGenerator,
-    tracker: DialogueStateTracker,
-    domain: Domain,
-) -> List[Event]:
-    """Rasa's custom action call, in a time limit, with an answer when it fails.
-
-    Rasa waits up to 300 s for the action server, and when the call fails
-    (no connection, an error status, an invalid response) it logs the
-    exception and the member gets nothing. Worse, for an error status its
-    log holds the action server's answer, which with rasa_sdk includes the
-    whole conversation. Here the call may take `action_timeout_s`; on any
-    failure the member gets `utter_answer_unavailable` as an ordinary bot
-    utterance (every channel sends it, the tracker store records it), and
-    the log names the action and the kind of failure, never conversation
-    content. ActionExecutionRejection (a form rejecting its turn) still
-    reaches Rasa, as before. Like Rasa, the failed action's events are lost.
-    """
-    timeout_s: Optional[float] = None
-    try:
-        timeout_s = action_timeout_s(self.action_endpoint)
-        return await asyncio.wait_for(
-            _rasa_remote_action_run(self, output_channel, nlg, tracker, domain), timeout_s
-        )
-    except ActionExecutionRejection:
-        raise
-    except Exception as error:  # noqa: BLE001 - every failure gets the same answer
-        logger.error(
-            "Custom action '%s' failed: %s. The member gets '%s'.",
-            self.name(),
-            describe_action_failure(error, timeout_s),
-            ANSWER_UNAVAILABLE_RESPONSE,
-        )
-    return await ActionBotResponse(ANSWER_UNAVAILABLE_RESPONSE).run(output_channel, nlg, tracker, domain)
-
-
-def describe_action_failure(error: BaseException, timeout_s: Optional[float]) -> str:
-    """What went wrong with an action call, without anything from the conversation.
-
-    Exception messages are not used: Rasa's carry the action server's
-    answer, and jsonschema's the invalid events, slot values included.
-    """
-    from jsonschema.exceptions import ValidationError
-
-    seen: List[BaseException] = []
-    cause: Optional[BaseException] = error
-    while cause is not None and not any(cause is earlier for earlier in seen):
-        seen.append(cause)
-        cause = cause.__cause__ or cause.__context__
-    for cause in seen:
-        if isinstance(cause, ClientResponseError):
-            return f"the action server answered HTTP {cause.status}"
-        if isinstance(cause, aiohttp.ClientConnectionError):
-            return "could not connect to the action server"
-        if isinstance(cause, asyncio.TimeoutError):
-            return f"no answer within {timeout_s:g} s" if timeout_s else "timed out"
-        if isinstance(cause, (ValidationError, json.JSONDecodeError)):
-            return "the action server's response is not valid"
-    return f"{type(error).__name__} (details left out: they may hold conversation content)"

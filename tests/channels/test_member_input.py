@@ -9,15 +9,14 @@ from hypothesis import strategies as st
 
 from channels.member_input import (
     MAX_MESSAGE_CHARS,
-    InvalidMemberRequest,
     clean_text,
     is_valid_sender_id,
     member_command_or_text,
-    parse_rest_request,
     plan_context_metadata,
     prepare_member_text,
     redact_personal_details,
 )
+from channels.member_rest import InvalidMemberRequest, parse_rest_request
 
 OFFERED = frozenset({'/inform{"plan_type": "hmo"}', "/ask_referral"})
 

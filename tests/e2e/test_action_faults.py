@@ -18,10 +18,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 import aiohttp
 import pytest
 import socketio
-import yaml
 
 from launch.servers import (
-    PROJECT_DIR,
     Assistant,
     ServerProcess,
     action_server,
@@ -29,6 +27,7 @@ from launch.servers import (
     free_port,
     start_all,
 )
+from rasa_server.nlg import response_text
 
 pytestmark = pytest.mark.slow
 
@@ -36,9 +35,7 @@ Message = Dict[str, Any]
 ACTION_TIMEOUT_S = 3
 WAIT_S = 60.0
 ID_CARD = "customer service number on your Blue Cross and Blue Shield ID card"
-UNAVAILABLE = yaml.safe_load((PROJECT_DIR / "domain.yml").read_text())["responses"][
-    "utter_answer_unavailable"
-][0]["text"]
+UNAVAILABLE = response_text("utter_answer_unavailable")
 PLAN = {"state": "TX", "plan_type": "hmo"}
 # Coverage questions (the custom action answers them) and a greeting (a rule with a response).
 QUESTIONS = ["do i need a referral for massage therapy?", "is massage therapy at a spa covered?"]

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 import pytest
-import yaml
 
-from launch.servers import PROJECT_DIR, Assistant, embedded_stores, free_port, port_in_use
+from launch.servers import Assistant, embedded_stores, free_port, port_in_use
+from rasa_server.nlg import response_text
 from tests.support.prerequisites import skip_unless_required
 from tests.support.servers import running_assistant, send_rest
 from tests.support.socketio_client import ChatClient
@@ -29,9 +29,7 @@ from tests.support.socketio_client import ChatClient
 pytestmark = pytest.mark.slow
 
 Reply = List[Dict[str, Any]]
-UNAVAILABLE = yaml.safe_load((PROJECT_DIR / "domain.yml").read_text())["responses"][
-    "utter_answer_unavailable"
-][0]["text"]
+UNAVAILABLE = response_text("utter_answer_unavailable")
 QUESTION = "do i need a referral for massage therapy with my texas hmo?"
 WHILE_DOWN = [QUESTION, "hi", "/greet", "", "my member id is XOF123456789"]
 

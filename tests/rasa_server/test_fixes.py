@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from aiohttp import web
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.core.channels.channel import CollectingOutputChannel
-from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.core.utils import AvailableEndpoints
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, Event, SlotSet, UserUttered
@@ -22,8 +21,10 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
 from rasa.utils.endpoints import EndpointConfig
 
-from launch.servers import DEFAULT_ACTION_TIMEOUT_S, PROJECT_DIR, embedded_stores, free_port, quiet_env
-from rasa_server import fixes
+from launch.servers import PROJECT_DIR, embedded_stores, free_port, quiet_env
+from rasa_server import always_a_reply, fixes
+from rasa_server.limits import DEFAULT_ACTION_TIMEOUT_S
+from rasa_server.nlg import PhrasesNaturalLanguageGenerator, response_text
 
 fixes.apply_fixes()
 DOMAIN = Domain.load(PROJECT_DIR / "domain.yml")
@@ -99,7 +100,7 @@ ACTION_NAME = "action_answer_coverage"
 
 
 def unavailable_text() -> str:
-    return str(DOMAIN.responses[fixes.ANSWER_UNAVAILABLE_RESPONSE][0]["text"])
+    return response_text(always_a_reply.ANSWER_UNAVAILABLE_RESPONSE, DOMAIN)
 
 
 def member_tracker() -> DialogueStateTracker:
@@ -122,7 +123,7 @@ async def run_action_against(handler: Any, timeout: Any = None) -> List[Event]:
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
-        nlg = TemplatedNaturalLanguageGenerator(DOMAIN.responses)
+        nlg = PhrasesNaturalLanguageGenerator(domain=DOMAIN)
         return await RemoteAction(ACTION_NAME, endpoint).run(
             CollectingOutputChannel(), nlg, member_tracker(), DOMAIN
         )
@@ -194,7 +195,7 @@ def test_a_failed_action_call_answers_with_the_id_card_line(
     assert len(events) == 1 and isinstance(events[0], BotUttered)
     assert events[0].text == unavailable_text()
     assert events[0].metadata["utter_action"] == "utter_answer_unavailable"
-    logged = [r.getMessage() for r in caplog.records if r.name == "rasa_server.fixes"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "rasa_server.always_a_reply"]
     assert len(logged) == 1 and f"'{ACTION_NAME}' failed: {failure}" in logged[0]
     assert MEMBER_TEXT not in caplog.text and SLOT_VALUE not in caplog.text
 
@@ -213,15 +214,15 @@ def test_a_rejected_action_call_still_reaches_rasa_as_a_rejection() -> None:
 
 
 def test_the_fallback_is_a_response_of_the_domain() -> None:
-    assert fixes.ANSWER_UNAVAILABLE_RESPONSE in DOMAIN.responses
+    assert always_a_reply.ANSWER_UNAVAILABLE_RESPONSE in DOMAIN.responses
     assert "ID card" in unavailable_text()
 
 
 @pytest.mark.parametrize(
     "settings, timeout_s",
     [
-        ({}, fixes.DEFAULT_ACTION_TIMEOUT_S),
-        ({"timeout": ""}, fixes.DEFAULT_ACTION_TIMEOUT_S),
+        ({}, DEFAULT_ACTION_TIMEOUT_S),
+        ({"timeout": ""}, DEFAULT_ACTION_TIMEOUT_S),
         ({"timeout": "2"}, 2.0),
         ({"timeout": 0.5}, 0.5),
         ({"timeout": "300"}, 300.0),
@@ -230,9 +231,12 @@ def test_the_fallback_is_a_response_of_the_domain() -> None:
 def test_the_action_timeout_comes_from_the_action_endpoint(
     settings: Dict[str, Any], timeout_s: float
 ) -> None:
-    assert fixes.DEFAULT_ACTION_TIMEOUT_S < 300
-    assert fixes.action_timeout_s(EndpointConfig(url="http://127.0.0.1:1/webhook", **settings)) == timeout_s
-    assert fixes.action_timeout_s(None) == fixes.DEFAULT_ACTION_TIMEOUT_S
+    assert DEFAULT_ACTION_TIMEOUT_S < 300
+    assert (
+        always_a_reply.action_timeout_s(EndpointConfig(url="http://127.0.0.1:1/webhook", **settings))
+        == timeout_s
+    )
+    assert always_a_reply.action_timeout_s(None) == DEFAULT_ACTION_TIMEOUT_S
 
 
 @pytest.mark.parametrize("value", ["ten", "0", "-1", "301", "nan", "inf"])
@@ -253,7 +257,7 @@ def test_endpoints_yml_takes_the_action_timeout_from_the_environment(
     }.items():
         monkeypatch.setenv(name, value)
     endpoints = AvailableEndpoints.read_endpoints(str(PROJECT_DIR / "endpoints.yml"))
-    assert fixes.action_timeout_s(endpoints.action) == 7.0
+    assert always_a_reply.action_timeout_s(endpoints.action) == 7.0
     assert quiet_env()["ACTION_TIMEOUT_S"] == "7"
     monkeypatch.delenv("ACTION_TIMEOUT_S")
-    assert quiet_env()["ACTION_TIMEOUT_S"] == DEFAULT_ACTION_TIMEOUT_S == "10"
+    assert quiet_env()["ACTION_TIMEOUT_S"] == f"{DEFAULT_ACTION_TIMEOUT_S:g}" == "10"

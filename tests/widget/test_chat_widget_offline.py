@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-import yaml
 from playwright.sync_api import expect
 
-from launch.servers import PROJECT_DIR, Assistant, ServerProcess, action_server, free_port, start_all
+from launch.servers import Assistant, ServerProcess, action_server, free_port, start_all
 from plan_coverage.engine import PlanContext, load_rules
+from rasa_server.nlg import response_text
 from tests.support.servers import running_assistant
 from tests.widget.widget_support import DIALOG_NAME, GREETING_START, ID_CARD, LAUNCHER_NAME, ask
 
@@ -21,9 +21,7 @@ NOT_ANSWERING = "Sorry, the assistant is taking too long to answer."
 UNREACHABLE = "Sorry, I can't reach the assistant right now."
 BACK_ONLINE = "You are connected again."
 # What the Rasa server answers when the action server fails (rasa_server/fixes.py).
-ANSWER_UNAVAILABLE = yaml.safe_load((PROJECT_DIR / "domain.yml").read_text())["responses"][
-    "utter_answer_unavailable"
-][0]["text"]
+ANSWER_UNAVAILABLE = response_text("utter_answer_unavailable")
 # Longer than the widget waits for a reply (10 s), so a slow action server is
 # slow for the widget too; the faulty action sleeps 30 s.
 ACTION_TIMEOUT_S = "60"

@@ -1,0 +1,169 @@
+"""The base class of every channel members talk through.
+
+A member channel cannot forget the member rules: `MemberChannel.blueprint`
+wraps Rasa's `on_new_message` before a subclass sees it, so every message a
+subclass hands on takes these steps:
+
+1. The text is prepared (channels/member_input.py): offered button payloads
+   pass, other "/..." text becomes words, personal details are replaced, and
+   only the plan-context metadata is kept.
+2. When personal details were removed, the member is told once per
+   conversation (`utter_personal_details_notice`), before the answer.
+3. Rasa handles the message; its log and tracker store see only the
+   prepared text and metadata.
+4. If that sent no bot message at all (a failure anywhere), the member still
+   gets the ID-card fallback (rasa_server/always_a_reply.py), never silence.
+
+Subclasses implement `member_blueprint(on_member_message)` and build each
+`UserMessage` from the raw request as usual.
+"""
+
+import logging
+from typing import Any, Awaitable, Callable, Dict, FrozenSet, Iterable, Mapping, Optional, Text
+
+from rasa.core.agent import Agent
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted
+from sanic import Blueprint, Sanic
+
+from channels.member_input import plan_context_metadata, prepare_member_text
+from plan_coverage.engine import load_rules
+from plan_coverage.replies import offered_payloads
+from rasa_server.always_a_reply import reply_if_silent
+
+logger = logging.getLogger(__name__)
+
+PERSONAL_DETAILS_NOTICE = "utter_personal_details_notice"
+# Commands the assistant's own user interfaces send besides button payloads:
+# the chat widget opens each conversation with "/greet" (web/widget/widget.js).
+INTERFACE_COMMANDS = frozenset({"/greet"})
+
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+class MemberChannel(InputChannel):
+    """An input channel for members: every message takes the member rules."""
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        """The subclass's routes, handed a message handler with the member rules."""
+        handler = MemberMessageHandler(on_new_message)
+        blueprint = self.member_blueprint(handler.handle)
+
+        @blueprint.listener("before_server_start")
+        async def remember_app(app: Sanic, _loop: Any) -> None:
+            handler.app = app  # the agent lives on the app; socket events get no request
+
+        return blueprint
+
+    def member_blueprint(self, on_member_message: OnNewMessage) -> Blueprint:
+        """The channel's routes; they pass each member message to `on_member_message`."""
+        raise NotImplementedError
+
+
+class CountingOutputChannel(OutputChannel):
+    """Passes every bot message on to the channel's own output, counting them."""
+
+    def __init__(self, inner: OutputChannel) -> None:
+        self.inner = inner
+        self.sent_count = 0
+
+    def name(self) -> Text:  # type: ignore[override]  # an instance's name: its inner channel's
+        return self.inner.name()
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        self.sent_count += 1
+        await self.inner.send_response(recipient_id, message)
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        await self.send_response(recipient_id, {"text": text})
+
+
+class MemberMessageHandler:
+    """Applies the member rules (module docstring) around Rasa's `on_new_message`."""
+
+    def __init__(self, on_new_message: OnNewMessage) -> None:
+        self.on_new_message = on_new_message
+        self.app: Optional[Sanic] = None
+
+    @property
+    def agent(self) -> Optional[Agent]:
+        """The server's agent, once the server has started."""
+        return getattr(self.app.ctx, "agent", None) if self.app is not None else None
+
+    async def handle(self, message: UserMessage) -> None:
+        """Run one member message through the member rules and Rasa."""
+        agent = self.agent
+        domain = agent.domain if agent is not None else None
+        output = CountingOutputChannel(message.output_channel)
+        prepared = prepare_member_text(message.text or "", offered_commands(domain))
+        if prepared.removed and agent is not None and agent.is_ready():
+            # Kinds only: the log must not hold what was removed.
+            logger.info("Removed personal details from a member message: %s", ", ".join(prepared.removed))
+            try:
+                await tell_once_about_personal_details(agent, message.sender_id, output)
+            except Exception as error:  # noqa: BLE001 - the answer matters more than the notice
+                logger.error("Telling the member about personal details failed: %s", type(error).__name__)
+        notices = output.sent_count
+        try:
+            await self.on_new_message(
+                UserMessage(
+                    prepared.text,
+                    output,
+                    message.sender_id,
+                    input_channel=message.input_channel,
+                    metadata=plan_context_metadata(message.metadata),
+                )
+            )
+        except Exception as error:  # noqa: BLE001 - the member must get a reply whatever failed
+            # The type only: an exception's text can quote the conversation.
+            logger.error("Handling a member message failed: %s", type(error).__name__)
+        await reply_if_silent(domain, output, message.sender_id, output.sent_count - notices)
+
+
+async def tell_once_about_personal_details(agent: Agent, sender_id: Text, output: OutputChannel) -> None:
+    """Send the personal-details notice unless this conversation already had it.
+
+    The notice is run as an action, so it is in the tracker (which makes
+    "once" hold across restarts and servers); the action_listen after it keeps
+    the next user turn where the rules expect it.
+    """
+    async with agent.lock_store.lock(sender_id):
+        tracker = await agent.tracker_store.retrieve(sender_id)
+        if tracker is not None and any(
+            isinstance(event, ActionExecuted) and event.action_name == PERSONAL_DETAILS_NOTICE
+            for event in tracker.events
+        ):
+            return
+        for action in (PERSONAL_DETAILS_NOTICE, ACTION_LISTEN_NAME):
+            await agent.execute_action(sender_id, action, output, policy=None, confidence=None)
+
+
+_COMMANDS_BY_DOMAIN: Dict[int, FrozenSet[Text]] = {}
+
+
+def offered_commands(domain: Optional[Domain]) -> FrozenSet[Text]:
+    """Every command the assistant offers members: the buttons of the domain's
+    responses and of the coverage replies, and its interfaces' own commands."""
+    if domain is None:
+        return frozenset()
+    key = id(domain)
+    if key not in _COMMANDS_BY_DOMAIN:
+        buttons = [
+            button
+            for variations in domain.responses.values()
+            for variation in variations
+            for button in variation.get("buttons") or []
+        ]
+        _COMMANDS_BY_DOMAIN[key] = (
+            frozenset(_payloads(buttons)) | offered_payloads(load_rules()) | INTERFACE_COMMANDS
+        )
+    return _COMMANDS_BY_DOMAIN[key]
+
+
+def _payloads(buttons: Iterable[Mapping[Text, Any]]) -> Iterable[Text]:
+    for button in buttons:
+        payload = button.get("payload")
+        if isinstance(payload, str) and payload.strip():
+            yield payload.strip()

@@ -1,0 +1,19 @@
+"""Limits of the Rasa server process, defined once.
+
+No Rasa imports: the launchers and the nginx configuration read these
+without loading Rasa.
+"""
+
+# Sanic's default is 100 MB. A member message is at most a few kilobytes; the
+# largest legitimate body (10,000 characters, each escaped as a JSON surrogate
+# pair) is about 120 KB. nginx (deploy/nginx) gets the same limit.
+MAX_REQUEST_BODY_BYTES = 256 * 1024
+# Seconds the Rasa server waits for a custom action when endpoints.yml names
+# no `timeout` (Rasa's own limit is 300 s); the launchers export it as
+# ACTION_TIMEOUT_S for endpoints.yml.
+DEFAULT_ACTION_TIMEOUT_S = 10.0
+
+
+def nginx_size(size_bytes: int) -> str:
+    """A byte count as nginx writes sizes: "256k"."""
+    return f"{size_bytes // 1024}k" if size_bytes % 1024 == 0 else str(size_bytes)
