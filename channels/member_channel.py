@@ -69,7 +69,7 @@ class CountingOutputChannel(OutputChannel):
         self.inner = inner
         self.sent_count = 0
 
-    def name(self) -> Text:  # type: ignore[override]  # an instance's name: its inner channel's
+    def name(self) -> Text:  # an instance's name: its inner channel's
         return self.inner.name()
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:

@@ -97,10 +97,13 @@ class SiteSocketIOInput(MemberChannel, SocketIOInput):
                 return
             sender_id = sid
             if self.session_persistence:
-                sender_id = data.get("session_id")
-                if sender_id not in sio.rooms(sid, namespace=self.namespace):
+                session_id = data.get("session_id")
+                if not isinstance(session_id, str) or session_id not in sio.rooms(
+                    sid, namespace=self.namespace
+                ):
                     logger.warning("Ignored a message for a conversation this socket has not joined.")
                     return
+                sender_id = session_id
             await on_member_message(
                 UserMessage(
                     data["message"],

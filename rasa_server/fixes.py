@@ -25,19 +25,14 @@ from sqlalchemy.pool import QueuePool
 
 from rasa_server.always_a_reply import action_timeout_s, run_remote_action_or_answer_unavailable
 from rasa_server.limits import MAX_REQUEST_BODY_BYTES
-
-FIXED_RASA_VERSION = "3.6.21"
+from rasa_server.upstream import check_upstream_versions
 
 logger = logging.getLogger(__name__)
 
 
 def apply_fixes() -> None:
-    """Apply every fix; refuse to run against a Rasa version they were not written for."""
-    if rasa.__version__ != FIXED_RASA_VERSION:
-        raise RuntimeError(
-            f"rasa_server/fixes.py was written for rasa {FIXED_RASA_VERSION}, "
-            f"not {rasa.__version__}: review each fix, then update FIXED_RASA_VERSION."
-        )
+    """Apply every fix; refuse to run against library versions they were not written for."""
+    check_upstream_versions()
     RemoteAction._validate_action_result = _validate_action_result_with_cached_validator
     Event.resolve_by_type = staticmethod(_resolve_event_type_from_cache)
     if not event.contains(Engine, "connect", _sqlite_write_ahead_log):
@@ -157,7 +152,7 @@ def _configure_app_with_request_limits(*args: Any, **kwargs: Any) -> Sanic:
     return app
 
 
-_rasa_read_endpoints = AvailableEndpoints.read_endpoints.__func__  # type: ignore[attr-defined]
+_rasa_read_endpoints = AvailableEndpoints.read_endpoints.__func__
 
 
 def _read_endpoints_checking_action_timeout(

@@ -74,12 +74,6 @@ def test_sqlite_databases_use_the_write_ahead_log(tmp_path: Path) -> None:
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
 
 
-def test_fixes_refuse_another_rasa_version(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rasa, "__version__", "3.7.0")
-    with pytest.raises(RuntimeError, match="written for rasa 3.6.21"):
-        fixes.apply_fixes()
-
-
 def test_the_sqlite_tracker_store_reuses_pooled_connections(tmp_path: Path) -> None:
     from sqlalchemy.pool import QueuePool
 

@@ -1,0 +1,89 @@
+"""Each reach into a library's private API (rasa_server/upstream.py) still
+holds for the installed version: an upgrade that changes one fails here, by name."""
+
+import asyncio
+import copy
+import inspect
+from typing import Any, List, Tuple
+
+import pytest
+import rasa.core.run
+import socketio
+from rasa.core.channels.socketio import SocketIOOutput
+from rasa.core.processor import MessageProcessor
+
+import en_hcsc_entities
+from rasa_server import fixes, upstream
+
+
+def test_the_installed_libraries_are_the_versions_the_reaches_were_written_for() -> None:
+    upstream.check_upstream_versions()
+
+
+def test_the_server_refuses_other_versions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(upstream, "version", lambda package: "99.0" if package == "rasa" else "x")
+    with pytest.raises(RuntimeError, match=r"rasa 99\.0 \(written for 3\.6\.21\)"):
+        fixes.apply_fixes()
+
+
+class RecordingServer(socketio.AsyncServer):
+    """A real socket.io server that also records what it emits."""
+
+    def __init__(self) -> None:
+        super().__init__(async_mode="asgi")
+        self.emitted: List[Tuple[Any, ...]] = []
+
+    async def emit(self, event: str, data: Any = None, **kwargs: Any) -> None:  # type: ignore[override]
+        self.emitted.append((event, data, kwargs.get("room")))
+
+
+def test_socketio_output_sends_one_bot_message_through_its_private_send() -> None:
+    # channels/site_socketio.py sends custom payloads through _send_message.
+    assert inspect.iscoroutinefunction(SocketIOOutput._send_message)
+    assert list(inspect.signature(SocketIOOutput._send_message).parameters) == [
+        "self",
+        "socket_id",
+        "response",
+    ]
+    server = RecordingServer()
+    asyncio.run(SocketIOOutput(server, "bot_uttered")._send_message("room-1", {"custom": {"a": 1}}))
+    assert server.emitted == [("bot_uttered", {"custom": {"a": 1}}, "room-1")]
+
+
+def test_engineio_reads_the_allowed_origins_from_the_attribute_on_each_request() -> None:
+    # channels/site_socketio.py sets sio.eio.cors_allowed_origins after the server exists.
+    server = socketio.AsyncServer(async_mode="asgi", cors_allowed_origins=[])
+    server.eio.cors_allowed_origins = ["https://members.example"]
+    environ = {"HTTP_ORIGIN": "https://members.example", "wsgi.url_scheme": "http", "HTTP_HOST": "x"}
+    assert "https://members.example" in server.eio._cors_allowed_origins(environ)
+    server.eio.cors_allowed_origins = None  # None: only the server's own origin
+    assert "https://members.example" not in server.eio._cors_allowed_origins(environ)
+
+
+def test_rasa_keeps_the_agent_on_the_sanic_app_context() -> None:
+    # channels/member_channel.py and channels/agent_preview.py read app.ctx.agent.
+    assert "app.ctx.agent = " in inspect.getsource(rasa.core.run.load_agent_on_start)
+
+
+def test_the_message_processor_reads_its_stores_from_its_own_attributes() -> None:
+    # channels/agent_preview.py copies the processor and gives the copy stores of its own.
+    for method in (MessageProcessor.get_tracker, MessageProcessor.save_tracker):
+        assert "self.tracker_store" in inspect.getsource(method)
+    assert "tracker_store" not in inspect.getsource(MessageProcessor.handle_message).replace(
+        "self.tracker_store", ""
+    )
+    # A shallow copy shares the model and the action endpoint, not the store attribute.
+    original = MessageProcessor.__new__(MessageProcessor)
+    original.tracker_store = "members"
+    isolated = copy.copy(original)
+    isolated.tracker_store = "preview"
+    assert original.tracker_store == "members"
+
+
+def test_the_spacy_pipeline_package_counts_as_loaded_from_disk() -> None:
+    # en_hcsc_entities sets Language._path; Rasa's SpacyNLP refuses a pipeline whose `path` is None.
+    nlp = en_hcsc_entities.load()
+    assert nlp.path is not None and nlp.path.is_dir()
+    from rasa.nlu.utils.spacy_utils import SpacyNLP
+
+    SpacyNLP.ensure_proper_language_model(nlp)
