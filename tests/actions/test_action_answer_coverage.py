@@ -1,7 +1,7 @@
 """The coverage action as Rasa calls it: a rasa_sdk Tracker in, messages and events out."""
 
 import asyncio
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 import pytest
 from rasa_sdk import Tracker
@@ -10,35 +10,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.action_answer_coverage import ActionAnswerCoverage
 from plan_coverage.engine import load_rules
 from plan_coverage.replies import topic_for_intent
+from tests.support.action_trackers import make_tracker, tracker_from_file
 
-SLOT_NAMES = ("state", "plan_type", "insurer", "care_setting", "topic")
 RULES = load_rules()
-
-
-def make_tracker(
-    intent: str,
-    entities: Optional[Dict[str, List[str]]] = None,
-    slots: Optional[Dict[str, Any]] = None,
-    metadata: Optional[Dict[str, Any]] = None,
-) -> Tracker:
-    """A tracker as Rasa sends it: slots already filled from this message's entities."""
-    entities = entities or {}
-    filled = {name: None for name in SLOT_NAMES}
-    filled.update(slots or {})
-    for name in ("state", "plan_type", "insurer"):
-        if entities.get(name):
-            filled[name] = entities[name][0]
-    latest_message = {
-        "text": "member text",
-        "intent": {"name": intent, "confidence": 0.99},
-        "entities": [
-            {"entity": name, "value": value, "extractor": "SpacyEntityExtractor"}
-            for name, values in entities.items()
-            for value in values
-        ],
-        "metadata": metadata or {},
-    }
-    return Tracker("member", filled, latest_message, [], False, None, {}, "action_listen")
 
 
 def run_action(tracker: Tracker) -> Tuple[List[Dict[str, Any]], Dict[str, Any]]:
@@ -112,6 +86,24 @@ def test_known_plan_type_offers_no_buttons() -> None:
     messages, _ = run_action(make_tracker("ask_referral", slots={"plan_type": "ppo"}))
     assert coverage_of(messages)["outcome"] == "not_required"
     assert not any(m.get("buttons") for m in messages)
+
+
+def test_a_tracker_from_rasa_answers_its_question() -> None:
+    messages, slots = run_action(tracker_from_file("new_question"))
+    assert coverage_of(messages)["topic"] == "referral"
+    assert slots["topic"] == "referral"
+
+
+def test_a_stored_conversation_re_answers_the_pending_question_for_its_new_plan_type() -> None:
+    messages, slots = run_action(tracker_from_file("plan_type_after_referral"))
+    coverage = coverage_of(messages)
+    assert (coverage["topic"], coverage["outcome"], coverage["state"], coverage["plan_type"]) == (
+        "referral",
+        "not_required",
+        "TX",
+        "ppo",
+    )
+    assert slots["topic"] == "referral"
 
 
 def test_inform_re_answers_the_pending_question_for_the_new_context() -> None:
