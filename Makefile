@@ -79,7 +79,12 @@ $(NODE_MODULES): web/package.json web/package-lock.json
 $(WIDGET_SOCKET_IO): $(NODE_MODULES)
 	cp web/node_modules/socket.io-client/dist/socket.io.min.js $@
 
-setup: $(STAMPS)/spacy-pipeline $(WIDGET_SOCKET_IO)
+# The widget carries a copy of the rules' ID-card line (tools/widget_phrases.py).
+$(STAMPS)/widget-phrases: plan_coverage/rules.yml web/widget/widget.js | $(STAMPS)/venv
+	$(PYTHON) -m tools.widget_phrases
+	@touch $@
+
+setup: $(STAMPS)/spacy-pipeline $(WIDGET_SOCKET_IO) $(STAMPS)/widget-phrases
 
 # Rasa fingerprints the spaCy pipeline by name only, so a pattern change would
 # not retrain on its own: make decides what changed and forces the training.
@@ -92,14 +97,14 @@ $(MODEL): $(TRAINING_INPUTS) $(SPACY_PIPELINE) | $(STAMPS)/spacy-pipeline
 
 train: $(MODEL)
 
-run: $(MODEL) $(WIDGET_SOCKET_IO)
+run: $(MODEL) $(WIDGET_SOCKET_IO) $(STAMPS)/widget-phrases
 	$(PYTHON) scripts/serve.py
 
 run-cluster: $(MODEL)
 	@scripts/ensure_system_packages.sh
 	$(PYTHON) scripts/cluster.py
 
-test: lint types $(MODEL) $(WIDGET_SOCKET_IO) $(STAMPS)/audit-venv
+test: lint types $(MODEL) $(WIDGET_SOCKET_IO) $(STAMPS)/widget-phrases $(STAMPS)/audit-venv
 	@scripts/ensure_system_packages.sh
 	$(PYTHON) -m pytest
 

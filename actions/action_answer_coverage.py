@@ -12,7 +12,13 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from plan_coverage.engine import PlanContext, load_rules
-from plan_coverage.replies import Message, answer_messages, context_noted_messages, topic_for_intent
+from plan_coverage.replies import (
+    NOT_UNDERSTOOD_RESPONSE,
+    Message,
+    answer_messages,
+    context_noted_messages,
+    topic_for_intent,
+)
 
 # Of several care settings in one message, physical therapy decides: "a massage
 # therapist at my PT clinic" is therapy, not a stand-alone massage.
@@ -41,7 +47,7 @@ class ActionAnswerCoverage(Action):
         if asked_topic is None and not CONTEXT_ENTITIES & entities.keys():
             # "inform" without any plan context is a guess at a short or odd
             # message ("hmm"): say so rather than repeat the last answer.
-            dispatcher.utter_message(response="utter_default")
+            dispatcher.utter_message(response=NOT_UNDERSTOOD_RESPONSE)
             return []
         context = rules.clean_context(plan_context(tracker, is_new_question=asked_topic is not None))
         context_events = [SlotSet(key, context.get(key)) for key in ("state", "plan_type", "insurer")]

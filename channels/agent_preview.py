@@ -33,7 +33,8 @@ from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, Us
 from rasa.core.lock_store import InMemoryLockStore
 from rasa.core.processor import MessageProcessor
 from rasa.core.tracker_store import InMemoryTrackerStore
-from rasa.shared.core.constants import DEFAULT_SLOT_NAMES
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
+from rasa.shared.core.constants import ACTION_DEFAULT_FALLBACK_NAME, ACTION_LISTEN_NAME, DEFAULT_SLOT_NAMES
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
@@ -42,6 +43,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from plan_coverage.engine import CoverageRules, load_rules
+from plan_coverage.replies import NOT_UNDERSTOOD_RESPONSE
 
 logger = logging.getLogger(__name__)
 
@@ -70,11 +72,6 @@ PREVIEW_SENDER_PREFIX = "agent-preview-"
 MAX_TEXT_CHARS = 1000
 MAX_HISTORY = 20
 TOP_INTENTS = 5
-# The response Rasa's fallbacks (and our action, for an unclear message) send.
-FALLBACK_RESPONSE = "utter_default"
-FALLBACK_INTENT = "nlu_fallback"
-FALLBACK_ACTION = "action_default_fallback"
-LISTEN_ACTION = "action_listen"
 
 
 class PreviewRequestError(ValueError):
@@ -265,7 +262,7 @@ def explain(
     actions = [
         {"name": e.action_name, "policy": e.policy, "confidence": e.confidence}
         for e in turn
-        if isinstance(e, ActionExecuted) and e.action_name != LISTEN_ACTION
+        if isinstance(e, ActionExecuted) and e.action_name != ACTION_LISTEN_NAME
     ]
     intent = parse_data.get("intent") or {}
     member_messages = [
@@ -281,9 +278,9 @@ def explain(
     )
     responses_sent = [e.metadata.get("utter_action") for e in turn if isinstance(e, BotUttered)]
     fell_back = (
-        intent.get("name") == FALLBACK_INTENT
-        or any(a["name"] == FALLBACK_ACTION for a in actions)
-        or FALLBACK_RESPONSE in responses_sent
+        intent.get("name") == DEFAULT_NLU_FALLBACK_INTENT_NAME
+        or any(a["name"] == ACTION_DEFAULT_FALLBACK_NAME for a in actions)
+        or NOT_UNDERSTOOD_RESPONSE in responses_sent
     )
     return {
         "messages": member_messages,

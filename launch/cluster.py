@@ -34,6 +34,7 @@ from launch.servers import (
     run_in_foreground,
     start_all,
 )
+from rasa_server.limits import MAX_REQUEST_BODY_BYTES, nginx_size
 
 NGINX_TEMPLATE = PROJECT_DIR / "deploy" / "nginx" / "cluster.conf.template"
 DEFAULT_TRACKER_STORE_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -107,6 +108,7 @@ def nginx_config(
         ACTION_SERVERS=servers(action_ports),
         RASA_PINNED_UPSTREAMS=pinned,
         RASA_PINNED_MAP=pinned_map,
+        MAX_BODY_SIZE=nginx_size(MAX_REQUEST_BODY_BYTES),
     )
     if "${" in config:
         raise ValueError(f"{NGINX_TEMPLATE}: a placeholder was not filled in")

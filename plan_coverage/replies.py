@@ -17,6 +17,9 @@ Button = Dict[str, str]
 # Intents named ask_<topic> ask about that topic (domain.yml, data/nlu).
 QUESTION_PREFIX = "ask_"
 INFORM_INTENT = "inform"
+# The domain response for a message the assistant did not understand; Rasa's
+# fallbacks send it too (data/rules.yml).
+NOT_UNDERSTOOD_RESPONSE = "utter_default"
 
 
 def answer_messages(rules: CoverageRules, answer: CoverageAnswer) -> List[Message]:

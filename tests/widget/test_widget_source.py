@@ -7,6 +7,7 @@ import pytest
 import textstat
 
 from launch.servers import PROJECT_DIR
+from plan_coverage.engine import load_rules
 
 WIDGET_SOURCE = (PROJECT_DIR / "web" / "widget" / "widget.js").read_text()
 MAX_GRADE = 8
@@ -16,7 +17,7 @@ def widget_words() -> Dict[str, str]:
     """The member-facing words: the widget's TEXT table, name by name."""
     table = re.search(r"const TEXT = \{(.*?)\n  \};", WIDGET_SOURCE, re.S)
     assert table, "widget.js has no TEXT table"
-    return dict(re.findall(r'^\s*(\w+): "([^"]*)",?$', table.group(1), re.M))
+    return dict(re.findall(r'^\s*(\w+): "([^"]*)",?(?:\s*//.*)?$', table.group(1), re.M))
 
 
 def test_widget_never_parses_text_as_html() -> None:
@@ -35,3 +36,11 @@ def test_fallback_sentences_point_to_the_id_card() -> None:
     words = widget_words()
     assert {"launcher", "offline", "slow", "idCard"} <= words.keys()
     assert "customer service number on your Blue Cross and Blue Shield ID card" in words["idCard"]
+
+
+def test_the_widget_shows_the_id_card_line_of_the_rules() -> None:
+    # Defined once in plan_coverage/rules.yml; `make` writes it into widget.js.
+    from tools.widget_phrases import widget_source_with_phrases
+
+    assert widget_source_with_phrases(WIDGET_SOURCE, load_rules().phrases) == WIDGET_SOURCE
+    assert widget_words()["idCard"] == f"For help now, {load_rules().phrases['id_card']}."

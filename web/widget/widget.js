@@ -44,7 +44,8 @@
     assistant: "Assistant said: ",
     sources: "Based on: ",
     quickReplies: "Suggested answers",
-    idCard: "For help now, call the customer service number on your Blue Cross and Blue Shield ID card.",
+    // Written by `make` from plan_coverage/rules.yml (tools/widget_phrases.py): edit it there.
+    idCard: "For help now, call the customer service number on your Blue Cross and Blue Shield ID card.", // phrase: id_card
     offline: "Sorry, I can't reach the assistant right now. I will keep trying to connect.",
     slow: "Sorry, the assistant is taking too long to answer.",
     backOnline: "You are connected again. You can ask your question now.",
