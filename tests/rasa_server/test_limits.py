@@ -21,6 +21,6 @@ def test_the_cluster_nginx_refuses_bodies_above_the_rasa_servers_limit(tmp_path:
 
 
 def test_the_kubernetes_ingress_has_the_same_limit() -> None:
-    values = yaml.safe_load((PROJECT_DIR / "deploy" / "helm" / "values.yml").read_text())
-    annotations = values["ingress"]["annotations"]
+    ingress = yaml.safe_load((PROJECT_DIR / "deploy" / "k8s" / "base" / "ingress.yaml").read_text())
+    annotations = ingress["metadata"]["annotations"]
     assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == nginx_size(MAX_REQUEST_BODY_BYTES)
