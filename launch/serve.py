@@ -16,15 +16,11 @@ RASA_API_TOKEN to turn it on for requests that carry that token
 
 import os
 import sys
-from typing import Mapping
+from typing import List, Mapping, Optional
 
-from launch.servers import (
-    API_TOKEN_ENV,
-    MODEL_PATH,
-    Assistant,
-    port_in_use,
-    run_in_foreground,
-)
+from launch.paths import MODEL_PATH
+from launch.servers import Assistant, parse_no_arguments, port_in_use, run_in_foreground
+from rasa_server.api_token import API_TOKEN_ENV
 
 EXAMPLE = "does my texas hmo cover massage as part of physical therapy?"
 
@@ -44,8 +40,13 @@ def assistant_from_env(env: Mapping[str, str]) -> Assistant:
     )
 
 
-def main() -> int:
-    """Start the assistant, print where to talk to it, run until Ctrl-C."""
+def main(argv: Optional[List[str]] = None) -> int:
+    """Start the assistant, print where to talk to it, run until Ctrl-C.
+
+    Settings come from the environment (module docstring); the command line
+    takes only --help.
+    """
+    parse_no_arguments(__doc__, argv)
     try:
         assistant = assistant_from_env(os.environ)
     except ValueError as error:

@@ -6,6 +6,7 @@ start the assistant the same way. Paths come from this file, never from the
 working directory.
 """
 
+import argparse
 import ctypes
 import os
 import secrets
@@ -257,6 +258,13 @@ class ServerGroup:
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def parse_no_arguments(doc: Optional[str], argv: Optional[List[str]]) -> None:
+    """--help prints how to set the launcher up; any other argument is an error (exit 2)."""
+    argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(
+        argv
+    )
 
 
 def run_in_foreground(group: ServerGroup, ready_message: Callable[[], str]) -> int:

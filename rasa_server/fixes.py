@@ -12,12 +12,16 @@ from functools import lru_cache
 from typing import Any, Dict, Optional, Text, Type
 
 import rasa
+import rasa.core.nlg.generator
 import rasa.core.run
 import rasa.core.tracker_store
 import rasa.shared.utils.common
 from rasa.core.actions.action import RemoteAction
+from rasa.core.nlg import NaturalLanguageGenerator
 from rasa.core.utils import AvailableEndpoints
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
+from rasa.utils.endpoints import EndpointConfig
 from sanic import Sanic
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
@@ -25,6 +29,7 @@ from sqlalchemy.pool import QueuePool
 
 from rasa_server.always_a_reply import action_timeout_s, run_remote_action_or_answer_unavailable
 from rasa_server.limits import MAX_REQUEST_BODY_BYTES
+from rasa_server.nlg import PhrasesNaturalLanguageGenerator
 from rasa_server.upstream import check_upstream_versions
 
 logger = logging.getLogger(__name__)
@@ -40,6 +45,7 @@ def apply_fixes() -> None:
     rasa.core.tracker_store.create_engine_kwargs = _engine_kwargs_with_sqlite_pool
     rasa.core.run.configure_app = _configure_app_with_request_limits
     RemoteAction.run = run_remote_action_or_answer_unavailable
+    rasa.core.nlg.generator._create_from_endpoint_config = _create_nlg_with_phrases
     AvailableEndpoints.read_endpoints = classmethod(_read_endpoints_checking_action_timeout)
 
 
@@ -166,3 +172,21 @@ def _read_endpoints_checking_action_timeout(
     endpoints = _rasa_read_endpoints(cls, endpoint_file)
     action_timeout_s(endpoints.action)
     return endpoints
+
+
+_rasa_create_nlg = rasa.core.nlg.generator._create_from_endpoint_config
+
+
+def _create_nlg_with_phrases(
+    endpoint_config: Optional[EndpointConfig] = None, domain: Optional[Domain] = None
+) -> NaturalLanguageGenerator:
+    """Rasa's response generator choice, with the phrases filled in by default.
+
+    domain.yml's responses name shared phrases ("{id_card}"); endpoints.yml
+    sets rasa_server/nlg.py as `nlg`, and this makes the same generator the
+    default for an endpoints file without `nlg` (another deployment's), so a
+    placeholder never reaches a member. A callback NLG server stays as it is.
+    """
+    if endpoint_config is None or (endpoint_config.type or "").lower() == "response":
+        return PhrasesNaturalLanguageGenerator(endpoint_config, domain)
+    return _rasa_create_nlg(endpoint_config, domain)

@@ -12,6 +12,10 @@ MAX_REQUEST_BODY_BYTES = 256 * 1024
 # no `timeout` (Rasa's own limit is 300 s); the launchers export it as
 # ACTION_TIMEOUT_S for endpoints.yml.
 DEFAULT_ACTION_TIMEOUT_S = 10.0
+# How long the chat widget waits for a reply before it says the assistant is
+# slow: longer than the action time limit, so the server's own ID-card
+# fallback reaches the member first (written into widget.js by `make`).
+WIDGET_REPLY_TIMEOUT_S = DEFAULT_ACTION_TIMEOUT_S + 5.0
 
 
 def nginx_size(size_bytes: int) -> str:

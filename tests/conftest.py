@@ -5,7 +5,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
 
-from launch.servers import MODEL_PATH, Assistant, free_port
+from launch.paths import MODEL_PATH
+from launch.servers import Assistant, free_port
 from tests.support.prerequisites import skip_unless_required
 from tests.support.servers import running_assistant, send_rest
 

@@ -7,7 +7,8 @@ from typing import List
 
 import pytest
 
-from launch.servers import PROJECT_DIR, VENV_BIN, quiet_env
+from launch.paths import PROJECT_DIR
+from launch.servers import VENV_BIN, quiet_env
 
 pytestmark = pytest.mark.slow
 

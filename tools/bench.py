@@ -32,9 +32,8 @@ import aiohttp
 import yaml
 
 from launch.cluster import Cluster, cluster_stores, missing_services
+from launch.paths import MODEL_PATH, PROJECT_DIR
 from launch.servers import (
-    MODEL_PATH,
-    PROJECT_DIR,
     VENV_BIN,
     Assistant,
     ServerProcess,

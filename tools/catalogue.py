@@ -270,7 +270,7 @@ def render_html(rules: CoverageRules, rows: Sequence[CatalogueRow], generated: s
         f'<p class="meta">Every answer the member assistant gives, for every topic and plan type, '
         f"split by state and care setting only where the answer differs. {len(rows)} answers over "
         f"{len(rules.topics)} topics. Generated {esc(generated)} from "
-        f"<code>actions/rules.yml</code> (sha256 <code>{esc(digest[:12])}</code>) by "
+        f"<code>plan_coverage/rules.yml</code> (sha256 <code>{esc(digest[:12])}</code>) by "
         "<code>make catalogue</code>. Each answer ends with the closing line shown; the chat "
         "also receives the coverage data (topic, outcome, rules, references) with it.</p></header>"
         f'<nav aria-label="Topics"><h2>Topics</h2><ol>{toc}</ol></nav>'

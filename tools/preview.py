@@ -1,7 +1,7 @@
 """`make preview`: what the assistant answers a member, and why, in the terminal.
 
     make preview Q="do i need a referral?" STATE=TX PLAN=hmo
-    scripts/preview.py --state TX --plan-type hmo "do i need a referral?"
+    python -m tools.preview --state TX --plan-type hmo "do i need a referral?"
 
 With RASA_URL (e.g. http://127.0.0.1:5005) and AGENT_TOKEN in the
 environment it asks that running assistant. Otherwise it starts the action
@@ -21,7 +21,8 @@ import urllib.error
 import urllib.request
 from typing import Any, Dict, List, Optional
 
-from launch.servers import MODEL_PATH, Assistant, free_port
+from launch.paths import MODEL_PATH
+from launch.servers import Assistant, free_port
 
 PREVIEW_PATH = "/webhooks/preview/answer"
 WIDTH = 88

@@ -4,12 +4,16 @@ never sees Rasa's own `on_new_message`, only the handler that applies them."""
 import asyncio
 from typing import List
 
+import pytest
+import yaml
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.shared.utils.common import class_from_module_path
 from sanic import Blueprint
 
 from channels.member_channel import MemberChannel, OnNewMessage
 from channels.member_rest import MemberRestInput
 from channels.site_socketio import SiteSocketIOInput
+from launch.paths import PROJECT_DIR
 from rasa_server.always_a_reply import ANSWER_UNAVAILABLE_RESPONSE
 from rasa_server.nlg import response_text
 
@@ -24,9 +28,20 @@ class CapturingChannel(MemberChannel):
         return Blueprint("capturing")
 
 
-def test_member_channels_are_member_channel_subclasses() -> None:
-    assert issubclass(MemberRestInput, MemberChannel)
-    assert issubclass(SiteSocketIOInput, MemberChannel)
+def test_every_channel_members_reach_is_a_member_channel() -> None:
+    credentials = yaml.safe_load((PROJECT_DIR / "credentials.yml").read_text())
+    agents_only = {"channels.agent_preview.AgentPreviewInput"}
+    for path in set(credentials) - agents_only:
+        assert issubclass(class_from_module_path(path), MemberChannel), path
+    assert {MemberRestInput, SiteSocketIOInput} <= {class_from_module_path(p) for p in credentials}
+
+
+def test_a_member_channel_cannot_take_rasas_own_handler() -> None:
+    with pytest.raises(TypeError, match="member_blueprint"):
+
+        class Bypassing(MemberChannel):
+            def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+                return Blueprint("bypass")
 
 
 def test_a_member_channel_gets_a_handler_with_the_member_rules_not_rasas_own() -> None:

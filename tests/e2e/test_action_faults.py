@@ -1,6 +1,6 @@
 """Always an answer: when the action server is down, too slow, failing or
 answering nonsense, members on REST and socketio still get a reply, the
-ID-card line of `utter_answer_unavailable` (rasa_server/fixes.py), and once
+ID-card line of `utter_answer_unavailable` (rasa_server/always_a_reply.py), and once
 the action server is back the next question gets its normal answer.
 
 One real Rasa server (action timeout 3 s) for the whole module; the tests
@@ -28,13 +28,13 @@ from launch.servers import (
     start_all,
 )
 from rasa_server.nlg import response_text
+from tests.support.replies import ID_CARD
 
 pytestmark = pytest.mark.slow
 
 Message = Dict[str, Any]
 ACTION_TIMEOUT_S = 3
 WAIT_S = 60.0
-ID_CARD = "customer service number on your Blue Cross and Blue Shield ID card"
 UNAVAILABLE = response_text("utter_answer_unavailable")
 PLAN = {"state": "TX", "plan_type": "hmo"}
 # Coverage questions (the custom action answers them) and a greeting (a rule with a response).

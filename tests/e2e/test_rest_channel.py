@@ -7,13 +7,13 @@ from typing import Any, Callable, Dict, List, Optional
 import pytest
 
 from plan_coverage.engine import load_rules
+from tests.support.replies import ID_CARD
 
 pytestmark = pytest.mark.slow
 
 Reply = List[Dict[str, Any]]
 Send = Callable[..., Reply]
 RULES = load_rules()
-ID_CARD = "customer service number on your Blue Cross and Blue Shield ID card"
 PAYLOAD_KEYS = {"topic", "outcome", "state", "plan_type", "rules", "citations"}
 
 
@@ -179,3 +179,7 @@ def test_the_server_runs_with_the_project_fixes(assistant: Any, send: Send) -> N
     url = assistant.rasa_server.env["TRACKER_STORE_URL"]
     with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_every_topic_has_a_question_here() -> None:
+    assert {question[1] for question in QUESTIONS} == set(RULES.topics)

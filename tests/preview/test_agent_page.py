@@ -5,7 +5,8 @@ from typing import Any, Iterator, List
 
 import pytest
 
-from launch.servers import PROJECT_DIR, Assistant
+from launch.paths import PROJECT_DIR
+from launch.servers import Assistant
 from plan_coverage.engine import PlanContext, load_rules
 
 pytestmark = pytest.mark.slow

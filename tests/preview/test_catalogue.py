@@ -11,7 +11,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 import pytest
 
-from launch.servers import PROJECT_DIR
+from launch.paths import PROJECT_DIR
 from plan_coverage.engine import PlanContext, load_rules
 from tools.catalogue import ANY, NOT_GIVEN, answer_text, member_messages
 
@@ -23,7 +23,8 @@ def catalogue(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The catalogue as `make catalogue` writes it, into a folder of the test's own."""
     out = tmp_path_factory.mktemp("catalogue")
     result = subprocess.run(
-        [sys.executable, str(PROJECT_DIR / "scripts" / "catalogue.py"), "--out", str(out)],
+        [sys.executable, "-m", "tools.catalogue", "--out", str(out)],
+        cwd=PROJECT_DIR,  # -m finds this checkout's tools first
         capture_output=True,
         text=True,
         timeout=120,

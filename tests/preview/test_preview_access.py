@@ -13,7 +13,8 @@ import pytest
 from rasa.shared.exceptions import RasaException
 
 from channels.agent_preview import DEMO_ENV, TOKEN_ENV, AgentPreviewInput
-from launch.servers import PROJECT_DIR, VENV_BIN, Assistant, embedded_stores, free_port, quiet_env
+from launch.paths import PROJECT_DIR
+from launch.servers import VENV_BIN, Assistant, embedded_stores, free_port, quiet_env
 from plan_coverage.engine import PlanContext, load_rules
 
 RULES = load_rules()
@@ -123,7 +124,8 @@ def preview_command(assistant: Assistant, token: str, *args: str) -> "subprocess
     if not token:
         del env["AGENT_TOKEN"]
     return subprocess.run(
-        [sys.executable, str(PROJECT_DIR / "scripts" / "preview.py"), *args],
+        [sys.executable, "-m", "tools.preview", *args],
+        cwd=PROJECT_DIR,  # -m finds this checkout's tools first
         env=env,
         capture_output=True,
         text=True,

@@ -8,7 +8,9 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
-from launch.servers import PROJECT_DIR, Assistant
+from channels.agent_preview import MAX_TEXT_CHARS
+from launch.paths import PROJECT_DIR
+from launch.servers import Assistant
 from plan_coverage.engine import load_rules
 from tests.preview.preview_client import post_preview
 
@@ -152,7 +154,7 @@ def test_without_the_agent_token_the_answer_is_401_with_no_detail(
     [
         ({"state": "TX"}, "text"),
         ({"text": "   "}, "text"),
-        ({"text": "x" * 1001}, "text"),
+        ({"text": "x" * (MAX_TEXT_CHARS + 1)}, "text"),
         ({"text": "referral?", "state": "CA"}, "state"),
         ({"text": "referral?", "plan_type": "gold"}, "plan_type"),
         ({"text": "referral?", "history": "i have a ppo"}, "history"),
@@ -191,3 +193,7 @@ def test_the_agent_page_loads_nothing_from_elsewhere_and_never_renders_markup() 
         assert not re.search(r"https?://|//cdn|@import", text), path
     script = (WEB_AGENT / "agent.js").read_text()
     assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write", script)
+
+
+def test_every_topic_has_a_question_here() -> None:
+    assert {question[3] for question in TOPIC_QUESTIONS} == set(RULES.topics)

@@ -21,7 +21,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
 from rasa.utils.endpoints import EndpointConfig
 
-from launch.servers import PROJECT_DIR, embedded_stores, free_port, quiet_env
+from launch.paths import PROJECT_DIR
+from launch.servers import embedded_stores, free_port, quiet_env
 from rasa_server import always_a_reply, fixes
 from rasa_server.limits import DEFAULT_ACTION_TIMEOUT_S
 from rasa_server.nlg import PhrasesNaturalLanguageGenerator, response_text

@@ -7,7 +7,8 @@ from typing import Any, Callable, Dict, List, Optional
 
 import socketio
 
-ID_CARD = "customer service number on your Blue Cross and Blue Shield ID card"
+from tests.support.replies import ID_CARD
+
 WAIT_S = 45.0
 Message = Dict[str, Any]
 

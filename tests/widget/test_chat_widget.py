@@ -10,12 +10,12 @@ from playwright.sync_api import expect
 
 from launch.servers import Assistant
 from plan_coverage.engine import PlanContext, load_rules
+from tests.support.replies import ID_CARD
 from tests.widget.widget_support import (
     ARTIFACTS_DIR,
     AXE_SCRIPT,
     DIALOG_NAME,
     GREETING_START,
-    ID_CARD,
     INPUT_LABEL,
     LAUNCHER_NAME,
     QUICK_REPLIES_NAME,

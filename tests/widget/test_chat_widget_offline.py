@@ -11,8 +11,9 @@ from playwright.sync_api import expect
 from launch.servers import Assistant, ServerProcess, action_server, free_port, start_all
 from plan_coverage.engine import PlanContext, load_rules
 from rasa_server.nlg import response_text
+from tests.support.replies import ID_CARD
 from tests.support.servers import running_assistant
-from tests.widget.widget_support import DIALOG_NAME, GREETING_START, ID_CARD, LAUNCHER_NAME, ask
+from tests.widget.widget_support import DIALOG_NAME, GREETING_START, LAUNCHER_NAME, ask
 
 pytestmark = pytest.mark.slow
 
@@ -20,9 +21,9 @@ RULES = load_rules()
 NOT_ANSWERING = "Sorry, the assistant is taking too long to answer."
 UNREACHABLE = "Sorry, I can't reach the assistant right now."
 BACK_ONLINE = "You are connected again."
-# What the Rasa server answers when the action server fails (rasa_server/fixes.py).
+# What the Rasa server answers when the action server fails (rasa_server/always_a_reply.py).
 ANSWER_UNAVAILABLE = response_text("utter_answer_unavailable")
-# Longer than the widget waits for a reply (10 s), so a slow action server is
+# Longer than the widget waits for a reply (15 s), so a slow action server is
 # slow for the widget too; the faulty action sleeps 30 s.
 ACTION_TIMEOUT_S = "60"
 

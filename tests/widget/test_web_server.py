@@ -6,7 +6,8 @@ from typing import Tuple
 
 import pytest
 
-from launch.servers import PROJECT_DIR, Assistant
+from launch.paths import PROJECT_DIR
+from launch.servers import Assistant
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@ from typing import Dict
 import pytest
 import textstat
 
-from launch.servers import PROJECT_DIR
+from launch.paths import PROJECT_DIR
 from plan_coverage.engine import load_rules
 
 WIDGET_SOURCE = (PROJECT_DIR / "web" / "widget" / "widget.js").read_text()
@@ -35,12 +35,15 @@ def test_widget_sentences_read_at_grade_8_or_below(name: str, text: str) -> None
 def test_fallback_sentences_point_to_the_id_card() -> None:
     words = widget_words()
     assert {"launcher", "offline", "slow", "idCard"} <= words.keys()
-    assert "customer service number on your Blue Cross and Blue Shield ID card" in words["idCard"]
+    assert load_rules().phrases["id_card"] in words["idCard"]
 
 
-def test_the_widget_shows_the_id_card_line_of_the_rules() -> None:
-    # Defined once in plan_coverage/rules.yml; `make` writes it into widget.js.
-    from tools.widget_phrases import widget_source_with_phrases
+def test_the_widget_carries_the_rules_id_card_line_and_the_servers_limits() -> None:
+    # Defined in plan_coverage/rules.yml and rasa_server/limits.py; `make` copies them.
+    from rasa_server.limits import DEFAULT_ACTION_TIMEOUT_S, WIDGET_REPLY_TIMEOUT_S
+    from tools.widget_facts import widget_source_with_facts
 
-    assert widget_source_with_phrases(WIDGET_SOURCE, load_rules().phrases) == WIDGET_SOURCE
+    assert widget_source_with_facts(WIDGET_SOURCE, load_rules().phrases) == WIDGET_SOURCE
+    assert f"const REPLY_TIMEOUT_MS = {round(WIDGET_REPLY_TIMEOUT_S * 1000)};" in WIDGET_SOURCE
+    assert WIDGET_REPLY_TIMEOUT_S > DEFAULT_ACTION_TIMEOUT_S
     assert widget_words()["idCard"] == f"For help now, {load_rules().phrases['id_card']}."

@@ -3,7 +3,7 @@
 import re
 from typing import Any, List
 
-from launch.servers import PROJECT_DIR
+from launch.paths import PROJECT_DIR
 
 ARTIFACTS_DIR = PROJECT_DIR / "test-artifacts"
 SOCKET_IO_SCRIPT = PROJECT_DIR / "web" / "widget" / "socket.io.min.js"
@@ -11,7 +11,6 @@ AXE_SCRIPT = PROJECT_DIR / "web" / "node_modules" / "axe-core" / "axe.min.js"
 # How long to wait for the assistant: generous, the machine is shared. Tests
 # never assert on speed.
 REPLY_WAIT_MS = 45_000
-ID_CARD = "customer service number on your Blue Cross and Blue Shield ID card"
 GREETING_START = "Hi! I can tell you how Blue Cross and Blue Shield plans"
 LAUNCHER_NAME = re.compile("Chat with us")
 DIALOG_NAME = "Massage therapy coverage"

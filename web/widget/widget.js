@@ -26,7 +26,8 @@
   const ASSET_BASE = new URL(".", script.src);
   const SERVER_URL = (script.dataset.server || ASSET_BASE.origin).replace(/\/+$/, "");
   const PLAN_CONTEXT = planContextFrom(script.dataset);
-  const REPLY_TIMEOUT_MS = 10000;
+  // Written by `make` from rasa_server/limits.py (tools/widget_facts.py).
+  const REPLY_TIMEOUT_MS = 15000; // limit: widget_reply_timeout
   const HISTORY_LIMIT = 100;
   const STORAGE_KEYS = {
     sessionId: "hcscChat.sessionId",
@@ -44,7 +45,7 @@
     assistant: "Assistant said: ",
     sources: "Based on: ",
     quickReplies: "Suggested answers",
-    // Written by `make` from plan_coverage/rules.yml (tools/widget_phrases.py): edit it there.
+    // Written by `make` from plan_coverage/rules.yml (tools/widget_facts.py): edit it there.
     idCard: "For help now, call the customer service number on your Blue Cross and Blue Shield ID card.", // phrase: id_card
     offline: "Sorry, I can't reach the assistant right now. I will keep trying to connect.",
     slow: "Sorry, the assistant is taking too long to answer.",

@@ -21,7 +21,7 @@ PLAN_TYPES = ("hmo", "ppo", "medicaid", "medicare_advantage")
 NON_MEDICAL = ("spa", "massage_clinic", "wellness_center", "independent_therapist")
 MEDICAL_OR_UNKNOWN = (None, "physical_therapy")
 POSITIVE_OUTCOMES = {"conditional", "covered", "required", "not_required", "often_required"}
-HCSC_CLOSING_END = "customer service number on your Blue Cross and Blue Shield ID card."
+HCSC_CLOSING_END = RULES.phrases["id_card"] + "."
 TX_HMO_NOTE = "note.tx_hmo_not_covered_list"
 IL_EVICORE_NOTE = "note.il_evicore_list"
 
