@@ -44,3 +44,16 @@ def test_the_widget_shows_the_id_card_line_of_the_rules() -> None:
 
     assert widget_source_with_phrases(WIDGET_SOURCE, load_rules().phrases) == WIDGET_SOURCE
     assert widget_words()["idCard"] == f"For help now, {load_rules().phrases['id_card']}."
+
+
+def test_the_widget_sends_exactly_the_offered_feedback_commands() -> None:
+    # The widget's FEEDBACK table and plan_coverage/feedback.py must agree, or
+    # a member's rating would be read as ordinary words.
+    from plan_coverage.feedback import REASONS, feedback_payloads
+
+    table = re.search(r"const FEEDBACK = \{(.*?)\n  \};", WIDGET_SOURCE, re.S)
+    assert table, "widget.js has no FEEDBACK table"
+    payloads = set(re.findall(r"'(/answer_feedback\{[^']*\})'", table.group(1)))
+    assert payloads == set(feedback_payloads())
+    titles = re.findall(r'title: "([^"]*)"', table.group(1))
+    assert titles == list(REASONS.values())
