@@ -75,9 +75,13 @@ def test_rest_feedback_fallback_and_redaction_reach_the_report(assistant: Assist
     assert rating["value"]["rules"] == answer["rules"]
     assert rating["value"]["reason"] == "did_not_answer" and rating["value"]["helpful"] is False
     context_slots = {"state", "plan_type", "topic", "care_setting", "insurer"}
-    feedback_turn = events[[i for i, e in enumerate(events) if e.get("text") == feedback_payload("did_not_answer")][0] :]
+    feedback_turn = events[
+        [i for i, e in enumerate(events) if e.get("text") == feedback_payload("did_not_answer")][0] :
+    ]
     next_user = next(i for i, e in enumerate(feedback_turn[1:], 1) if e.get("event") == "user")
-    assert not [e for e in feedback_turn[:next_user] if e.get("event") == "slot" and e["name"] in context_slots]
+    assert not [
+        e for e in feedback_turn[:next_user] if e.get("event") == "slot" and e["name"] in context_slots
+    ]
 
     page = build_report(assistant, tmp_path)
     rated = {row["rule id"]: row for row in read_csv(tmp_path / "unhelpful_answers.csv")}
