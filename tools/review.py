@@ -595,22 +595,66 @@ def period(
     return start, end
 
 
+def render(
+    url: str, since: datetime, until: datetime, flag_queue: Optional[Path] = None
+) -> Tuple[Review, Dict[str, Tuple[List[str], List[List[Any]]]], bytes, str]:
+    """The review of the period: what was found, its tables, the chart (PNG) and the page (HTML)."""
+    review = collect(url, since, until)
+    review.flag_queue = flag_queue or Path(os.environ.get(FLAG_QUEUE_ENV) or DEFAULT_FLAG_QUEUE)
+    review.flags = read_flags(review.flag_queue, since, until)
+    tables = table_rows(review)
+    chart = chart_png(review, *tables["volume_by_day"])
+    return review, tables, chart, render_html(review, tables, chart, url)
+
+
 def build(
     url: str, since: datetime, until: datetime, out_dir: Path = OUT_DIR, flag_queue: Optional[Path] = None
 ) -> Review:
     """Collect the review and write every file; returns what it found."""
-    review = collect(url, since, until)
-    review.flag_queue = flag_queue or Path(os.environ.get(FLAG_QUEUE_ENV) or DEFAULT_FLAG_QUEUE)
-    review.flags = read_flags(review.flag_queue, since, until)
+    review, tables, chart, page = render(url, since, until, flag_queue)
     out_dir.mkdir(parents=True, exist_ok=True)
-    tables = table_rows(review)
     for name, (header, rows) in tables.items():
         write_csv(out_dir / f"{name}.csv", header, rows)
-    chart = chart_png(review, *tables["volume_by_day"])
     (out_dir / "volume.png").write_bytes(chart)
     (out_dir / "candidate_nlu.yml").write_text(candidate_nlu(review.clusters), encoding="utf-8")
-    (out_dir / "report.html").write_text(render_html(review, tables, chart, url), encoding="utf-8")
+    (out_dir / "report.html").write_text(page, encoding="utf-8")
     return review
+
+
+# What the agent console's Review tab shows, in order: (table, title).
+CONSOLE_TABLES = (
+    ("unanswered_clusters", "Unanswered questions, grouped"),
+    ("unhelpful_answers", "Answers rated by members, by rule id"),
+    ("flagged_answers", "Answers flagged by agents"),
+    ("volume_by_outcome", "Turns by outcome"),
+    ("volume_by_topic", "Turns by topic"),
+    ("volume_by_day", "Turns per day"),
+    ("volume_by_channel", "Turns by channel"),
+    ("volume_by_language", "Turns by language"),
+    ("low_confidence", "Low-confidence turns, lowest first"),
+)
+
+
+def console_summary(url: str, since: datetime, until: datetime) -> Dict[str, Any]:
+    """The review as the agent console's Review tab shows it: figures, tables and the full page."""
+    review, tables, _, page = render(url, since, until)
+    return {
+        "period": {"since": since.isoformat(), "until": until.isoformat()},
+        "summary": [
+            ["Conversations", review.conversations],
+            ["Member turns", review.turns],
+            ["Fell back", _share(review.by_outcome["fallback"], review.turns)],
+            ["Out of scope", _share(review.by_outcome["out_of_scope"], review.turns)],
+            ["Low-confidence turns", review.low_confidence_count],
+            ["Answer ratings", review.ratings_total],
+        ],
+        "retention": retention_text(url),
+        "tables": [
+            {"title": title, "columns": tables[name][0], "rows": tables[name][1]}
+            for name, title in CONSOLE_TABLES
+        ],
+        "html": page,
+    }
 
 
 def main(argv: Optional[List[str]] = None) -> int:

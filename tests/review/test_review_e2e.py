@@ -5,6 +5,8 @@ CSV; the report page checked with axe-core."""
 
 import csv
 import json
+import urllib.error
+import urllib.request
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -159,5 +161,41 @@ def test_widget_feedback_reaches_the_report_and_the_report_is_accessible(
             for v in results["violations"]
         ]
         assert violations == [], json.dumps(violations, indent=1)
+    finally:
+        context.close()
+
+
+def test_the_review_needs_the_agent_token(assistant: Assistant) -> None:
+    request = urllib.request.Request(
+        f"{assistant.base_url}/webhooks/preview/review", b"{}", {"Content-Type": "application/json"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 401
+
+
+def test_the_agent_console_review_tab(assistant: Assistant, browser: Any) -> None:
+    # Runs after the conversations above: the fallback question is in the server's store.
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=False)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(REPLY_WAIT_MS)
+        page.goto(assistant.agent_page_url)
+        page.get_by_label("Agent token").fill(str(assistant.agent_token))
+        review_tab = page.get_by_role("tab", name="Review", exact=True)
+        page.get_by_role("tab", name="Preview an answer").focus()
+        page.keyboard.press("ArrowRight")
+        expect(review_tab).to_be_focused()
+        expect(review_tab).to_have_attribute("aria-selected", "true")
+        page.get_by_role("button", name="Show the review").click()
+        expect(page.locator("#review-status")).to_have_text("Review ready.")
+        clusters = page.get_by_role("table", name="Unanswered questions, grouped")
+        expect(clusters).to_contain_text(FALLBACK_QUESTION)
+        expect(page.get_by_role("table", name="Answers rated by members, by rule id")).to_be_visible()
+        assert "312-555-0199" not in page.locator("#review-result").inner_text()
+        expect(page.get_by_role("button", name="Download the full report (HTML)")).to_be_enabled()
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Download the full report (HTML)").click()
+        assert download.value.suggested_filename == "review-report.html"
     finally:
         context.close()
