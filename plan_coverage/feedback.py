@@ -15,7 +15,12 @@ Pure Python, no Rasa imports.
 
 from typing import Any, Dict, FrozenSet, List, Mapping, Optional
 
-FEEDBACK_INTENT = "answer_feedback"
+# Ratings ride on the existing `inform` intent with the entity `feedback`: a
+# new intent, even one never typed, would change the trained classifier (every
+# intent in the domain is one of its labels). data/feedback.yml's rule for
+# `inform` with a `feedback` entity is longer than the plain `inform` rule, so
+# RulePolicy picks it.
+FEEDBACK_INTENT = "inform"
 FEEDBACK_ENTITY = "feedback"
 FEEDBACK_SLOT = "answer_rating"
 FEEDBACK_ACTION = "action_record_feedback"

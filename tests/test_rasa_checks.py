@@ -32,22 +32,15 @@ def rasa_warnings(output: str) -> List[str]:
 
 
 # Responses the Rasa server sends itself (see domain.yml), never from a rule:
-# Rasa's validator warns that no rule uses them; with the command-only intents
-# below, those are the only warnings allowed.
+# Rasa's validator warns that no rule uses them, and that is the only warning
+# allowed.
 SERVER_SENT_RESPONSES = {"utter_answer_unavailable", "utter_personal_details_notice"}
-# Intents members only send as commands (buttons), never type: no NLU examples.
-COMMAND_ONLY_INTENTS = {"answer_feedback"}
 
 
 def test_data_validates_cleanly() -> None:
     result = rasa("data", "validate")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    expected = {
-        f"The utterance '{name}' is not used in any story or rule." for name in SERVER_SENT_RESPONSES
-    } | {
-        f"The intent '{name}' is listed in the domain file, but is not found in the NLU training data."
-        for name in COMMAND_ONLY_INTENTS
-    }
+    expected = {f"The utterance '{name}' is not used in any story or rule." for name in SERVER_SENT_RESPONSES}
     warnings = rasa_warnings(result.stdout + result.stderr)
     unexpected = [line for line in warnings if not any(text in line for text in expected)]
     assert unexpected == []

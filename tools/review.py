@@ -36,7 +36,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 import yaml
 
 from launch.paths import PROJECT_DIR
-from plan_coverage.feedback import DID_NOT_ANSWER, FEEDBACK_INTENT, FEEDBACK_SLOT, REASONS
+from plan_coverage.feedback import DID_NOT_ANSWER, FEEDBACK_ACTION, FEEDBACK_SLOT, REASONS
 from tools.review_clusters import DISTANCE_THRESHOLD, Cluster, cluster_questions, measure, normalise
 from tools.review_store import (
     EventRow,
@@ -70,7 +70,6 @@ OUTCOME_INTENTS = {
     "out_of_scope": "out_of_scope",
     "ask_other_service": "other_service",
     "human_handoff": "handoff",
-    FEEDBACK_INTENT: "feedback",
 }
 FALLBACK_ACTIONS = {"action_default_fallback", "utter_default"}
 UNAVAILABLE = "utter_answer_unavailable"
@@ -105,7 +104,7 @@ class Turn:
     unavailable: bool = False
 
     def outcome(self) -> str:
-        if self.intent == FEEDBACK_INTENT:
+        if FEEDBACK_ACTION in self.actions:
             return "feedback"
         if self.coverage is not None:
             return "answered"

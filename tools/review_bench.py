@@ -98,9 +98,9 @@ def conversation_rows(rng: random.Random, sender: str, start: float) -> List[Row
             add("action", action="action_listen")
             if rng.random() < 0.2:
                 reason = rng.choice(["helpful", *REASONS])
-                payload = f'/answer_feedback{{"feedback": "{reason}"}}'
-                add("user", "answer_feedback", text=payload, input_channel=channel, metadata={},
-                    parse_data=_parsed("answer_feedback", 1.0, payload))  # fmt: skip
+                payload = f'/inform{{"feedback": "{reason}"}}'
+                add("user", "inform", text=payload, input_channel=channel, metadata={},
+                    parse_data=_parsed("inform", 1.0, payload))  # fmt: skip
                 add("action", action="action_record_feedback")
                 add("bot", text="Thanks for your feedback.", data={}, metadata={})
                 record = {"helpful": reason == "helpful", "reason": None if reason == "helpful" else reason,

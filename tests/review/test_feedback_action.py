@@ -35,7 +35,7 @@ def rating_tracker(value: str, coverages: List[Dict[str, Any]]) -> Tracker:
         ]
     message = {
         "text": feedback_payload(value) if value in (HELPFUL, *REASONS) else value,
-        "intent": {"name": "answer_feedback", "confidence": 1.0},
+        "intent": {"name": "inform", "confidence": 1.0},
         "entities": [{"entity": "feedback", "value": value}],
     }
     events.append({"event": "user", **message})
@@ -88,7 +88,7 @@ def test_the_member_channels_accept_exactly_these_feedback_commands() -> None:
     assert len(feedback_payloads()) == 1 + len(REASONS)
     for command in feedback_payloads():
         assert prepare_member_text(command, offered).text == command
-    forged = '/answer_feedback{"feedback": "terrible"}'
+    forged = '/inform{"feedback": "terrible"}'
     assert prepare_member_text(forged, offered).text == forged[1:]
     with pytest.raises(ValueError):
         feedback_payload("terrible")

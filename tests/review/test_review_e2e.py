@@ -55,6 +55,21 @@ def build_report(assistant: Assistant, out: Path) -> str:
     return (out / "report.html").read_text(encoding="utf-8")
 
 
+def axe_violations(page: Any) -> List[str]:
+    """Every axe-core WCAG 2.x A/AA violation on the page, whatever its impact."""
+    page.add_script_tag(path=str(AXE_SCRIPT))
+    results = page.evaluate(
+        """() => axe.run(document, {
+            runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]},
+            resultTypes: ["violations"],
+        })"""
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in results["violations"]
+    ]
+
+
 def read_csv(path: Path) -> List[Dict[str, str]]:
     with path.open(encoding="utf-8") as rows:
         return list(csv.DictReader(rows))
@@ -105,13 +120,17 @@ def test_rest_feedback_fallback_and_redaction_reach_the_report(assistant: Assist
 
 def test_unknown_feedback_shaped_command_is_refused(assistant: Assistant) -> None:
     sender = f"review-{uuid.uuid4().hex[:12]}"
-    forged = '/answer_feedback{"feedback": "terrible"}'
+    forged = '/inform{"feedback": "terrible"}'
     send_rest(assistant.rest_url, sender, REFERRAL_QUESTION)
     assert send_rest(assistant.rest_url, sender, forged), "every member message gets a reply"
     events = stored_events(store(assistant), [sender])
     command = user_events(events)[1]
     assert command["text"] == forged.lstrip("/")
-    assert command["parse_data"]["intent"]["name"] != "answer_feedback"
+    # Read as words: no entity forced by Rasa's command parser, no rating, no thanks.
+    assert all(
+        entity.get("extractor") != "RegexMessageHandler" for entity in command["parse_data"]["entities"]
+    )
+    assert THANKS not in [e.get("text") for e in events]
     assert not [e for e in events if e.get("event") == "slot" and e.get("name") == FEEDBACK_SLOT]
 
 
@@ -149,17 +168,7 @@ def test_widget_feedback_reaches_the_report_and_the_report_is_accessible(
 
         page.goto((tmp_path / "report.html").as_uri())
         expect(page.get_by_role("heading", level=1)).to_contain_text("What members asked")
-        page.add_script_tag(path=str(AXE_SCRIPT))
-        results = page.evaluate(
-            """() => axe.run(document, {
-                runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]},
-                resultTypes: ["violations"],
-            })"""
-        )
-        violations = [
-            f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-            for v in results["violations"]
-        ]
+        violations = axe_violations(page)
         assert violations == [], json.dumps(violations, indent=1)
     finally:
         context.close()
@@ -197,5 +206,18 @@ def test_the_agent_console_review_tab(assistant: Assistant, browser: Any) -> Non
         with page.expect_download() as download:
             page.get_by_role("button", name="Download the full report (HTML)").click()
         assert download.value.suggested_filename == "review-report.html"
+    finally:
+        context.close()
+    # axe-core is injected, so this tab bypasses the page's Content Security Policy.
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(REPLY_WAIT_MS)
+        page.goto(assistant.agent_page_url)
+        page.get_by_label("Agent token").fill(str(assistant.agent_token))
+        page.get_by_role("tab", name="Review", exact=True).click()
+        page.get_by_role("button", name="Show the review").click()
+        expect(page.locator("#review-status")).to_have_text("Review ready.")
+        assert axe_violations(page) == []
     finally:
         context.close()

@@ -53,7 +53,7 @@ def test_the_widget_sends_exactly_the_offered_feedback_commands() -> None:
 
     table = re.search(r"const FEEDBACK = \{(.*?)\n  \};", WIDGET_SOURCE, re.S)
     assert table, "widget.js has no FEEDBACK table"
-    payloads = set(re.findall(r"'(/answer_feedback\{[^']*\})'", table.group(1)))
+    payloads = set(re.findall(r"'(/inform\{[^']*\})'", table.group(1)))
     assert payloads == set(feedback_payloads())
     titles = re.findall(r'title: "([^"]*)"', table.group(1))
     assert titles == list(REASONS.values())

@@ -59,11 +59,11 @@
   // Answer feedback: the commands the assistant accepts for each choice
   // (plan_coverage/feedback.py; a test checks they match). No free text.
   const FEEDBACK = {
-    helpful: '/answer_feedback{"feedback": "helpful"}',
+    helpful: '/inform{"feedback": "helpful"}',
     reasons: [
-      { title: "Did not answer my question", payload: '/answer_feedback{"feedback": "did_not_answer"}' },
-      { title: "Hard to understand", payload: '/answer_feedback{"feedback": "hard_to_understand"}' },
-      { title: "Not right for my plan", payload: '/answer_feedback{"feedback": "wrong_plan"}' },
+      { title: "Did not answer my question", payload: '/inform{"feedback": "did_not_answer"}' },
+      { title: "Hard to understand", payload: '/inform{"feedback": "hard_to_understand"}' },
+      { title: "Not right for my plan", payload: '/inform{"feedback": "wrong_plan"}' },
     ],
   };
 
