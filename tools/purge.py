@@ -12,7 +12,7 @@ import os
 import sys
 from typing import List, Optional
 
-from tools.review_store import engine_for, has_events_table, purge, shown_url, store_url
+from tools.review_store import engine_for, has_events_table, missing_sqlite_file, purge, shown_url, store_url
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -28,6 +28,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("error: say how many days to keep: make purge DAYS=30", file=sys.stderr)
         return 2
     url = store_url(args.store)
+    missing = missing_sqlite_file(url)
+    if missing:
+        print(f"No tracker store at {missing}: nothing to delete.")
+        return 0
     engine = engine_for(url)
     try:
         if not has_events_table(engine):

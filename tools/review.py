@@ -43,6 +43,7 @@ from tools.review_store import (
     engine_for,
     has_events_table,
     last_purge,
+    missing_sqlite_file,
     oldest_event,
     shown_url,
     store_url,
@@ -669,6 +670,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     url = store_url(args.store)
+    missing = missing_sqlite_file(url)
+    if missing:
+        print(
+            f"error: no tracker store at {missing}: `make run` creates it with the first conversation",
+            file=sys.stderr,
+        )
+        return 1
     review = build(url, since, until, args.out)
     print(
         f"{review.conversations} conversations, {review.turns} turns, {len(review.clusters)} clusters of "

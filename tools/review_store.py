@@ -39,6 +39,14 @@ def shown_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def missing_sqlite_file(url: str) -> Optional[str]:
+    """The SQLite file of the URL when it does not exist (nothing stored yet), else None."""
+    parts = make_url(url)
+    if parts.get_backend_name() != "sqlite" or not parts.database or parts.database == ":memory:":
+        return None
+    return None if os.path.exists(parts.database) else parts.database
+
+
 def engine_for(url: str) -> Engine:
     """An engine for the store (no pool kept: one report, one connection)."""
     return sa.create_engine(url, poolclass=sa.pool.NullPool)
