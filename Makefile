@@ -40,6 +40,8 @@ help:
 	@echo "make bench  measure latency, throughput, cold start, training time, memory (BENCH_ARGS=...)"
 	@echo 'make preview Q="do i need a referral?" STATE=TX PLAN=hmo  what the assistant answers, and why'
 	@echo "make catalogue  every answer in catalogue/answers.html and .csv, for review"
+	@echo "make review SINCE=2026-11-01 UNTIL=2026-11-07  what members asked, could not get answered, disliked (review/)"
+	@echo "make purge DAYS=30  delete conversations whose last message is older than DAYS days"
 	@echo "make train  train the model if its inputs changed"
 	@echo "make lock   re-pin requirements.lock from requirements.in"
 	@echo "make audit  known vulnerabilities in requirements.lock (pip-audit) against SECURITY.md"
@@ -139,8 +141,9 @@ types: $(STAMPS)/venv
 
 # A benchmark, not a test: it reports figures and asserts none.
 # TARGET=cluster measures 1 and 2 Rasa servers behind nginx on Postgres + Redis.
-bench: $(MODEL)
-	@scripts/ensure_system_packages.sh
+# TARGET=review times `make review` on a generated store of 100,000 conversations (SQLite, Postgres).
+bench: $(if $(filter review,$(TARGET)),$(STAMPS)/venv,$(MODEL))
+	@$(if $(filter review,$(TARGET)),true,scripts/ensure_system_packages.sh)
 	$(PYTHON) -m tools.bench --target $(or $(TARGET),single) $(BENCH_ARGS)
 
 lock: $(STAMPS)/venv
@@ -162,7 +165,7 @@ clean:
 	rm -rf $(VENV) $(AUDIT_VENV) $(DEPLOY_VENV) deploy/node_modules $(STAMPS) models results .pytest_cache .mypy_cache .ruff_cache .hypothesis web/node_modules $(WIDGET_SOCKET_IO) catalogue test-artifacts bench-results
 	@echo "kept var/ (the embedded tracker store: members' conversations); remove it yourself if you mean to"
 
-.PHONY: preview catalogue
+.PHONY: preview catalogue review purge
 
 # Support agents: the answer to one question and why (tools/preview.py).
 # With RASA_URL and AGENT_TOKEN set it asks that running assistant (no model
@@ -174,3 +177,13 @@ preview: $(if $(RASA_URL),$(STAMPS)/venv,$(MODEL))
 # Content owners and compliance: every answer, from the rules engine the action uses.
 catalogue: $(STAMPS)/venv
 	$(PYTHON) -m tools.catalogue
+
+# Content owners: what members asked, what failed, what they disliked
+# (tools/review.py), from TRACKER_STORE_URL (default var/tracker.db) for
+# SINCE..UNTIL (YYYY-MM-DD, UTC; default the last 7 days), into review/.
+review: $(STAMPS)/venv
+	SINCE="$(SINCE)" UNTIL="$(UNTIL)" $(PYTHON) -m tools.review
+
+# Operators: delete conversations whose last message is older than DAYS days.
+purge: $(STAMPS)/venv
+	DAYS="$(DAYS)" $(PYTHON) -m tools.purge

@@ -16,11 +16,15 @@ Routes (under /webhooks/preview):
   GET  /plan-context  the states and plan types the rules know (for the pickers)
   POST /answer   {"text", "state", "plan_type", "history"} -> the answer and why;
                  needs `Authorization: Bearer <AGENT_TOKEN>`
+  POST /review   {"since", "until"} (YYYY-MM-DD or empty: the last 7 days) -> the
+                 review report (tools/review.py) of this server's tracker store,
+                 for content owners; needs the same token
 
 AGENT_TOKEN must be set in the environment. Without it the channel refuses to
 start, unless AGENT_PREVIEW_DEMO=1 asks for an open local demo.
 """
 
+import asyncio
 import copy
 import hmac
 import logging
@@ -57,6 +61,7 @@ PAGE_FILES = {
     "": ("index.html", "text/html; charset=utf-8"),
     "agent.js": ("agent.js", "text/javascript; charset=utf-8"),
     "agent.css": ("agent.css", "text/css; charset=utf-8"),
+    "review.js": ("review.js", "text/javascript; charset=utf-8"),
 }
 # The page loads only its own files and talks only to this server.
 PAGE_HEADERS = {
@@ -147,6 +152,16 @@ class AgentPreviewInput(InputChannel):
         async def style(request: Request) -> HTTPResponse:
             return await page_file("agent.css")
 
+        @preview.route("/review.js", methods=["GET"])
+        async def review_script(request: Request) -> HTTPResponse:
+            return await page_file("review.js")
+
+        @preview.route("/review", methods=["POST"])
+        async def review(request: Request) -> HTTPResponse:
+            if not self.is_authorised(request):
+                return response.empty(status=401, headers={"WWW-Authenticate": "Bearer"})
+            return await review_response(request)
+
         @preview.route("/plan-context", methods=["GET"])
         async def plan_context(request: Request) -> HTTPResponse:
             values = load_rules().context_values
@@ -178,6 +193,43 @@ class AgentPreviewInput(InputChannel):
             return response.json(result, headers=NO_STORE)
 
         return preview
+
+
+async def review_response(request: Request) -> HTTPResponse:
+    """The review report of this server's tracker store for the period asked, as JSON.
+
+    The report reads the store in a worker thread (it streams every event of
+    the period), so the server keeps answering members meanwhile.
+    """
+    from tools import review
+    from tools.review_store import store_url
+
+    body = request.json if request.body else {}
+    if not isinstance(body, dict):
+        return response.json({"error": "the body must be a JSON object"}, 400, NO_STORE)
+    try:
+        since, until = review.period(_date_or_none(body.get("since")), _date_or_none(body.get("until")))
+    except (TypeError, ValueError):
+        return response.json(
+            {"error": "`since` and `until` must be dates (YYYY-MM-DD), since first"}, 400, NO_STORE
+        )
+    url = store_url()
+    try:
+        result = await asyncio.get_running_loop().run_in_executor(
+            None, review.console_summary, url, since, until
+        )
+    except Exception as error:  # noqa: BLE001 - any failure becomes a 500
+        logger.error("the review report failed: %s", type(error).__name__)
+        return response.json({"error": "the review report could not be made"}, 500, NO_STORE)
+    return response.json(result, headers=NO_STORE)
+
+
+def _date_or_none(value: Any) -> Optional[Text]:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise TypeError("not a date")
+    return value
 
 
 async def page_file(name: Text) -> HTTPResponse:

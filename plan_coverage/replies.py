@@ -11,6 +11,7 @@ and `custom` (the coverage payload), in the shape Rasa's channels deliver.
 from typing import Any, Dict, FrozenSet, List
 
 from plan_coverage.engine import CoverageAnswer, CoverageRules, PlanContext
+from plan_coverage.feedback import feedback_payloads
 
 Message = Dict[str, Any]
 Button = Dict[str, str]
@@ -55,8 +56,10 @@ def topic_buttons(rules: CoverageRules) -> List[Button]:
 
 
 def offered_payloads(rules: CoverageRules) -> FrozenSet[str]:
-    """Every button payload a coverage reply can offer a member."""
-    return frozenset(button["payload"] for button in plan_type_buttons(rules) + topic_buttons(rules))
+    """Every button payload a coverage reply can offer a member: its buttons and
+    the answer-feedback choices the widget shows under each answer."""
+    buttons = frozenset(button["payload"] for button in plan_type_buttons(rules) + topic_buttons(rules))
+    return buttons | feedback_payloads()
 
 
 def topic_for_intent(intent: str, rules: CoverageRules) -> "str | None":

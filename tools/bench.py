@@ -360,11 +360,19 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     parser.add_argument(
         "--target",
-        choices=["single", "cluster"],
+        choices=["single", "cluster", "review"],
         default="single",
-        help="one assistant, or 1 then 2 Rasa servers behind nginx on Postgres + Redis",
+        help="one assistant, or 1 then 2 Rasa servers behind nginx on Postgres + Redis, "
+        "or the review report on a generated store (tools/review_bench.py)",
+    )
+    parser.add_argument(
+        "--conversations", type=int, default=100_000, help="generated conversations (--target review)"
     )
     args = parser.parse_args(argv)
+    if args.target == "review":
+        from tools import review_bench
+
+        return review_bench.main(1000 if args.smoke else args.conversations, args.out)
     if args.smoke:
         args.messages, args.concurrency, args.repeat, args.skip_training = 6, [1, 2], 1, True
     if not MODEL_PATH.exists():

@@ -47,3 +47,16 @@ def test_the_widget_carries_the_rules_id_card_line_and_the_servers_limits() -> N
     assert f"const REPLY_TIMEOUT_MS = {round(WIDGET_REPLY_TIMEOUT_S * 1000)};" in WIDGET_SOURCE
     assert WIDGET_REPLY_TIMEOUT_S > DEFAULT_ACTION_TIMEOUT_S
     assert widget_words()["idCard"] == f"For help now, {load_rules().phrases['id_card']}."
+
+
+def test_the_widget_sends_exactly_the_offered_feedback_commands() -> None:
+    # The widget's FEEDBACK table and plan_coverage/feedback.py must agree, or
+    # a member's rating would be read as ordinary words.
+    from plan_coverage.feedback import REASONS, feedback_payloads
+
+    table = re.search(r"const FEEDBACK = \{(.*?)\n  \};", WIDGET_SOURCE, re.S)
+    assert table, "widget.js has no FEEDBACK table"
+    payloads = set(re.findall(r"'(/inform\{[^']*\})'", table.group(1)))
+    assert payloads == set(feedback_payloads())
+    titles = re.findall(r'title: "([^"]*)"', table.group(1))
+    assert titles == list(REASONS.values())

@@ -50,6 +50,22 @@
     offline: "Sorry, I can't reach the assistant right now. I will keep trying to connect.",
     slow: "Sorry, the assistant is taking too long to answer.",
     backOnline: "You are connected again. You can ask your question now.",
+    feedbackQuestion: "Was this helpful?",
+    feedbackYes: "Yes",
+    feedbackNo: "No",
+    feedbackReasons: "What was wrong?",
+    ratedHelpful: "Yes, this was helpful",
+    ratedUnhelpful: "Not helpful: ",
+  };
+  // Answer feedback: the commands the assistant accepts for each choice
+  // (plan_coverage/feedback.py; a test checks they match). No free text.
+  const FEEDBACK = {
+    helpful: '/inform{"feedback": "helpful"}',
+    reasons: [
+      { title: "Did not answer my question", payload: '/inform{"feedback": "did_not_answer"}' },
+      { title: "Hard to understand", payload: '/inform{"feedback": "hard_to_understand"}' },
+      { title: "Not right for my plan", payload: '/inform{"feedback": "wrong_plan"}' },
+    ],
   };
 
   // connecting: first connection not yet made; online: session confirmed;
@@ -64,6 +80,8 @@
   let history = loadHistory();
   let lastBotMessage = null;
   let quickReplyGroup = null;
+  // The "Was this helpful?" group under the latest coverage answer, if any.
+  let feedbackGroup = null;
 
   // ---- the page elements ------------------------------------------------
 
@@ -279,6 +297,7 @@
       addMessage({ who: "bot", text: data.text, replies: quickRepliesFrom(data.quick_replies) });
     } else if (data.custom && data.custom.coverage && typeof data.custom.coverage === "object") {
       addSourcesToLastAnswer(data.custom.coverage.citations);
+      offerFeedbackOnLastAnswer();
     }
   }
 
@@ -333,6 +352,9 @@
       if (message.sources && message.sources.length) {
         renderSources(item, message.sources);
       }
+      if (message.feedback === "offered") {
+        renderFeedback(item);
+      }
     }
     scrollToEnd();
   }
@@ -354,6 +376,71 @@
     note.append(element("span", { class: "hcsc-chat__sources-label" }, TEXT.sources), sources.join("; "));
     item.append(note);
     scrollToEnd();
+  }
+
+  // Feedback is asked for the latest coverage answer only, so a rating always
+  // belongs to the answer the assistant rates it against (its last one).
+  function offerFeedbackOnLastAnswer() {
+    if (!lastBotMessage) {
+      return;
+    }
+    withdrawFeedback();
+    lastBotMessage.message.feedback = "offered";
+    saveHistory();
+    renderFeedback(lastBotMessage.item);
+  }
+
+  function withdrawFeedback() {
+    history.forEach(function (message) {
+      if (message.feedback === "offered") {
+        delete message.feedback;
+      }
+    });
+    if (feedbackGroup) {
+      feedbackGroup.remove();
+      feedbackGroup = null;
+    }
+  }
+
+  function renderFeedback(item) {
+    if (feedbackGroup) {
+      feedbackGroup.remove();
+    }
+    const group = element("div", {
+      class: "hcsc-chat__feedback",
+      role: "group",
+      "aria-label": TEXT.feedbackQuestion,
+    });
+    const yes = element("button", { type: "button", class: "hcsc-chat__feedback-button" }, TEXT.feedbackYes);
+    const no = element("button", { type: "button", class: "hcsc-chat__feedback-button" }, TEXT.feedbackNo);
+    yes.addEventListener("click", function () {
+      rate(FEEDBACK.helpful, TEXT.ratedHelpful);
+    });
+    no.addEventListener("click", function () {
+      // The reasons replace the question; focus moves to the first of them.
+      group.setAttribute("aria-label", TEXT.feedbackReasons);
+      const buttons = FEEDBACK.reasons.map(function (reason) {
+        const button = element("button", { type: "button", class: "hcsc-chat__feedback-button" }, reason.title);
+        button.addEventListener("click", function () {
+          rate(reason.payload, TEXT.ratedUnhelpful + reason.title);
+        });
+        return button;
+      });
+      group.replaceChildren(element("p", { class: "hcsc-chat__feedback-question" }, TEXT.feedbackReasons));
+      buttons.forEach(function (button) { group.append(button); });
+      buttons[0].focus();
+    });
+    group.append(element("p", { class: "hcsc-chat__feedback-question" }, TEXT.feedbackQuestion), yes, no);
+    item.append(group);
+    feedbackGroup = group;
+  }
+
+  function rate(payload, shownText) {
+    if (sendMessage(payload, shownText)) {
+      withdrawFeedback();
+      saveHistory();
+      input.focus();
+    }
   }
 
   function addNotice(text) {
@@ -404,6 +491,7 @@
     history = [];
     saveHistory();
     lastBotMessage = null;
+    feedbackGroup = null;
     removeQuickReplies();
     log.replaceChildren();
   }
@@ -467,6 +555,7 @@
             ? message.sources.filter(function (name) { return typeof name === "string"; })
             : undefined,
           replies: quickRepliesFrom(message.replies),
+          feedback: message.feedback === "offered" ? "offered" : undefined,
         };
       }).slice(-HISTORY_LIMIT);
     } catch (error) {
