@@ -158,6 +158,10 @@ class Review:
     flags: List[Dict[str, Any]] = field(default_factory=list)
     flag_queue: Optional[Path] = None
 
+    def messages(self) -> int:
+        """Member turns other than ratings: what the fallback and out-of-scope shares are of."""
+        return self.turns - self.by_outcome["feedback"]
+
 
 class Collector:
     """Turns the stream of events into the review, one conversation's open turn at a time."""
@@ -485,8 +489,8 @@ def render_html(
     review: Review, tables: Dict[str, Tuple[List[str], List[List[Any]]]], chart: bytes, url: str
 ) -> str:
     esc = html.escape
-    fallback_share = _share(review.by_outcome["fallback"], review.turns)
-    out_of_scope_share = _share(review.by_outcome["out_of_scope"], review.turns)
+    fallback_share = _share(review.by_outcome["fallback"], review.messages())
+    out_of_scope_share = _share(review.by_outcome["out_of_scope"], review.messages())
     unhelpful = sum(rated.unhelpful for rule, rated in review.ratings.items())
     quality = measure()
     parts = [
@@ -504,8 +508,9 @@ def render_html(
         '<h2 id="summary">Summary</h2><ul class="summary">',
         f"<li><strong>{review.conversations}</strong> conversations</li>",
         f"<li><strong>{review.turns}</strong> member turns</li>",
-        f"<li><strong>{fallback_share}</strong> of turns fell back (not understood)</li>",
-        f"<li><strong>{out_of_scope_share}</strong> of turns were out of scope</li>",
+        f"<li><strong>{fallback_share}</strong> of member messages fell back (not understood; "
+        "ratings not counted)</li>",
+        f"<li><strong>{out_of_scope_share}</strong> of member messages were out of scope</li>",
         f"<li><strong>{review.low_confidence_count}</strong> low-confidence turns "
         f"(intent confidence below {fallback_threshold() + LOW_CONFIDENCE_MARGIN:.2f})</li>",
         f"<li><strong>{review.ratings_total}</strong> answer ratings, {unhelpful} unhelpful</li>",
@@ -643,8 +648,14 @@ def console_summary(url: str, since: datetime, until: datetime) -> Dict[str, Any
         "summary": [
             ["Conversations", review.conversations],
             ["Member turns", review.turns],
-            ["Fell back", _share(review.by_outcome["fallback"], review.turns)],
-            ["Out of scope", _share(review.by_outcome["out_of_scope"], review.turns)],
+            [
+                "Fell back (share of member messages)",
+                _share(review.by_outcome["fallback"], review.messages()),
+            ],
+            [
+                "Out of scope (share of member messages)",
+                _share(review.by_outcome["out_of_scope"], review.messages()),
+            ],
             ["Low-confidence turns", review.low_confidence_count],
             ["Answer ratings", review.ratings_total],
         ],

@@ -252,6 +252,8 @@ def run_review(url: str, out_dir: Path) -> Dict[str, Any]:
 
 
 def main(conversations: int, out: Path) -> int:
+    # Absolute: the review runs in a child process in the project directory.
+    out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     results: Dict[str, Any] = {"conversations": conversations}
     print(f"generating {conversations} conversations in SQLite...", file=sys.stderr, flush=True)

@@ -113,7 +113,7 @@ def test_periods() -> None:
 
 def test_clustering_quality_on_the_held_out_sample() -> None:
     # Measured, not tuned on: the floor sits just under today's figures
-    # (adjusted Rand 0.45, V-measure 0.82); a change that groups worse fails.
+    # (adjusted Rand 0.66, V-measure 0.87); a change that groups worse fails.
     quality = measure("held_out")
-    assert quality["adjusted_rand"] >= 0.4
-    assert quality["v_measure"] >= 0.8
+    assert quality["adjusted_rand"] >= 0.6
+    assert quality["v_measure"] >= 0.85
