@@ -155,7 +155,7 @@ class CoverageRules:
         words = [
             self.context_values[key][value]
             for key, value in (("state", context.state), ("plan_type", context.plan_type))
-            if value in self.context_values[key]
+            if value is not None and value in self.context_values[key]
         ]
         return " ".join(words + ["plan"])
 
@@ -256,7 +256,7 @@ def _parse_rule(path: Path, entry: Any, forced_kind: Optional[str]) -> Rule:
         raise fail("needs `source`: the article's words the rule rests on")
     return Rule(
         id=str(entry["id"]),
-        kind=kind,
+        kind=str(kind),
         topics=topics,
         when={str(k): tuple(str(v) for v in values) for k, values in when.items()},
         outcome=entry.get("outcome"),

@@ -157,7 +157,7 @@ def _configure_app_with_request_limits(*args: Any, **kwargs: Any) -> Sanic:
     return app
 
 
-_rasa_read_endpoints = AvailableEndpoints.read_endpoints.__func__  # type: ignore[attr-defined]
+_rasa_read_endpoints = AvailableEndpoints.read_endpoints.__func__
 
 
 def _read_endpoints_checking_action_timeout(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import product
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from launch.paths import PROJECT_DIR
 from plan_coverage.engine import CoverageAnswer, CoverageRules, PlanContext, load_rules
@@ -180,7 +180,7 @@ def esc(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
-def describe_values(values: Sequence[Optional[str]], labels: Dict[str, str]) -> str:
+def describe_values(values: Sequence[Optional[str]], labels: Mapping[str, str]) -> str:
     """Values in words for the page: "Any", or "Texas", "not given, Illinois"."""
     if len(values) == len(labels) + 1:
         return "Any"
