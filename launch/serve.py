@@ -12,16 +12,23 @@ this run and printed with the agent page URL.
 Rasa's HTTP API (/status, /conversations/..., /model/...) is off. Set
 RASA_API_TOKEN to turn it on for requests that carry that token
 (`?token=...`); it is never on without one. Ctrl-C stops all three servers.
+
+A server that exits meanwhile (a crash, a kill) is started again, with a
+back-off of 1 s doubling up to 30 s, and the launcher says so on stderr; the
+others keep serving (launch/servers.py, Supervisor). TRACKER_DB chooses the
+SQLite tracker store file (default var/tracker.db).
 """
 
 import os
 import sys
+from pathlib import Path
 from typing import Mapping
 
 from launch.servers import (
     API_TOKEN_ENV,
     MODEL_PATH,
     Assistant,
+    embedded_stores,
     port_in_use,
     run_in_foreground,
 )
@@ -41,6 +48,7 @@ def assistant_from_env(env: Mapping[str, str]) -> Assistant:
         # Without AGENT_TOKEN the Assistant makes one for this run.
         agent_token=env.get("AGENT_TOKEN", "").strip() or None,
         api_token=env.get(API_TOKEN_ENV, "").strip() or None,
+        stores=embedded_stores(Path(env["TRACKER_DB"])) if env.get("TRACKER_DB") else None,
     )
 
 
@@ -56,7 +64,7 @@ def main() -> int:
         print(f"error: no trained model at {MODEL_PATH}; run `make run`.", file=sys.stderr)
         return 1
     for name, port in (("RASA_PORT", rasa_port), ("ACTION_PORT", action_port), ("WEB_PORT", web_port)):
-        if port_in_use(port):
+        if port is not None and port_in_use(port):
             print(f"error: port {port} is in use; choose another with {name}=...", file=sys.stderr)
             return 1
 
