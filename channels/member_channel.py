@@ -14,24 +14,36 @@ subclass hands on takes these steps:
 4. If that sent no bot message at all (a failure anywhere), the member still
    gets the ID-card fallback (rasa_server/always_a_reply.py), never silence.
 
+0. Before any of that, a conversation that another channel started is
+   refused (`ConversationOfAnotherChannel`): a REST caller cannot post into,
+   or read the plan context of, a socket.io conversation, nor the other way
+   round (SECURITY.md, "Conversations and their owners").
+
+5. A session that has grown to MAX_SESSION_EVENTS events is closed first
+   and a new one started with the plan context carried over, so a turn
+   costs the same at turn 300 as at turn 3 (rasa_server/limits.py).
+
 Subclasses implement `member_blueprint(on_member_message)` and build each
 `UserMessage` from the raw request as usual.
 """
 
+import json
 import logging
 from typing import Any, Awaitable, Callable, Dict, FrozenSet, Iterable, Mapping, Optional, Text, Tuple
 
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
-from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
+from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted
+from rasa.shared.core.events import ActionExecuted, UserUttered
 from sanic import Blueprint, Sanic
 
 from channels.member_input import plan_context_metadata, prepare_member_text
 from plan_coverage.engine import load_rules
 from plan_coverage.replies import offered_payloads
 from rasa_server.always_a_reply import reply_if_silent
+from rasa_server.limits import MAX_SESSION_EVENTS
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +109,10 @@ class CountingOutputChannel(OutputChannel):
         await self.send_response(recipient_id, {"text": text})
 
 
+class ConversationOfAnotherChannel(Exception):
+    """The conversation id belongs to a conversation another channel started."""
+
+
 class MemberMessageHandler:
     """Applies the member rules (module docstring) around Rasa's `on_new_message`."""
 
@@ -115,8 +131,21 @@ class MemberMessageHandler:
         """Run one member message through the member rules and Rasa."""
         agent = self.agent
         domain = agent.domain if agent is not None else None
-        output = CountingOutputChannel(message.output_channel)
+        # First, bounded work on the text: cut, normalised, redacted, gated.
         prepared = prepare_member_text(message.text or "", self.offered_commands(domain))
+        if agent is not None and agent.tracker_store is not None:
+            owner = await conversation_channel(agent.tracker_store, message.sender_id)
+            if owner is not None and owner != message.input_channel:
+                logger.warning(
+                    "Refused a %s message for a conversation of another channel.", message.input_channel
+                )
+                raise ConversationOfAnotherChannel()
+        output = CountingOutputChannel(message.output_channel)
+        if agent is not None and agent.is_ready():
+            try:
+                await start_a_new_session_when_long(agent, message.sender_id, output)
+            except Exception as error:  # noqa: BLE001 - the answer matters more
+                logger.error("Starting a new conversation session failed: %s", type(error).__name__)
         if prepared.removed and agent is not None and agent.is_ready():
             # Kinds only: the log must not hold what was removed.
             logger.info("Removed personal details from a member message: %s", ", ".join(prepared.removed))
@@ -155,14 +184,100 @@ async def tell_once_about_personal_details(agent: Agent, sender_id: Text, output
     the next user turn where the rules expect it.
     """
     async with agent.lock_store.lock(sender_id):
-        tracker = await agent.tracker_store.retrieve(sender_id)
-        if tracker is not None and any(
-            isinstance(event, ActionExecuted) and event.action_name == PERSONAL_DETAILS_NOTICE
-            for event in tracker.events
-        ):
+        if await conversation_had_action(agent.tracker_store, sender_id, PERSONAL_DETAILS_NOTICE):
             return
         for action in (PERSONAL_DETAILS_NOTICE, ACTION_LISTEN_NAME):
             await agent.execute_action(sender_id, action, output, policy=None, confidence=None)
+
+
+async def start_a_new_session_when_long(agent: Agent, sender_id: Text, output: OutputChannel) -> bool:
+    """Start a new session (slots carried over) when the current one has
+    MAX_SESSION_EVENTS events or more; True when it did."""
+    if (
+        agent.tracker_store is None
+        or await session_event_count(agent.tracker_store, sender_id) < MAX_SESSION_EVENTS
+    ):
+        return False
+    async with agent.lock_store.lock(sender_id):
+        await agent.execute_action(sender_id, ACTION_SESSION_START_NAME, output, policy=None, confidence=None)
+    logger.info("Started a new session in a long conversation.")
+    return True
+
+
+async def conversation_had_action(tracker_store: TrackerStore, sender_id: Text, action_name: Text) -> bool:
+    """True when the action ran in any session of the conversation.
+
+    On the SQL tracker store one indexed query, whatever the conversation's
+    length; on others the tracker (its current session) is loaded.
+    """
+    sql_store = _sql_store(tracker_store)
+    if sql_store is not None:
+        table = sql_store.SQLEvent
+        with sql_store.session_scope() as session:
+            row = (
+                session.query(table.id)
+                .filter(table.sender_id == sender_id, table.action_name == action_name)
+                .first()
+            )
+        return row is not None
+    tracker = await tracker_store.retrieve(sender_id)
+    return tracker is not None and any(
+        isinstance(event, ActionExecuted) and event.action_name == action_name for event in tracker.events
+    )
+
+
+async def session_event_count(tracker_store: TrackerStore, sender_id: Text) -> int:
+    """How many events the conversation's current session has (0 for a new one).
+
+    On the SQL tracker store, a count in the database (Rasa's own query for
+    the current session); on others the tracker is loaded.
+    """
+    sql_store = _sql_store(tracker_store)
+    if sql_store is not None:
+        with sql_store.session_scope() as session:
+            return int(
+                sql_store._event_query(session, sender_id, fetch_events_from_all_sessions=False).count()
+            )
+    tracker = await tracker_store.retrieve(sender_id)
+    return len(tracker.events) if tracker is not None else 0
+
+
+def _sql_store(store: Optional[TrackerStore]) -> Optional[SQLTrackerStore]:
+    """The SQL tracker store inside Rasa's wrappers (AwaitableTrackerStore, ...), if any."""
+    for _ in range(5):
+        if isinstance(store, SQLTrackerStore):
+            return store
+        store = getattr(store, "_tracker_store", None)
+    return None
+
+
+async def conversation_channel(tracker_store: TrackerStore, sender_id: Text) -> Optional[Text]:
+    """The input channel of a conversation's first member message; None for a new one.
+
+    On the SQL tracker store one indexed query reads a single event, whatever
+    the conversation's length; on others the tracker is loaded.
+    """
+    sql_store = _sql_store(tracker_store)
+    if sql_store is not None:
+        table = sql_store.SQLEvent
+        with sql_store.session_scope() as session:
+            row = (
+                session.query(table.data)
+                .filter(table.sender_id == sender_id, table.type_name == "user")
+                .order_by(table.id)
+                .first()
+            )
+        if row is None:
+            return None
+        channel = json.loads(row[0]).get("input_channel")
+        return channel if isinstance(channel, str) else None
+    tracker = await tracker_store.retrieve(sender_id)
+    if tracker is None:
+        return None
+    for event in tracker.events:
+        if isinstance(event, UserUttered):
+            return event.input_channel
+    return None
 
 
 def offered_commands(domain: Optional[Domain]) -> FrozenSet[Text]:

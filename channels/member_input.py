@@ -1,101 +1,284 @@
 """What a member channel does to a member's text before Rasa sees it.
 
-Pure Python (no Rasa imports), shared by the REST and socketio member
-channels and tested directly, Hypothesis included:
+Pure Python (no Rasa imports), shared by the member channels and tested
+directly, Hypothesis included. Every step does bounded work, in this order:
 
-- `clean_text`: drops control characters and broken Unicode, which some
-  databases refuse (Postgres rejects NUL) and no member means to send, and
-  caps the length;
+- `bounded`: the raw text is cut first (MAX_MESSAGE_CHARS plus a margin for
+  an identifier that straddles the cut), so nothing below ever sees more;
+- `normalise_text`: control characters and broken Unicode dropped (Postgres
+  rejects NUL), zero-width characters removed, Unicode NFKC ("／" is "/",
+  full-width digits are digits), every dash a "-" and every decimal digit an
+  ASCII digit, so "518\u2013\u200b47\u20132963" is seen as the SSN it is;
 - `redact_personal_details`: members type member IDs, SSNs, birth dates,
-  phone numbers and email addresses into chat boxes although nobody asks; the
-  assistant needs none of them, so they are replaced before the text reaches
-  NLU, the tracker store or any log;
-- `member_command_or_text`: Rasa reads a message starting with "/" as an
-  intent with entities ("/restart", '/inform{"state": "TX"}'). A member may
-  send only what the assistant offered as a button; other "/..." text is
-  treated as ordinary words.
+  phone numbers, email addresses, names and street addresses into chat
+  boxes although nobody asks; the assistant needs none of them. Each detail,
+  with the words that introduced it ("my member id is", "dob"), becomes one
+  neutral placeholder, `[…]`, so the question around it still reads as a
+  question to NLU. The patterns run on RE2 (google-re2), whose matching time
+  is linear in the length of the text: no pattern can backtrack. Phone
+  numbers outside the US plan formats are found by `phonenumbers` (Google's
+  libphonenumber, maintained), also linear (tests/channels measure both);
+- `member_command_or_text`: the one command gate. Rasa reads a message
+  starting with "/" (after stripping whitespace) as an intent with entities
+  ("/restart", '/inform{"state": "TX"}'). Only a payload the assistant
+  offered passes as a command; any other command-like text, however it is
+  spelled ("/ /restart", "／restart"), becomes plain words: its slashes go,
+  and so does any "{...}" entity part, so no slot is set from it.
 """
 
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Collection, Dict, List, Mapping, Optional, Pattern, Tuple
+from typing import Callable, Collection, Dict, List, Mapping, Optional, Tuple
+
+import phonenumbers
+import re2
 
 # Longer messages are cut: nobody types more into a chat box, and NLU time
-# grows with length. The cut comes after redaction, so nothing is half-kept.
+# grows with length.
 MAX_MESSAGE_CHARS = 2000
+# The raw text is cut to this before anything else runs; the final cut to
+# MAX_MESSAGE_CHARS comes after redaction, so an identifier that straddles
+# MAX_MESSAGE_CHARS is still recognised whole and nothing of it is kept.
+CUT_MARGIN_CHARS = 120
 # Conversation ids as member sites make them (uuid4 hex, "member-123", ...):
 # no spaces, no "@", so an email address cannot become a conversation id.
-SENDER_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+SENDER_ID_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 # Metadata a member site may send: the member's plan context. Anything else
 # is dropped before it reaches the tracker store.
 METADATA_KEYS = ("state", "plan_type")
 MAX_METADATA_VALUE_CHARS = 40
 COMMAND_PREFIX = "/"
+# What a removed detail becomes in the text NLU, the tracker store and the
+# logs see: no digits, no words, so it neither leaks nor steers NLU.
+PLACEHOLDER = "[…]"
+# Used while redacting (a private-use character, removed from members' text):
+# later patterns can never match inside it.
+_MARK = "\ue000"
+
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u034f" + _MARK))
+
+
+def _compile(pattern: str) -> "re2._Regexp":
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False
+    return re2.compile(pattern, options)
+
+
+def _compile_exact_case(pattern: str) -> "re2._Regexp":
+    options = re2.Options()
+    options.log_errors = False
+    return re2.compile(pattern, options)
+
 
 _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 )
-_NOT_ALNUM_BEFORE = r"(?<![A-Za-z0-9])"
-_NOT_ALNUM_AFTER = r"(?![A-Za-z0-9])"
-
-# (kind, replacement, pattern), most specific first: each pattern sees the
-# text the earlier ones left. Replacements hold no digits, so a later pattern
-# never matches inside one; `\g<keep>` keeps the words that introduced an ID.
-_PATTERNS: Tuple[Tuple[str, str, Pattern[str]], ...] = (
-    ("email", "[email]", re.compile(r"[\w.+%-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b")),
-    # An identifier after the words that introduce one: "member ID is XOF 1234 5678".
-    (
-        "member_id",
-        r"\g<keep>[member ID]",
-        re.compile(
-            r"\b(?P<keep>(?:member|subscriber|policy|group|id|card|ssn|social security)"
-            r"(?:\s+(?:id|number|no\.?|num|#))?(?:\s*(?:is|[:#=]))?\s*)"
-            r"[A-Za-z]{0,4}[ -]?\d[\d -]{2,30}\d[A-Za-z]{0,3}" + _NOT_ALNUM_AFTER,
-            re.IGNORECASE,
-        ),
-    ),
-    (
-        "date",
-        "[date]",
-        re.compile(
-            r"(?<!\d)(?:\d{1,2}[./-]\d{1,2}[./-](?:\d{4}|\d{2})|\d{4}[./-]\d{1,2}[./-]\d{1,2})(?!\d)"
-            rf"|\b{_MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{2,4}}(?!\d)"
-            rf"|(?<!\d)\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\.?,?\s+\d{{2,4}}(?!\d)",
-            re.IGNORECASE,
-        ),
-    ),
-    ("ssn", "[SSN]", re.compile(_NOT_ALNUM_BEFORE + r"\d{3}([\s.-]?)\d{2}\1\d{4}(?!\d)")),
-    (
-        "phone",
-        "[phone]",
-        re.compile(
-            r"(?<![A-Za-z0-9+])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-]?)\d{3}[\s.-]?\d{4}(?!\d)"
-            r"(?:\s*(?:x|ext\.?)\s*\d{1,6})?",
-            re.IGNORECASE,
-        ),
-    ),
-    # Card-style digit groups ("1234 5678 9012"), then any other code with six
-    # or more digits (member IDs such as XOF123456789), then letters and five
-    # digits (H12345). Five-digit numbers alone stay: CPT codes such as 97124
-    # are what members ask about.
-    (
-        "member_id",
-        "[member ID]",
-        re.compile(_NOT_ALNUM_BEFORE + r"\d{3,4}(?:[ -]\d{3,4}){2,4}" + _NOT_ALNUM_AFTER),
-    ),
-    (
-        "member_id",
-        "[member ID]",
-        re.compile(_NOT_ALNUM_BEFORE + r"(?=(?:[A-Za-z]*\d){6})[A-Za-z0-9]{6,}" + _NOT_ALNUM_AFTER),
-    ),
-    (
-        "member_id",
-        "[member ID]",
-        re.compile(_NOT_ALNUM_BEFORE + r"[A-Za-z]{1,4}\d{5,}[A-Za-z]{0,3}" + _NOT_ALNUM_AFTER),
-    ),
+_ORDINAL_WORD = (
+    r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth"
+    r"|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth"
+    r"|twenty[- ]?(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)|thirtieth|thirty[- ]?first)"
 )
+_DAY = rf"(?:\d{{1,2}}(?:st|nd|rd|th)?|{_ORDINAL_WORD})"
+_BIRTH_WORDS = (
+    r"(?:born(?:\s+(?:on|in))?|dob|d\.o\.b\.?|birth\s*day|birth\s*date|date\s+of\s+birth"
+    r"|fecha\s+de\s+nacimiento|nac[ií]\s+(?:el|en))"
+)
+_STREET = (
+    r"(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|court|way|place|terrace|parkway"
+    r"|pkwy|circle|highway|hwy|calle|avenida)"
+)
+_TLD = r"(?:com|org|net|edu|gov|us|io|info|biz|co|uk|me|mail)"
+_AT = r"(?:\s*[\(\[\{<]\s*at\s*[\)\]\}>]\s*|\s+at\s+|\s*@\s*)"
+_DOT = r"(?:\s*[\(\[\{<]\s*dot\s*[\)\]\}>]\s*|\s+dot\s+|\.)"
+
+# Words of this assistant's own domain that follow "I am" or "this is" and are
+# not a name: "this is Blue Cross", "I am Texas PPO".
+_NOT_NAMES = frozenset(
+    "blue cross shield texas illinois oklahoma montana new mexico hmo ppo epo pos hcsc bcbs "
+    "medicare medicaid member members not a an the in on with from at looking asking wondering "
+    "calling trying going here there curious confused".split()
+)
+
+
+def _replace(kind: str) -> Callable[["re2._Match", List[str]], str]:
+    def replace(_match: "re2._Match", removed: List[str]) -> str:
+        return _mark(kind, removed)
+
+    return replace
+
+
+def _mark(kind: str, removed: List[str]) -> str:
+    removed.append(kind)
+    return _MARK
+
+
+def _digit_groups(match: "re2._Match", removed: List[str]) -> str:
+    """Digit groups ("1234 5678", "AAA 9999 9999") long enough to be an identifier.
+
+    Groups of exactly five digits stay: CPT codes such as "97124 97140".
+    """
+    groups = match.group("groups").replace("-", " ").split()
+    if sum(len(group) for group in groups) < 7 or all(len(group) == 5 for group in groups):
+        return str(match.group(0))
+    letters = match.group("letters") or ""
+    kept = (letters + " ") if letters and letters.lower() in _COMMON_SHORT_WORDS else ""
+    return kept + _mark("member_id", removed)
+
+
+_COMMON_SHORT_WORDS = frozenset(
+    "a an and or is my id no at to for of in on by was it its me we our his her the are am "
+    "be if so as about over than from with".split()
+)
+
+
+def _long_code(match: "re2._Match", removed: List[str]) -> str:
+    """A code of letters and digits with six or more digits (member IDs such as XOF123456789)."""
+    token = str(match.group(0))
+    if sum(char.isdigit() for char in token) < 6:
+        return token
+    return _mark("member_id", removed)
+
+
+def _full_name(match: "re2._Match", removed: List[str]) -> str:
+    """Two or three capitalised words after "I am" / "this is": a full name, unless they are plan words."""
+    words = str(match.group("name")).split()
+    if any(word.lower() in _NOT_NAMES for word in words):
+        return str(match.group(0))
+    return str(match.group("keep")) + _mark("name", removed)
+
+
+def _named(match: "re2._Match", removed: List[str]) -> str:
+    """The words after "my name is": up to three, stopping at the first that is not part of a name."""
+    group = str(match.group("name"))
+    words = group.split()
+    name: List[str] = []
+    for word in words:
+        if word.lower().strip(".,") in _NAME_STOP_WORDS:
+            break
+        name.append(word)
+    if not name:
+        return str(match.group(0))
+    rest = words[len(name) :]
+    trailing = group[len(group.rstrip()) :]
+    return _mark("name", removed) + "".join(" " + word for word in rest) + trailing
+
+
+_NAME_STOP_WORDS = frozenset(
+    "and or but is my i im i'm am was does do can could would will should what how when where why "
+    "which who my's with from in on at for to the a an please thanks thank y o e pero es".split()
+)
+
+Replacer = Callable[["re2._Match", List[str]], str]
+
+# (pattern, replacer), most specific first: each pattern sees the text the
+# earlier ones left, where details are already _MARK (no letters, no digits).
+_PATTERNS: Tuple[Tuple["re2._Regexp", Replacer], ...] = (
+    # Email addresses, also written out: "jane at example dot com", "jane(at)example".
+    (_compile(r"[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b"), _replace("email")),
+    (
+        _compile(
+            rf"\b[a-z0-9._%+-]+(?:\s+dot\s+[a-z0-9_%+-]+)*{_AT}[a-z0-9-]+(?:{_DOT}[a-z0-9-]+)*{_DOT}{_TLD}\b"
+        ),
+        _replace("email"),
+    ),
+    (
+        _compile(r"\b[a-z0-9._%+-]+\s*[\(\[\{<]\s*at\s*[\)\]\}>]\s*[a-z0-9-]+(?:\.[a-z0-9-]+)*"),
+        _replace("email"),
+    ),
+    # Names: "my name is jane doe", "me llamo ...", "I am Jane Doe", "this is Jane Q. Doe".
+    (
+        _compile(
+            r"\b(?:my\s+name\s+is|my\s+name's|name\s*:|me\s+llamo|mi\s+nombre\s+es)\s+(?P<name>(?:[^\s,.;!?]+\s*){1,4})"
+        ),
+        _named,
+    ),
+    (
+        _compile_exact_case(
+            r"(?P<keep>\b(?:[Ii]\s+am|I'm|[Tt]his\s+is|[Ss]oy|[Ii]t's)\s+)"
+            r"(?P<name>[A-Z][a-z'-]+(?:\s+[A-Z]\.?)?(?:\s+[A-Z][a-z'-]+){1,2})\b"
+        ),
+        _full_name,
+    ),
+    # Medicare Beneficiary Identifiers, with or without dashes: 1EG4-TE5-MK73.
+    (_compile(r"\b[1-9][a-z][a-z0-9]\d-?[a-z][a-z0-9]\d-?[a-z]{2}\d{2}\b"), _replace("member_id")),
+    # An identifier after the words that introduce one: "member ID is XOF 1234 5678",
+    # "group number: A12B34". The value needs a digit.
+    (
+        _compile(
+            r"\b(?:member|subscriber|policy|group|id|card|ssn|social\s+security|medicare|mbi|insurance"
+            r"|n[uú]mero\s+de\s+(?:miembro|seguro|grupo))(?:\s+(?:id|number|no\.?|num|#|card))*"
+            r"(?:\s*(?:is|was|es|[:#=]))?\s*"
+            r"(?:[a-z]{1,4}[ -]?)?[a-z0-9]*\d[a-z0-9]*(?:[ ./-][a-z0-9]*\d[a-z0-9]*)*\b"
+        ),
+        _replace("member_id"),
+    ),
+    # Birth dates after birth words, also partial: "born 4/12", "born in March 1975",
+    # "born March third 1975", "dob: 1975".
+    (
+        _compile(
+            rf"\b{_BIRTH_WORDS}(?:\s*(?:is|was|:|-))?\s*(?:"
+            rf"\d{{1,4}}[./-]\d{{1,2}}(?:[./-]\d{{2,4}})?"
+            rf"|{_MONTH}\.?(?:\s+(?:the\s+)?{_DAY})?(?:\s+of)?,?(?:\s+\d{{4}}|\s+'?\d{{2}}\b)?"
+            rf"|(?:the\s+)?{_DAY}(?:\s+of)?\s+{_MONTH}\.?(?:,?\s+\d{{2,4}})?"
+            rf"|\d{{4}}"
+            r")\b\.?"
+        ),
+        _replace("date"),
+    ),
+    # Full dates anywhere.
+    (
+        _compile(
+            r"\b(?:\d{1,2}[./-]\d{1,2}[./-](?:\d{4}|\d{2})|\d{4}[./-]\d{1,2}[./-]\d{1,2})\b"
+            rf"|\b{_MONTH}\.?\s+{_DAY},?\s+\d{{2,4}}\b"
+            rf"|\b(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH}\.?,?\s+\d{{2,4}}\b"
+        ),
+        _replace("date"),
+    ),
+    # SSNs: 123-45-6789, 123 45 6789, 123456789.
+    (_compile(r"\b\d{3}[ .-]?\d{2}[ .-]?\d{4}\b"), _replace("ssn")),
+    # Phone numbers: US formats, then international ones with a + or 00 prefix.
+    (
+        _compile(
+            r"(?:\+\s?1[ .-]?|\b1[ .-]?)?(?:\(\d{3}\)\s?|\b\d{3}[ .-]?)\d{3}[ .-]?\d{4}\b"
+            r"(?:\s*(?:x|ext\.?)\s*\d{1,6}\b)?"
+        ),
+        _replace("phone"),
+    ),
+    (_compile(r"(?:\+|\b00)\d{1,3}(?:[ .-]?\(?\d{1,5}\)?){2,6}\b"), _replace("phone")),
+    # Street addresses: "1200 N Main St", "45 West Elm Avenue Apt 3", "PO Box 1234".
+    (
+        _compile(
+            rf"\b\d{{1,6}}\s+(?:[a-z0-9.'-]+\s+){{0,4}}{_STREET}\b\.?"
+            r"(?:,?\s*(?:apt|apartment|suite|ste|unit|#)\.?\s*[a-z0-9-]+\b)?"
+            r"|\bp\.?\s?o\.?\s+box\s+\d+\b"
+        ),
+        _replace("address"),
+    ),
+    # Card-style digit groups ("1234 5678 9012", "AAA 9999 9999").
+    (
+        _compile(r"\b(?:(?P<letters>[a-z]{1,4})[ -]?)?(?P<groups>\d{3,5}(?:[ -]\d{3,5})+)\b"),
+        _digit_groups,
+    ),
+    # Any other code with six or more digits (member IDs such as XOF123456789),
+    # then letters and five digits (H12345). Five-digit numbers alone stay: CPT
+    # codes such as 97124 are what members ask about.
+    (_compile(r"\b[a-z0-9]{6,}\b"), _long_code),
+    (_compile(r"\b[a-z]{1,4}\d{5,}[a-z]{0,3}\b"), _replace("member_id")),
+)
+
+# The words that introduced a removed detail go with it ("my phone is [...]"
+# is one placeholder), so NLU reads the question around it.
+_INTRODUCERS = _compile(
+    r"(?:\b(?:my|our|his|her|the|mi|su)\s+)?"
+    r"(?:\b(?:member|subscriber|policy|group|id|card|ssn|social\s+security|medicare|mbi|insurance|phone|cell"
+    r"|mobile|telephone|tel|number|email|e-mail|mail|address|name|dob|birthday|birth\s*date"
+    r"|date\s+of\s+birth|correo|tel[eé]fono|direcci[oó]n|n[uú]mero)"
+    r"(?:\s+(?:id|number|no\.?|num|#|card|address|is|was|es|de))*\s*(?:is|was|es|[:#=])?\s*)?" + _MARK
+)
+_RUNS_OF_MARKS = re2.compile(_MARK + r"(?:[\s,;&/+-]*" + _MARK + ")+")
 
 
 @dataclass(frozen=True)
@@ -113,7 +296,7 @@ def clean_text(text: str, max_chars: int = MAX_MESSAGE_CHARS) -> str:
     are dropped, as is NUL, which Postgres cannot store.
     """
     kept: List[str] = []
-    for char in text:
+    for char in text[: max_chars * 2]:
         category = unicodedata.category(char)
         if category == "Cs":
             continue
@@ -121,55 +304,154 @@ def clean_text(text: str, max_chars: int = MAX_MESSAGE_CHARS) -> str:
     return "".join(kept)[:max_chars]
 
 
+def normalise_text(text: str, max_chars: int = MAX_MESSAGE_CHARS + CUT_MARGIN_CHARS) -> str:
+    """Clean text (see clean_text) in one spelling: NFKC, no zero-width characters,
+    ASCII dashes and digits. At most max_chars long (NFKC can lengthen text)."""
+    text = unicodedata.normalize("NFKC", clean_text(text, max_chars)).translate(_ZERO_WIDTH)
+    chars: List[str] = []
+    for char in text[:max_chars]:
+        if char.isascii():
+            chars.append(char)
+        elif unicodedata.category(char) == "Pd" or char == "\u2212":
+            chars.append("-")
+        elif unicodedata.category(char) == "Nd":
+            chars.append(str(unicodedata.digit(char, 0)))
+        else:
+            chars.append(char)
+    return "".join(chars)
+
+
 def redact_personal_details(text: str) -> Redaction:
-    """Replace member IDs, SSNs, dates, phone numbers and emails with placeholders."""
+    """Replace personal details (module docstring) with PLACEHOLDER; linear time."""
     removed: List[str] = []
-    for kind, placeholder, pattern in _PATTERNS:
-        text, count = pattern.subn(placeholder, text)
-        removed.extend([kind] * count)
-    return Redaction(text=text, removed=tuple(sorted(set(removed))))
+    text = text.replace(_MARK, "")
+    for pattern, replacer in _PATTERNS:
+        text = pattern.sub(lambda match, replacer=replacer: replacer(match, removed), text)
+    text = _international_phones(text, removed)
+    if removed:
+        text = _INTRODUCERS.sub(_just_the_mark, text)
+        text = _RUNS_OF_MARKS.sub(_just_the_mark, text)
+    return Redaction(text=text.replace(_MARK, PLACEHOLDER), removed=tuple(sorted(set(removed))))
+
+
+def _just_the_mark(_match: "re2._Match") -> str:
+    return _MARK  # a function: RE2's template replacement mangles non-ASCII text
+
+
+def _international_phones(text: str, removed: List[str]) -> str:
+    """Phone numbers libphonenumber recognises that the patterns above left."""
+    if sum(char.isdigit() for char in text) < 7:
+        return text
+    pieces: List[str] = []
+    last = 0
+    for match in phonenumbers.PhoneNumberMatcher(text, "US", leniency=phonenumbers.Leniency.POSSIBLE):
+        digits = sum(char.isdigit() for char in match.raw_string)
+        if digits < 8 or _looks_like_plan_numbers(match.raw_string):
+            continue
+        pieces.append(text[last : match.start])
+        pieces.append(_mark("phone", removed))
+        last = match.end
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+def _looks_like_plan_numbers(raw: str) -> bool:
+    """CPT codes ("97124 97140") and years are what members ask about, not phone numbers."""
+    groups = re.split(r"[^0-9]+", raw)
+    return all(len(group) in (0, 5) for group in groups)
+
+
+_COMMAND_LEAD = re.compile(r"[\s/]+")
+_COMMAND_ENTITIES = re.compile(r"[{@].*", re.DOTALL)
 
 
 def member_command_or_text(text: str, offered_commands: Collection[str]) -> str:
-    """The text itself, an offered button payload, or "/..." made ordinary text.
+    """The text itself, an offered button payload, or command-like text made plain words.
 
-    "/restart" becomes "restart", which NLU reads like any other words.
+    "/restart" and "/ /restart" become "restart", '/inform{"state": "TX"}'
+    becomes "inform": NLU reads them like any other words, and no entity
+    from the command's "{...}" part reaches a slot.
     """
     stripped = text.strip()
-    if not stripped.startswith(COMMAND_PREFIX):
-        return text
     if stripped in offered_commands:
         return stripped
-    return stripped.lstrip(COMMAND_PREFIX).strip()
+    normalised = normalise_text(stripped).strip()
+    if normalised in offered_commands:
+        return normalised
+    if not normalised.startswith(COMMAND_PREFIX):
+        return text
+    words = normalised[_COMMAND_LEAD.match(normalised).end() :]  # type: ignore[union-attr]
+    name, _, rest = words.partition(" ")
+    if "{" in name:
+        name = _COMMAND_ENTITIES.sub("", name)
+        rest = ""
+    return f"{name} {rest}".strip()
+
+
+def bounded(raw_text: str) -> str:
+    """The first MAX_MESSAGE_CHARS + CUT_MARGIN_CHARS characters: the only part any rule reads."""
+    return raw_text[: MAX_MESSAGE_CHARS + CUT_MARGIN_CHARS]
 
 
 def prepare_member_text(raw_text: str, offered_commands: Collection[str]) -> Redaction:
     """Everything a member channel does to a member's text, in order.
 
-    An offered button payload passes unchanged. Other text is cleaned and
-    redacted (before cutting, so no part of an identifier is kept), cut to
-    length, and any leading "/" is dropped.
+    The text is cut first, then an offered button payload passes unchanged;
+    other text is normalised, redacted, cut to MAX_MESSAGE_CHARS (an
+    identifier across the cut was redacted whole first), and made plain
+    words if it looks like a command.
     """
-    stripped = raw_text.strip()
+    text = bounded(raw_text)
+    stripped = text.strip()
     if stripped in offered_commands:
         return Redaction(text=stripped)
-    redaction = redact_personal_details(clean_text(raw_text, max_chars=len(raw_text)))
-    text = member_command_or_text(redaction.text[:MAX_MESSAGE_CHARS], ())
-    return Redaction(text=text, removed=redaction.removed)
+    redaction = redact_personal_details(normalise_text(text))
+    cut = redaction.text[:MAX_MESSAGE_CHARS]
+    if len(redaction.text) > MAX_MESSAGE_CHARS and cut.endswith(PLACEHOLDER[:-1]):
+        cut = cut.rstrip(PLACEHOLDER[:-1])
+    prepared = member_command_or_text(cut, offered_commands)
+    # The gate's invariant: only an offered payload reaches Rasa as a command.
+    while prepared.strip().startswith(COMMAND_PREFIX) and prepared.strip() not in offered_commands:
+        prepared = prepared.strip().lstrip(COMMAND_PREFIX)
+    return Redaction(text=prepared, removed=redaction.removed)
 
 
 def is_valid_sender_id(sender_id: object) -> bool:
-    """True for a conversation id a member site may use."""
-    return isinstance(sender_id, str) and bool(SENDER_ID_PATTERN.match(sender_id))
+    """True for a conversation id a member site may use: 1 to 128 letters,
+    digits or `. _ : -`, nothing after them (not even a newline), and nothing
+    that looks like a personal detail (an SSN, phone or member number, an MBI)."""
+    return (
+        isinstance(sender_id, str)
+        and SENDER_ID_PATTERN.fullmatch(sender_id) is not None
+        and not looks_like_personal_detail(sender_id)
+    )
+
+
+_PERSONAL_ID_PARTS = _compile(
+    r"(?:^|[-_.:])(?:\d{3}[-_.:]\d{2}[-_.:]\d{4}|\d{3}[-_.:]\d{3}[-_.:]\d{4}|\d{9,}"
+    r"|[a-z]{1,4}\d{8,}|[1-9][a-z][a-z0-9]\d-?[a-z][a-z0-9]\d-?[a-z]{2}\d{2})(?:$|[-_.:])"
+)
+
+
+def looks_like_personal_detail(identifier: str) -> bool:
+    """True when an id, or a part of it between `- _ . :`, is shaped like an SSN,
+    a phone number, a member number (nine or more digits, or letters and eight
+    or more digits) or a Medicare MBI. Hex ids (uuid4) are not."""
+    return bool(_PERSONAL_ID_PARTS.search(identifier))
 
 
 def plan_context_metadata(metadata: Optional[Mapping[str, object]]) -> Dict[str, str]:
-    """Only the plan-context keys of a site's metadata, as short clean strings."""
+    """Only the plan-context keys of a site's metadata, as short clean strings.
+
+    A value that holds a personal detail is dropped, not kept redacted.
+    """
     kept: Dict[str, str] = {}
+    if not isinstance(metadata, Mapping):
+        return kept
     for key in METADATA_KEYS:
-        value = (metadata or {}).get(key)
+        value = metadata.get(key)
         if isinstance(value, str):
-            cleaned = redact_personal_details(clean_text(value, MAX_METADATA_VALUE_CHARS)).text.strip()
-            if cleaned:
+            cleaned = normalise_text(value, MAX_METADATA_VALUE_CHARS).strip()
+            if cleaned and not redact_personal_details(cleaned).removed:
                 kept[key] = cleaned
     return kept

@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
+from channels.conversation_tokens import SECRET_ENV as CONVERSATION_SECRET_ENV
 from launch.paths import MODEL_PATH, PROJECT_DIR
 from launch.servers import (
     READY_TIMEOUT_S,
@@ -142,6 +143,8 @@ class Cluster(ServerGroup):
         env = quiet_env(
             ACTION_ENDPOINT_URL=f"http://127.0.0.1:{self.action_port}/webhook",
             AGENT_TOKEN=self.agent_token,
+            # Every Rasa server accepts the conversation tokens the others issued.
+            **{CONVERSATION_SECRET_ENV: os.environ.get(CONVERSATION_SECRET_ENV) or secrets.token_urlsafe(32)},
             # Browser pages allowed to use the socketio channel: none by default.
             SITE_ORIGINS=os.environ.get("SITE_ORIGINS", ""),
             **self.stores,

@@ -12,14 +12,20 @@ this run and printed with the agent page URL.
 Rasa's HTTP API (/status, /conversations/..., /model/...) is off. Set
 RASA_API_TOKEN to turn it on for requests that carry that token
 (`?token=...`); it is never on without one. Ctrl-C stops all three servers.
+
+A server that exits meanwhile (a crash, a kill) is started again, with a
+back-off of 1 s doubling up to 30 s, and the launcher says so on stderr; the
+others keep serving (launch/servers.py, Supervisor). TRACKER_DB chooses the
+SQLite tracker store file (default var/tracker.db).
 """
 
 import os
 import sys
+from pathlib import Path
 from typing import List, Mapping, Optional
 
 from launch.paths import MODEL_PATH
-from launch.servers import Assistant, parse_no_arguments, port_in_use, run_in_foreground
+from launch.servers import Assistant, embedded_stores, parse_no_arguments, port_in_use, run_in_foreground
 from rasa_server.api_token import API_TOKEN_ENV
 
 EXAMPLE = "does my texas hmo cover massage as part of physical therapy?"
@@ -37,6 +43,7 @@ def assistant_from_env(env: Mapping[str, str]) -> Assistant:
         # Without AGENT_TOKEN the Assistant makes one for this run.
         agent_token=env.get("AGENT_TOKEN", "").strip() or None,
         api_token=env.get(API_TOKEN_ENV, "").strip() or None,
+        stores=embedded_stores(Path(env["TRACKER_DB"])) if env.get("TRACKER_DB") else None,
     )
 
 

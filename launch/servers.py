@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Callable, Dict, List, Optional, Sequence, Union
 
+from channels.conversation_tokens import SECRET_ENV as CONVERSATION_SECRET_ENV
 from channels.origins import parse_origins
 from launch.paths import MODEL_PATH, PROJECT_DIR
 from rasa_server.api_token import API_TOKEN_ENV
@@ -226,6 +227,87 @@ def demo_origins(web_port: int) -> List[str]:
     return [f"http://127.0.0.1:{web_port}", f"http://localhost:{web_port}"]
 
 
+@dataclass
+class _Restarts:
+    """What the supervisor knows about one process."""
+
+    started_at: float
+    delay_s: float
+    restart_at: Optional[float] = None
+    count: int = 0
+    waiting_for_ready: bool = False
+
+
+class Supervisor:
+    """Restarts server processes that exit, with exponential back-off.
+
+    A process that exits is started again after `initial_delay_s`, doubling
+    up to `max_delay_s` while it keeps exiting; once a process has run for
+    `stable_after_s`, its delay is back to the start. Each exit, restart and
+    recovery is logged (names and exit codes only). Meanwhile the other
+    processes keep serving: while the action server is down, members get the
+    ID-card answer (rasa_server/always_a_reply.py).
+    """
+
+    def __init__(
+        self,
+        servers: Sequence[ServerProcess],
+        log: Callable[[str], None],
+        initial_delay_s: float = 1.0,
+        max_delay_s: float = 30.0,
+        stable_after_s: float = 60.0,
+        poll_s: float = 0.25,
+    ) -> None:
+        self.servers = list(servers)
+        self.log = log
+        self.initial_delay_s = initial_delay_s
+        self.max_delay_s = max_delay_s
+        self.stable_after_s = stable_after_s
+        self.poll_s = poll_s
+        now = time.monotonic()
+        self.state = {
+            id(server): _Restarts(started_at=now, delay_s=initial_delay_s) for server in self.servers
+        }
+
+    def run(self, should_stop: Callable[[], bool] = lambda: False) -> None:
+        """Check the processes every poll_s seconds until should_stop()."""
+        while not should_stop():
+            self.check_once()
+            time.sleep(self.poll_s)
+
+    def check_once(self) -> None:
+        """One round: note exits, start what is due, report recoveries."""
+        now = time.monotonic()
+        for server in self.servers:
+            state = self.state[id(server)]
+            if server.exited():
+                if state.restart_at is None:
+                    if now - state.started_at >= self.stable_after_s:
+                        state.delay_s = self.initial_delay_s
+                    code = server.process.returncode if server.process is not None else None
+                    self.log(f"The {server.name} exited (code {code}); restarting it in {state.delay_s:g} s.")
+                    state.restart_at = now + state.delay_s
+                    state.delay_s = min(state.delay_s * 2, self.max_delay_s)
+                elif now >= state.restart_at:
+                    state.count += 1
+                    state.restart_at = None
+                    state.started_at = now
+                    state.waiting_for_ready = True
+                    self.log(f"Starting the {server.name} again (restart {state.count}).")
+                    try:
+                        server.start()
+                    except OSError as error:
+                        self.log(f"Could not start the {server.name}: {error}")
+            elif state.waiting_for_ready and server.is_ready():
+                state.waiting_for_ready = False
+                self.log(f"The {server.name} is back (after {now - state.started_at:.1f} s).")
+
+    @property
+    def restarts(self) -> int:
+        """How many restarts so far, all processes together."""
+        return sum(state.count for state in self.state.values())
+
+
 class ServerGroup:
     """Server processes started, waited for and stopped together."""
 
@@ -243,6 +325,11 @@ class ServerGroup:
         """Block until one of the processes exits."""
         while not any(server.exited() for server in self.servers):
             time.sleep(0.5)
+
+    def supervise(self, log: Callable[[str], None], should_stop: Callable[[], bool] = lambda: False) -> None:
+        """Keep every process running until should_stop() (or Ctrl-C): one
+        that exits is started again, after a back-off (Supervisor)."""
+        Supervisor(self.servers, log).run(should_stop)
 
     def stop(self) -> None:
         """Stop in reverse start order: callers before the servers they call."""
@@ -267,8 +354,14 @@ def parse_no_arguments(doc: Optional[str], argv: Optional[List[str]]) -> None:
     )
 
 
+def log_to_stderr(line: str) -> None:
+    """One supervisor line, with the time, on the launcher's stderr."""
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} [supervisor] {line}", file=sys.stderr, flush=True)
+
+
 def run_in_foreground(group: ServerGroup, ready_message: Callable[[], str]) -> int:
-    """`make run` and `make run-cluster`: start, say where to go, run until Ctrl-C.
+    """`make run` and `make run-cluster`: start, say where to go, run until
+    Ctrl-C, restarting any server that exits meanwhile.
 
     SIGTERM and SIGHUP (kill, a closed terminal) stop everything like Ctrl-C:
     the servers run in sessions of their own and would otherwise outlive us.
@@ -280,9 +373,10 @@ def run_in_foreground(group: ServerGroup, ready_message: Callable[[], str]) -> i
     try:
         group.start()
         print(ready_message(), flush=True)
-        group.wait()
-        print("A server stopped; stopping the others.", file=sys.stderr)
-        return 1
+        # A server that exits (a crash, the OOM killer, a kill) is restarted;
+        # the others keep serving meanwhile.
+        group.supervise(log_to_stderr)
+        return 0
     except KeyboardInterrupt:
         print("\nStopping...")
         return 0
@@ -338,6 +432,9 @@ class Assistant(ServerGroup):
             ACTION_ENDPOINT_URL=self.action_url,
             SITE_ORIGINS=",".join(self.site_origins),
             AGENT_TOKEN=self.agent_token,
+            # One secret for the assistant's lifetime: a restarted Rasa server
+            # still accepts the conversation tokens it issued.
+            **{CONVERSATION_SECRET_ENV: os.environ.get(CONVERSATION_SECRET_ENV) or secrets.token_urlsafe(32)},
             **(stores if stores is not None else embedded_stores()),
         )
         env.update(extra_env or {})

@@ -21,3 +21,21 @@ WIDGET_REPLY_TIMEOUT_S = DEFAULT_ACTION_TIMEOUT_S + 5.0
 def nginx_size(size_bytes: int) -> str:
     """A byte count as nginx writes sizes: "256k"."""
     return f"{size_bytes // 1024}k" if size_bytes % 1024 == 0 else str(size_bytes)
+
+
+# JSON a member channel accepts (a REST body, a socket.io packet, metadata
+# sent as a string): at most this deep. Python's json module raises
+# RecursionError on about 1,000 levels; nothing a member site sends needs
+# more than a few.
+MAX_JSON_DEPTH = 32
+# Message metadata (REST `metadata`, socket.io `customData`): a small object.
+# Only the plan context (`state`, `plan_type`) is kept; larger or deeper
+# metadata is dropped and the message answered without it.
+MAX_METADATA_DEPTH = 4
+MAX_METADATA_BYTES = 4096
+# Events in one conversation session. Rasa loads, replays and featurizes the
+# whole current session on every turn, so a turn's cost grows with it; the
+# member channels start a new session (plan context carried over, Rasa's
+# `carry_over_slots_to_new_session`) once a session has this many events:
+# about 25 member turns.
+MAX_SESSION_EVENTS = 200

@@ -64,7 +64,8 @@ def test_a_member_channel_gets_a_handler_with_the_member_rules_not_rasas_own() -
     asyncio.run(channel.handler(message))
 
     assert len(seen) == 1
-    assert seen[0].text == "restart my member id is [member ID]"  # no command, no identifier
+    assert seen[0].text.startswith("restart ")  # a command no more
+    assert "XOF123456789" not in seen[0].text and "[" in seen[0].text  # the identifier replaced
     assert seen[0].metadata == {"state": "TX"}  # only the plan context
     assert seen[0].sender_id == "member-1" and seen[0].input_channel == "test"
     # Nothing was sent, so the member still gets the ID-card fallback.

@@ -1,14 +1,21 @@
 """What the member channels do to a member's text (channels/member_input.py)."""
 
+import gc
 import json
 import string
+import time
+import unicodedata
+from typing import List, Tuple
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from channels.member_input import (
+    CUT_MARGIN_CHARS,
     MAX_MESSAGE_CHARS,
+    PLACEHOLDER,
+    bounded,
     clean_text,
     is_valid_sender_id,
     member_command_or_text,
@@ -17,6 +24,7 @@ from channels.member_input import (
     redact_personal_details,
 )
 from channels.member_rest import InvalidMemberRequest, parse_rest_request
+from tests.support.personal_details import CORPUS
 
 OFFERED = frozenset({'/inform{"plan_type": "hmo"}', "/ask_referral"})
 
@@ -171,8 +179,9 @@ def test_clean_text_drops_control_characters_and_broken_unicode() -> None:
         ("  /ask_referral ", "/ask_referral"),
         ("/restart", "restart"),
         ("/session_start", "session_start"),
-        ('/inform{"plan_type": "ppo"}', 'inform{"plan_type": "ppo"}'),
-        ('/inform{"state": "TX"}', 'inform{"state": "TX"}'),
+        # The "{...}" part of a command that was not offered is dropped: no slot from it.
+        ('/inform{"plan_type": "ppo"}', "inform"),
+        ('/inform{"state": "TX"}', "inform"),
         ("//ask_referral", "ask_referral"),
         ("/ask_referral@0.99", "ask_referral@0.99"),
         ("/", ""),
@@ -241,5 +250,160 @@ def test_only_plan_context_metadata_is_kept() -> None:
     metadata = {"state": "TX", "plan_type": "hmo", "member_id": "XOF123456789", "dob": "1/2/1980"}
     assert plan_context_metadata(metadata) == {"state": "TX", "plan_type": "hmo"}
     assert plan_context_metadata({"state": 5, "plan_type": "x" * 500}) == {"plan_type": "x" * 40}
-    assert plan_context_metadata({"state": "XOF123456789"}) == {"state": "[member ID]"}
+    # A value holding a personal detail is dropped, not kept redacted.
+    assert plan_context_metadata({"state": "XOF123456789"}) == {}
     assert plan_context_metadata(None) == {}
+
+
+# --- Round two (issue 12): bounded work, one command gate, more formats. ---
+
+
+def _redaction_seconds(text: str) -> float:
+    """CPU seconds of the fastest of five runs (garbage collection off): the
+    least disturbed by other work on this shared machine."""
+    best = float("inf")
+    gc.disable()
+    try:
+        for _ in range(5):
+            started = time.thread_time()
+            redact_personal_details(text)
+            best = min(best, time.thread_time() - started)
+    finally:
+        gc.enable()
+    return best
+
+
+HOSTILE_UNITS = st.sampled_from(
+    ["a", "1 ", "a@", "1-", "a.", "member id is ", "my name is ", "born ", "+1", "(at)", "1 a ", "I am Jo "]
+) | st.text(alphabet="a1 .@-/(+", min_size=1, max_size=6)
+
+
+@settings(max_examples=8, deadline=None)
+@given(unit=HOSTILE_UNITS)
+def test_redaction_time_grows_linearly_with_length(unit: str) -> None:
+    # The old email pattern took 2.1 s for 20,000 "a" and 9.9 s for 40,000.
+    # Linear: twice the text takes about twice as long (quadratic: four times).
+    # Sizes where a run takes at least 20 ms, so timer noise does not decide.
+    size = 20_000
+    small = _redaction_seconds((unit * size)[:size])
+    while small < 0.02 and size < 640_000:
+        size *= 2
+        small = _redaction_seconds((unit * size)[:size])
+    # Three tries: another process on this shared machine can slow one run.
+    ratios = []
+    for _ in range(3):
+        ratios.append(
+            _redaction_seconds((unit * 2 * size)[: 2 * size]) / _redaction_seconds((unit * size)[:size])
+        )
+        if ratios[-1] < 3.0:
+            break
+    assert min(ratios) < 3.0, (unit, size, ratios)
+
+
+def test_the_text_is_cut_before_any_rule_reads_it() -> None:
+    assert len(bounded("a" * 1_000_000)) == MAX_MESSAGE_CHARS + CUT_MARGIN_CHARS
+    started = time.perf_counter()
+    prepare_member_text("a" * 1_000_000, OFFERED)
+    baseline = time.perf_counter()
+    prepare_member_text("a" * 3000, OFFERED)
+    # A megabyte costs no more than a message just over the limit (both are cut first).
+    assert (baseline - started) < 20 * max(time.perf_counter() - baseline, 1e-3)
+
+
+def test_an_identifier_across_the_cut_is_removed_whole() -> None:
+    text = "a" * (MAX_MESSAGE_CHARS - 6) + " 518-47-2963 is massage covered"
+    prepared = prepare_member_text(text, OFFERED).text
+    assert len(prepared) <= MAX_MESSAGE_CHARS
+    assert not any(char.isdigit() for char in prepared)
+
+
+@pytest.mark.parametrize("text, secrets", CORPUS, ids=[str(number) for number in range(len(CORPUS))])
+def test_personal_detail_corpus_leaves_nothing(text: str, secrets: List[str]) -> None:
+    prepared = prepare_member_text(text, OFFERED)
+    normalised = unicodedata.normalize("NFKC", prepared.text)
+    for secret in secrets:
+        assert secret not in prepared.text and unicodedata.normalize("NFKC", secret) not in normalised
+    assert prepared.removed
+    # The question words stay: something besides the placeholders is left.
+    assert prepared.text.replace(PLACEHOLDER, "").strip(" ,.:-"), prepared.text
+
+
+def test_the_corpus_is_large() -> None:
+    assert len(CORPUS) >= 60
+    assert len({text for text, _ in CORPUS}) == len(CORPUS)
+
+
+def test_a_question_around_details_keeps_its_words() -> None:
+    prepared = prepare_member_text("my member id is XYZ123456789 and dob 4/12/1980, is massage covered?", ())
+    assert prepared.text == f"{PLACEHOLDER} and {PLACEHOLDER}, is massage covered?"
+    assert prepared.removed == ("date", "member_id")
+
+
+LOOK_ALIKE_SEPARATORS = st.sampled_from(["-", "\u2013", "\u2014", "\u2212", "\u2011", " ", ".", ""])
+ZERO_WIDTH = st.sampled_from(["", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    before=FILLER,
+    parts=st.tuples(digits(3), digits(2), digits(4)) | st.tuples(digits(3), digits(3), digits(4)),
+    separator=LOOK_ALIKE_SEPARATORS,
+    hidden=ZERO_WIDTH,
+    after=FILLER,
+)
+def test_ssns_and_phones_with_look_alike_separators_never_survive(
+    before: str, parts: Tuple[str, ...], separator: str, hidden: str, after: str
+) -> None:
+    identifier = (hidden + separator + hidden).join(parts)
+    prepared = prepare_member_text(f"{before} {identifier} {after}", OFFERED)
+    assert not any(char.isdigit() for char in prepared.text), (identifier, prepared.text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "/ /restart",
+        "\uff0frestart",
+        " / / /restart",
+        "/\u3000/restart",
+        "\u2215restart",
+        '/ /inform{"state":"OK","plan_type":"ppo"}',
+        '/ /inform{"insurer":"<img src=x onerror=alert(1)>"}',
+        '\uff0finform\uff5b"state":"OK"\uff5d',
+        "/session_start",
+        "/restart@1.0",
+        '/inform@0.9{"state":"TX"}',
+        "\u200b/restart",
+        "/\n/restart",
+    ],
+)
+def test_no_spelling_of_a_command_gets_through_the_gate(text: str) -> None:
+    prepared = prepare_member_text(text, OFFERED).text
+    assert not prepared.strip().startswith("/")
+    assert "{" not in prepared and "<img" not in prepared and '"' not in prepared
+
+
+def test_an_offered_payload_passes_in_any_spelling_of_its_whitespace() -> None:
+    assert prepare_member_text("\u3000/ask_referral\n", OFFERED).text == "/ask_referral"
+    assert prepare_member_text("\uff0fask_referral", OFFERED).text == "/ask_referral"
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "member-1\n",
+        "member-1\r\n",
+        "518-47-2963",
+        "member:518472963",
+        "XOF839201557",
+        "1EG4-TE5-MK73",
+        "312.555.0187",
+    ],
+)
+def test_sender_ids_that_end_in_a_newline_or_look_personal_are_refused(sender: str) -> None:
+    assert not is_valid_sender_id(sender)
+
+
+def test_hex_conversation_ids_are_accepted() -> None:
+    assert is_valid_sender_id("3f2a9c8e1b7d4e5fa0b1c2d3e4f50617")
+    assert is_valid_sender_id("pii-rest-3fa9c01b2e")

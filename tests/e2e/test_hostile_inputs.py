@@ -32,7 +32,7 @@ def request_for(case: Dict[str, Any]) -> Tuple[str, str, bytes]:
     elif "body" in case:
         body = case["body"].replace("{filler}", "a" * repeat).encode("utf-8")
     else:
-        sender = case.get("sender", f"hostile-{uuid.uuid4().hex[:12]}") * int(case.get("sender_repeat", 1))
+        sender = case.get("sender", f"hostile-{uuid.uuid4().hex[:12]}z") * int(case.get("sender_repeat", 1))
         body = json.dumps({"sender": sender, "message": case["message"] * repeat}).encode("utf-8")
     return case.get("method", "POST"), case.get("path", "/webhooks/rest/webhook"), body
 

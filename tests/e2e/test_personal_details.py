@@ -7,6 +7,7 @@ level) and one with the Postgres tracker store and Rasa's debug log, which
 logs every message it receives."""
 
 import asyncio
+import json
 import time
 import uuid
 from pathlib import Path
@@ -14,8 +15,10 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
+from channels.member_input import normalise_text
 from launch.cluster import cluster_stores, reachable
 from launch.servers import Assistant
+from tests.support.personal_details import CORPUS
 from tests.support.prerequisites import skip_unless_required
 from tests.support.servers import running_assistant, send_rest
 from tests.support.socketio_client import ChatClient, ends_with_id_card_line
@@ -113,7 +116,7 @@ def check_nothing_kept(tracker_store_url: str, log_path: Path, sender_ids: List[
 def test_rest_and_socketio_with_the_sqlite_store(
     assistant: Assistant, assistant_dir: Path, send: Callable[..., Reply]
 ) -> None:
-    sender = f"pii-rest-{uuid.uuid4().hex[:10]}"
+    sender = f"pii-rest-{uuid.uuid4().hex[:10]}z"
     check_replies([send(sender, text) for text, _ in MESSAGES])
     session_id, socket_replies = socketio_conversation(assistant)
     check_replies(socket_replies)
@@ -142,7 +145,7 @@ def test_rest_and_socketio_with_the_postgres_store_and_debug_log(
     postgres_debug_assistant: Assistant,
 ) -> None:
     assistant = postgres_debug_assistant
-    sender = f"pii-pg-{uuid.uuid4().hex[:10]}"
+    sender = f"pii-pg-{uuid.uuid4().hex[:10]}z"
 
     check_replies([send_rest(assistant.rest_url, sender, text) for text, _ in MESSAGES])
     session_id, socket_replies = socketio_conversation(assistant)
@@ -151,3 +154,71 @@ def test_rest_and_socketio_with_the_postgres_store_and_debug_log(
     # Rasa's debug log writes every parsed message: a leak would show here.
     assert "processor.message.parse" in log_path.read_text(encoding="utf-8", errors="replace")
     check_nothing_kept(assistant.rasa_server.env["TRACKER_STORE_URL"], log_path, [sender, session_id])
+
+
+# --- The corpus of formats (tests/support/personal_details.py) ------------------
+
+
+def corpus_secrets() -> List[str]:
+    """Every secret of the corpus as typed and as the channel normalises it,
+    except short digit runs ("1975", "2963"), which turn up by chance in ports
+    and timestamps (tests/channels checks those on the text itself)."""
+    variants = []
+    for _, secrets in CORPUS:
+        for secret in secrets:
+            variants += [secret, normalise_text(secret)]
+    return sorted({secret for secret in variants if not (secret.isdigit() and len(secret) < 7)})
+
+
+def run_corpus(assistant: Assistant, log_path: Path) -> Tuple[int, int]:
+    """The whole corpus over REST and socket.io; (formats tried, leaks found)."""
+    sender = f"corpus-rest-{uuid.uuid4().hex[:10]}z"
+    rest_replies = [send_rest(assistant.rest_url, sender, text) for text, _ in CORPUS]
+
+    async def conversation() -> Tuple[str, List[Reply]]:
+        client = ChatClient(assistant.base_url, origin=assistant.site_origins[0])
+        try:
+            session_id = await client.connect()
+            return session_id, [await client.ask(session_id, text) for text, _ in CORPUS]
+        finally:
+            await client.close()
+
+    session_id, socket_replies = asyncio.run(conversation())
+    for replies in (rest_replies, socket_replies):
+        assert all(ends_with_id_card_line(reply) for reply in replies)
+        assert [notices_in(reply) for reply in replies] == [1] + [0] * (len(replies) - 1)
+    events = stored_events_when_saved(
+        assistant.rasa_server.env["TRACKER_STORE_URL"], [sender, session_id], 2 * len(CORPUS)
+    )
+    stored = json.dumps(events, ensure_ascii=False)
+    log = log_path.read_text(encoding="utf-8", errors="replace")
+    replies_text = json.dumps(rest_replies + socket_replies, ensure_ascii=False)
+    leaks = [
+        secret for secret in corpus_secrets() if secret in stored or secret in log or secret in replies_text
+    ]
+    assert leaks == []
+    return len(CORPUS), len(leaks)
+
+
+def test_the_corpus_leaves_nothing_in_the_sqlite_store_or_log(
+    assistant: Assistant, assistant_dir: Path
+) -> None:
+    assert run_corpus(assistant, assistant_dir / "servers.log") == (len(CORPUS), 0)
+
+
+def test_the_corpus_leaves_nothing_in_the_postgres_store_or_debug_log(
+    postgres_debug_assistant: Assistant,
+) -> None:
+    log_path = postgres_debug_assistant.run_dir / "servers.log"  # type: ignore[attr-defined]
+    assert run_corpus(postgres_debug_assistant, log_path) == (len(CORPUS), 0)
+
+
+def test_a_question_around_personal_details_is_still_answered(send: Callable[..., Reply]) -> None:
+    reply = send(
+        f"answerable-{uuid.uuid4().hex[:10]}z",
+        "my member id is XYZ123456789 and dob 4/12/1980, is massage covered?",
+    )
+    assert reply[0]["text"].startswith(NOTICE)
+    coverage = coverage_of(reply)
+    assert coverage is not None and coverage["topic"] == "coverage_overview"
+    assert "123456789" not in json.dumps(reply) and "4/12/1980" not in json.dumps(reply)

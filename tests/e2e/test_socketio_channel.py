@@ -56,10 +56,11 @@ def test_a_new_connection_with_the_session_id_continues_the_conversation(assista
         assert "HMO plan" in noted[0]["text"], noted
         await first.close()
 
-        # A page reload: a new socket asks for the same session.
+        # A page reload: a new socket asks for the same session, with the
+        # conversation token the widget kept.
         second = ChatClient(assistant.base_url)
         try:
-            assert await second.connect(session_id) == session_id
+            assert await second.connect(session_id, first.tokens[session_id]) == session_id
             return coverage_of(await second.ask(session_id, "do i need a referral?"))
         finally:
             await second.close()

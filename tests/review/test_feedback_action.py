@@ -89,6 +89,7 @@ def test_the_member_channels_accept_exactly_these_feedback_commands() -> None:
     for command in feedback_payloads():
         assert prepare_member_text(command, offered).text == command
     forged = '/inform{"feedback": "terrible"}'
-    assert prepare_member_text(forged, offered).text == forged[1:]
+    # An unoffered command becomes plain words, without its entities.
+    assert prepare_member_text(forged, offered).text == "inform"
     with pytest.raises(ValueError):
         feedback_payload("terrible")

@@ -29,15 +29,22 @@ class ChatClient:
         self.sio = socketio.AsyncClient(reconnection=False, request_timeout=WAIT_S)
         self.sessions: "asyncio.Queue[str]" = asyncio.Queue()
         self.messages: "asyncio.Queue[Message]" = asyncio.Queue()
+        # The conversation tokens the server issued, by conversation id.
+        self.tokens: Dict[str, str] = {}
         self.sio.on("session_confirm", self.sessions.put_nowait)
+        self.sio.on("session_token", self._keep_token)
         self.sio.on("bot_uttered", self.messages.put_nowait)
 
-    async def connect(self, session_id: Optional[str] = None) -> str:
+    def _keep_token(self, data: Dict[str, str]) -> None:
+        self.tokens[data["session_id"]] = data["token"]
+
+    async def connect(self, session_id: Optional[str] = None, token: Optional[str] = None) -> str:
+        """Connect and ask for a conversation: a new one, or session_id with its token."""
         # python-socketio waits 1 s for the namespace by default: too short as well.
         await self.sio.connect(
             self.server_url, headers=self.headers, transports=["polling"], wait_timeout=int(WAIT_S)
         )
-        await self.sio.emit("session_request", {"session_id": session_id})
+        await self.sio.emit("session_request", {"session_id": session_id, "session_token": token})
         return await asyncio.wait_for(self.sessions.get(), WAIT_S)
 
     async def ask(

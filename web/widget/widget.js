@@ -31,6 +31,8 @@
   const HISTORY_LIMIT = 100;
   const STORAGE_KEYS = {
     sessionId: "hcscChat.sessionId",
+    // The server's token for sessionId: without it a reconnect gets a new conversation.
+    sessionToken: "hcscChat.sessionToken",
     history: "hcscChat.history",
     open: "hcscChat.open",
   };
@@ -74,6 +76,7 @@
   let socket = null;
   let socketIoLoading = null;
   let sessionId = storageGet(STORAGE_KEYS.sessionId);
+  let sessionToken = storageGet(STORAGE_KEYS.sessionToken);
   let outageNoticeShown = false;
   let replyTimer = null;
   let waitingMessages = [];
@@ -195,18 +198,19 @@
       return;
     }
     socketIoLoading = loadSocketIo().then(function (io) {
-      // WebSocket only: on HTTP long-polling both Rasa's --cors and the
-      // channel's origin check add Access-Control-Allow-Origin, and browsers
-      // refuse a response with two.
+      // WebSocket first; where a proxy blocks it (common on work networks),
+      // HTTP long-polling (the server sends one Access-Control-Allow-Origin).
       socket = io(SERVER_URL, {
         path: "/socket.io",
-        transports: ["websocket"],
+        transports: ["websocket", "polling"],
+        tryAllTransports: true,
         reconnection: true,
         reconnectionDelayMax: 5000,
       });
       socket.on("connect", function () {
-        socket.emit("session_request", { session_id: sessionId });
+        socket.emit("session_request", { session_id: sessionId, session_token: sessionToken });
       });
+      socket.on("session_token", onSessionToken);
       socket.on("session_confirm", onSessionConfirmed);
       socket.on("bot_uttered", onBotMessage);
       socket.on("connect_error", onOutage);
@@ -241,6 +245,14 @@
       });
       document.head.append(tag);
     });
+  }
+
+  // The server sends the token for a conversation just before confirming it.
+  function onSessionToken(data) {
+    if (data && typeof data.session_id === "string" && typeof data.token === "string") {
+      sessionToken = data.token;
+      storageSet(STORAGE_KEYS.sessionToken, sessionToken);
+    }
   }
 
   function onSessionConfirmed(confirmedId) {
