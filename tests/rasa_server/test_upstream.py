@@ -87,3 +87,15 @@ def test_the_spacy_pipeline_package_counts_as_loaded_from_disk() -> None:
     from rasa.nlu.utils.spacy_utils import SpacyNLP
 
     SpacyNLP.ensure_proper_language_model(nlp)
+
+
+def test_the_sql_tracker_store_has_the_query_and_columns_the_member_rules_read() -> None:
+    # channels/member_channel.py counts a session's events and finds a conversation's
+    # owner with one query each.
+    from rasa.core.tracker_store import AwaitableTrackerStore, SQLTrackerStore
+
+    parameters = list(inspect.signature(SQLTrackerStore._event_query).parameters)
+    assert parameters == ["self", "session", "sender_id", "fetch_events_from_all_sessions"]
+    columns = set(SQLTrackerStore.SQLEvent.__table__.columns.keys())
+    assert {"sender_id", "type_name", "action_name", "data"} <= columns
+    assert "self._tracker_store = " in inspect.getsource(AwaitableTrackerStore.__init__)
