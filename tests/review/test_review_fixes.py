@@ -5,6 +5,7 @@ ratings, low-confidence turns, redaction, the widget's own commands, periods
 and dates, the flag queue, the command lines' errors, and the Review tab's
 answers to bad requests."""
 
+import asyncio
 import csv
 import json
 import sqlite3
@@ -14,6 +15,7 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
+from channels import agent_preview
 from plan_coverage.feedback import feedback_payload
 from tools import purge as purge_cli
 from tools import review
@@ -310,3 +312,35 @@ def test_purge_messages(
     assert purge_cli.main(["--store", url]) == 0
     assert capsys.readouterr().out.startswith("Deleted 1 conversation (1 event) whose")
 
+
+class FakeRequest:
+    """What review_response reads of a Sanic request."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    @property
+    def json(self) -> Any:
+        from sanic.exceptions import InvalidUsage as BadRequest
+
+        try:
+            return json.loads(self.body)
+        except ValueError as error:
+            raise BadRequest("Failed when parsing body as json") from error
+
+
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        (b"{not json", "the body must be JSON"),
+        (b"[1]", "the body must be a JSON object"),
+        (b'{"since": "0001-01-01", "until": "9999-12-31"}', "`since` must be between"),
+        (b'{"until": "9999-12-31"}', "`until` must be between"),
+        (b'{"since": 20261101}', "`since` must be a date"),
+    ],
+)
+def test_the_review_tab_answers_bad_requests_with_json(body: bytes, reason: str) -> None:
+    reply = asyncio.run(agent_preview.review_response(FakeRequest(body)))  # type: ignore[arg-type]
+    assert reply.status == 400
+    assert reply.content_type == "application/json"
+    assert json.loads(reply.body)["error"].startswith(reason)
