@@ -4,7 +4,8 @@ The rating arrives as one of the feedback commands `plan_coverage.feedback`
 defines (the widget's "Was this helpful?" buttons). The action finds the
 coverage payload of the latest answer in the tracker, keeps the rating with
 that answer's rule ids in the slot `answer_rating` (a SlotSet event in the
-tracker store, read by `make review`) and thanks the member in one line. It
+tracker store, read by `make review`) and thanks the member in one line; a
+rating sent before any coverage answer is thanked but not recorded. It
 never sets the plan-context slots (state, plan_type, topic, care_setting), so
 the next question is answered as before.
 """
@@ -39,7 +40,11 @@ class ActionRecordFeedback(Action):
             None,
         )
         dispatcher.utter_message(text=THANKS)
-        return [SlotSet(FEEDBACK_SLOT, feedback_record(value, last_coverage(tracker.events)))]
+        coverage = last_coverage(tracker.events)
+        if coverage is None:
+            # Nothing answered yet: there is no answer to rate, so no rating.
+            return []
+        return [SlotSet(FEEDBACK_SLOT, feedback_record(value, coverage))]
 
 
 def last_coverage(events: List[Dict[Text, Any]]) -> Optional[Dict[Text, Any]]:

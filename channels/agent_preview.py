@@ -16,7 +16,8 @@ Routes (under /webhooks/preview):
   GET  /plan-context  the states and plan types the rules know (for the pickers)
   POST /answer   {"text", "state", "plan_type", "history"} -> the answer and why;
                  needs `Authorization: Bearer <AGENT_TOKEN>`
-  POST /review   {"since", "until"} (YYYY-MM-DD or empty: the last 7 days) -> the
+  POST /review   {"since", "until"} (YYYY-MM-DD, UTC, both days included; no
+                 `until`: today; no `since`: the 7 days up to `until`) -> the
                  review report (tools/review.py) of this server's tracker store,
                  for content owners; needs the same token
 
@@ -204,15 +205,21 @@ async def review_response(request: Request) -> HTTPResponse:
     from tools import review
     from tools.review_store import store_url
 
-    body = request.json if request.body else {}
+    try:
+        body = request.json if request.body else {}
+    except Exception:  # noqa: BLE001 - Sanic raises its own BadRequest on bad JSON
+        return response.json({"error": "the body must be JSON"}, 400, NO_STORE)
     if not isinstance(body, dict):
         return response.json({"error": "the body must be a JSON object"}, 400, NO_STORE)
     try:
-        since, until = review.period(_date_or_none(body.get("since")), _date_or_none(body.get("until")))
-    except (TypeError, ValueError):
-        return response.json(
-            {"error": "`since` and `until` must be dates (YYYY-MM-DD), since first"}, 400, NO_STORE
+        since, until = review.period(
+            _date_or_none(body.get("since"), "since"),
+            _date_or_none(body.get("until"), "until"),
+            names=("`since`", "`until`"),
         )
+    except (TypeError, ValueError, OverflowError) as error:
+        # The message names the date that is wrong and why; it quotes only that date.
+        return response.json({"error": str(error)}, 400, NO_STORE)
     url = store_url()
     try:
         result = await asyncio.get_running_loop().run_in_executor(
@@ -224,11 +231,11 @@ async def review_response(request: Request) -> HTTPResponse:
     return response.json(result, headers=NO_STORE)
 
 
-def _date_or_none(value: Any) -> Optional[Text]:
-    if value in (None, ""):
+def _date_or_none(value: Any, name: Text) -> Optional[Text]:
+    if value is None:
         return None
     if not isinstance(value, str):
-        raise TypeError("not a date")
+        raise TypeError(f"`{name}` must be a date as YYYY-MM-DD (a string) or null")
     return value
 
 

@@ -12,23 +12,46 @@ import os
 import sys
 from typing import List, Optional
 
-from tools.review_store import engine_for, has_events_table, missing_sqlite_file, purge, shown_url, store_url
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
+
+from tools.review_store import (
+    database_reason,
+    engine_for,
+    has_events_table,
+    missing_sqlite_file,
+    purge,
+    shown_url,
+    store_url,
+)
+
+
+def days_to_keep(given: Optional[str]) -> int:
+    """The number of days DAYS (or --days, or RETENTION_DAYS) gives; ValueError saying why not."""
+    if given is None or not given.strip():
+        raise ValueError("say how many days to keep: make purge DAYS=30")
+    text = given.strip()
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"DAYS must be a whole number of days, at least 1, not {text!r}: make purge DAYS=30")
+    return int(text)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=None, help="keep conversations this many days (DAYS)")
+    parser.add_argument("--days", default=None, help="keep conversations this many days (DAYS)")
     parser.add_argument("--store", default=None, help="tracker store URL (default: TRACKER_STORE_URL)")
     args = parser.parse_args(argv)
-    days = args.days
-    if days is None:
-        value = os.environ.get("DAYS") or os.environ.get("RETENTION_DAYS") or ""
-        days = int(value) if value.isdigit() else 0
-    if days < 1:
-        print("error: say how many days to keep: make purge DAYS=30", file=sys.stderr)
+    given = args.days if args.days is not None else os.environ.get("DAYS") or os.environ.get("RETENTION_DAYS")
+    try:
+        days = days_to_keep(given)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
     url = store_url(args.store)
-    missing = missing_sqlite_file(url)
+    try:
+        missing = missing_sqlite_file(url)
+    except (ArgumentError, NoSuchModuleError):
+        print(f"error: the tracker store URL is not a database URL: {url.split('@')[-1]!r}", file=sys.stderr)
+        return 2
     if missing:
         print(f"No tracker store at {missing}: nothing to delete.")
         return 0
@@ -38,13 +61,24 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"{shown_url(url)} holds no conversations yet.")
             return 0
         done = purge(engine, days)
+    except DatabaseError as error:
+        print(
+            f"error: cannot purge the tracker store {shown_url(url)}: {database_reason(error)}",
+            file=sys.stderr,
+        )
+        return 1
     finally:
         engine.dispose()
     print(
-        f"Deleted {done.conversations} conversations ({done.events} events) whose last message was before "
+        f"Deleted {done.conversations} {plural(done.conversations, 'conversation')} "
+        f"({done.events} {plural(done.events, 'event')}) whose last message was before "
         f"{done.cutoff:%Y-%m-%d %H:%M} UTC from {shown_url(url)}."
     )
     return 0
+
+
+def plural(count: int, noun: str) -> str:
+    return noun if count == 1 else f"{noun}s"
 
 
 if __name__ == "__main__":

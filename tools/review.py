@@ -14,8 +14,10 @@ UTC; by default the last 7 days), streaming its events, and writes to review/:
   cluster, for an engineer to review. Never added to the training data by
   anything here.
 
-Member text appears as the tracker store holds it: the member channels
-replaced personal details before storing it (channels/member_input.py).
+Member text: the member channels replaced personal details before storing it
+(channels/member_input.py), and the report applies that redaction again,
+with today's rules, to every member text it shows (older rules may have let
+something through). Candidate NLU examples holding a placeholder are left out.
 """
 
 import argparse
@@ -26,6 +28,7 @@ import html
 import io
 import json
 import os
+import re
 import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -34,12 +37,15 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import yaml
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
 
+from channels.member_input import redact_personal_details
 from launch.paths import PROJECT_DIR
 from plan_coverage.feedback import DID_NOT_ANSWER, FEEDBACK_ACTION, FEEDBACK_SLOT, REASONS
 from tools.review_clusters import DISTANCE_THRESHOLD, Cluster, cluster_questions, measure, normalise
 from tools.review_store import (
     EventRow,
+    database_reason,
     engine_for,
     has_events_table,
     last_purge,
@@ -53,6 +59,8 @@ from tools.review_store import (
 OUT_DIR = PROJECT_DIR / "review"
 CONFIG = PROJECT_DIR / "config.yml"
 DEFAULT_DAYS = 7
+# Periods this long or longer list only the days between their first and last turn.
+MAX_DAYS_LISTED = 366
 # A turn is "low confidence" when NLU's intent confidence is below the
 # FallbackClassifier's threshold (config.yml) plus this margin: answered, but
 # close to falling back.
@@ -72,9 +80,22 @@ OUTCOME_INTENTS = {
     "ask_other_service": "other_service",
     "human_handoff": "handoff",
 }
-FALLBACK_ACTIONS = {"action_default_fallback", "utter_default"}
+# What each outcome means, in plain words for content owners.
+OUTCOME_LEGEND = {
+    "answered": "the assistant gave a coverage answer",
+    "fallback": "the assistant did not understand the message and asked the member to rephrase",
+    "out_of_scope": "a question about something else than massage-therapy coverage",
+    "other_service": "a question about another Blue Cross service (claims, ID cards, passwords...), "
+    "sent to the right place",
+    "unavailable": "a coverage question the rules have no answer for yet",
+    "handoff": "the member asked for a person",
+    "feedback": "the member rated an answer (Was this helpful?)",
+    "conversation": "greetings, thanks, plan details (state, plan type) and other small talk: "
+    "nothing to answer",
+}
+NOT_UNDERSTOOD = "utter_default"
+FALLBACK_ACTIONS = {"action_default_fallback", NOT_UNDERSTOOD}
 UNAVAILABLE = "utter_answer_unavailable"
-NO_ANSWER_RULE = "(no coverage answer)"
 
 
 def fallback_threshold(config_path: Path = CONFIG) -> float:
@@ -103,6 +124,9 @@ class Turn:
     actions: List[str] = field(default_factory=list)
     coverage: Optional[Dict[str, Any]] = None
     unavailable: bool = False
+    # A bot message sent as utter_default (not understood), whoever sent it:
+    # the coverage action sends it too when it cannot tell what was asked.
+    not_understood: bool = False
 
     def outcome(self) -> str:
         if FEEDBACK_ACTION in self.actions:
@@ -111,16 +135,20 @@ class Turn:
             return "answered"
         if self.unavailable:
             return "unavailable"
-        if self.intent == "nlu_fallback" or FALLBACK_ACTIONS & set(self.actions):
+        if self.intent == "nlu_fallback" or self.not_understood or FALLBACK_ACTIONS & set(self.actions):
             return "fallback"
         return OUTCOME_INTENTS.get(self.intent, "conversation")
 
     def topic(self) -> str:
-        if self.coverage is not None:
+        if self.coverage is not None and self.coverage.get("topic"):
             return str(self.coverage.get("topic"))
         if self.intent.startswith("ask_") and self.intent != "ask_other_service":
             return self.intent[len("ask_") :]
         return f"({self.outcome()})"
+
+    def is_question(self) -> bool:
+        """A question the member typed about a topic (not a button, not small talk)."""
+        return not self.is_command and self.intent.startswith("ask_")
 
 
 @dataclass
@@ -144,6 +172,9 @@ class Review:
     by_day: Dict[date, Counter] = field(default_factory=lambda: defaultdict(Counter))
     by_topic: Counter = field(default_factory=Counter)
     by_outcome: Counter = field(default_factory=Counter)
+    # Outcomes of the messages members typed: buttons, ratings and the
+    # widget's own commands (such as its automatic "/greet") left out.
+    typed_outcomes: Counter = field(default_factory=Counter)
     by_language: Counter = field(default_factory=Counter)
     by_channel: Counter = field(default_factory=Counter)
     low_confidence_count: int = 0
@@ -156,11 +187,26 @@ class Review:
     clusters: List[Cluster] = field(default_factory=list)
     unclustered: int = 0
     flags: List[Dict[str, Any]] = field(default_factory=list)
+    flags_skipped: int = 0
     flag_queue: Optional[Path] = None
 
     def messages(self) -> int:
-        """Member turns other than ratings: what the fallback and out-of-scope shares are of."""
-        return self.turns - self.by_outcome["feedback"]
+        """Messages members typed: what the fallback and out-of-scope shares are of."""
+        return sum(self.typed_outcomes.values())
+
+    def share(self, outcome: str) -> str:
+        """The share of typed member messages with this outcome."""
+        return _share(self.typed_outcomes[outcome], self.messages())
+
+
+def shown_text(text: str) -> str:
+    """Member text as the report shows it: the channels' redaction applied again.
+
+    The store holds text the channels already redacted, but with the rules of
+    the day it was stored; applying today's rules again catches what older
+    rules let through.
+    """
+    return redact_personal_details(text).text
 
 
 class Collector:
@@ -170,8 +216,14 @@ class Collector:
         self.review = review
         self.low_confidence_below = low_confidence_below
         self.open_turns: Dict[str, Turn] = {}
-        # The member's question each conversation's latest coverage answer answered.
-        self.answered_question: Dict[str, str] = {}
+        # The last question each conversation's member typed (an ask_* intent,
+        # not a button or command), and the one its latest coverage answer answered.
+        self.last_question: Dict[str, str] = {}
+        self.answered_question: Dict[str, Optional[str]] = {}
+        # How many coverage answers each conversation has had: answer n is rated
+        # by the ratings that follow it; only the last rating of each counts.
+        self.answers_seen: Dict[str, int] = defaultdict(int)
+        self.last_ratings: Dict[Tuple[str, int], Tuple[Dict[str, Any], Optional[str]]] = {}
         self.senders: set = set()
         self.order = 0
 
@@ -190,9 +242,14 @@ class Collector:
                 custom = (json.loads(row.data).get("data") or {}).get("custom") or {}
                 if isinstance(custom.get("coverage"), dict):
                     turn.coverage = custom["coverage"]
-                    self.answered_question[row.sender_id] = turn.text
+                    self.answers_seen[row.sender_id] += 1
+                    self.answered_question[row.sender_id] = self.last_question.get(row.sender_id)
             elif UNAVAILABLE in row.data:
                 turn.unavailable = True
+            elif NOT_UNDERSTOOD in row.data:
+                metadata = json.loads(row.data).get("metadata") or {}
+                if isinstance(metadata, dict) and metadata.get("utter_action") == NOT_UNDERSTOOD:
+                    turn.not_understood = True
         elif row.type_name == "slot" and row.data and f'"{FEEDBACK_SLOT}"' in row.data:
             event = json.loads(row.data)
             if event.get("name") == FEEDBACK_SLOT and isinstance(event.get("value"), dict):
@@ -206,15 +263,17 @@ class Collector:
         metadata = event.get("metadata") or {}
         text = str(event.get("text") or "")
         self.senders.add(row.sender_id)
-        self.open_turns[row.sender_id] = Turn(
+        turn = self.open_turns[row.sender_id] = Turn(
             day=datetime.fromtimestamp(row.timestamp, timezone.utc).date(),
             text=text,
             intent=str(intent.get("name") or row.intent_name or ""),
             confidence=intent.get("confidence"),
             channel=str(event.get("input_channel") or "unknown"),
             language=str(metadata.get("language") or parse_data.get("language") or self.default_language),
-            is_command=text.startswith("/"),
+            is_command=text.strip().startswith("/"),
         )
+        if turn.is_question():
+            self.last_question[row.sender_id] = text
 
     default_language = "en"
 
@@ -231,22 +290,36 @@ class Collector:
         review.by_channel[turn.channel] += 1
         if outcome != "feedback":
             review.by_topic[turn.topic()] += 1
-        if outcome in UNANSWERED and not turn.is_command:
+        if turn.is_command:
+            return
+        review.typed_outcomes[outcome] += 1
+        if outcome in UNANSWERED:
             self._unanswered(turn.text, outcome)
+        # A fallback's confidence is the threshold Rasa records, not the
+        # classifier's: fallbacks are counted as such, not as low confidence.
         if (
-            not turn.is_command
+            outcome != "fallback"
             and isinstance(turn.confidence, (int, float))
             and turn.confidence < self.low_confidence_below
         ):
             review.low_confidence_count += 1
             self.order += 1
-            item = (-float(turn.confidence), self.order, turn.day.isoformat(), turn.intent, turn.text)
+            item = (
+                -float(turn.confidence),
+                self.order,
+                turn.day.isoformat(),
+                turn.intent,
+                shown_text(turn.text),
+            )
             if len(review.low_confidence) < LOW_CONFIDENCE_SHOWN:
                 heapq.heappush(review.low_confidence, item)
             else:
                 heapq.heappushpop(review.low_confidence, item)
 
     def _unanswered(self, text: str, kind: str) -> None:
+        if text.strip().startswith("/"):
+            return
+        text = shown_text(text)
         key = normalise(text)
         if not key:
             return
@@ -257,23 +330,35 @@ class Collector:
         entry[2][kind] += 1
 
     def _rating(self, sender_id: str, value: Mapping[str, Any]) -> None:
-        self.review.ratings_total += 1
-        rules = [str(rule) for rule in value.get("rules") or []] or [NO_ANSWER_RULE]
-        reason = value.get("reason")
-        for rule in rules:
-            rated = self.review.ratings[rule]
-            rated.topics[str(value.get("topic"))] += 1
-            if value.get("helpful"):
-                rated.helpful += 1
-            else:
-                rated.unhelpful += 1
-                rated.reasons[str(reason or "no reason given")] += 1
-        if reason == DID_NOT_ANSWER and sender_id in self.answered_question:
-            self._unanswered(self.answered_question[sender_id], "did_not_answer")
+        # A rating with no rated answer (older stores kept them) says nothing
+        # about any answer.
+        if not value.get("rules"):
+            return
+        answer = (sender_id, self.answers_seen[sender_id])
+        self.last_ratings[answer] = (dict(value), self.answered_question.get(sender_id))
+
+    def _count_ratings(self) -> None:
+        """Each conversation's last rating of each answer, counted by rule id."""
+        for value, question in self.last_ratings.values():
+            self.review.ratings_total += 1
+            reason = value.get("reason")
+            topic = value.get("topic")
+            for rule in [str(rule) for rule in value.get("rules") or []]:
+                rated = self.review.ratings[rule]
+                if topic:
+                    rated.topics[str(topic)] += 1
+                if value.get("helpful"):
+                    rated.helpful += 1
+                else:
+                    rated.unhelpful += 1
+                    rated.reasons[str(reason or "no reason given")] += 1
+            if reason == DID_NOT_ANSWER and question:
+                self._unanswered(question, "did_not_answer")
 
     def finish(self) -> None:
         for sender_id in list(self.open_turns):
             self._close(sender_id)
+        self._count_ratings()
         self.review.conversations = len(self.senders)
 
 
@@ -294,24 +379,69 @@ def collect(url: str, since: datetime, until: datetime) -> Review:
     return review
 
 
-def read_flags(path: Path, since: datetime, until: datetime) -> List[Dict[str, Any]]:
-    """The flagged answers of the period from the agent console's queue, if it exists."""
+FLAG_TEXT_FIELDS = ("question", "state", "plan_type", "note")
+
+
+def flag_record(flag: Any) -> Optional[Dict[str, Any]]:
+    """One line of the flag queue checked and made fit to show, or None when it is not a flag.
+
+    A flag has "rules", a non-empty list of rule ids (strings); optionally
+    "time" (seconds since the epoch, or an ISO 8601 date and time) and the
+    text fields, strings or null. The question and note are redacted like
+    member text.
+    """
+    if not isinstance(flag, dict):
+        return None
+    rules = flag.get("rules")
+    if not isinstance(rules, list) or not rules or not all(isinstance(r, str) and r.strip() for r in rules):
+        return None
+    record: Dict[str, Any] = {"rules": [rule.strip() for rule in rules], "at": None}
+    when = flag.get("time")
+    if isinstance(when, bool):
+        return None
+    if isinstance(when, (int, float)):
+        try:
+            record["at"] = datetime.fromtimestamp(when, timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return None
+    elif isinstance(when, str) and when.strip():
+        try:
+            at = datetime.fromisoformat(when.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        record["at"] = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+    elif when is not None:
+        return None
+    for name in FLAG_TEXT_FIELDS:
+        value = flag.get(name)
+        if value is not None and not isinstance(value, str):
+            return None
+        record[name] = shown_text(value or "")
+    return record
+
+
+def read_flags(path: Path, since: datetime, until: datetime) -> Tuple[List[Dict[str, Any]], int]:
+    """The flagged answers of the period from the agent console's queue, if it
+    exists, and how many lines were skipped as not being flags."""
     if not path.exists():
-        return []
+        return [], 0
     flags = []
-    with path.open(encoding="utf-8") as lines:
+    skipped = 0
+    with path.open(encoding="utf-8", errors="replace") as lines:
         for line in lines:
+            if not line.strip():
+                continue
             try:
-                flag = json.loads(line)
+                record = flag_record(json.loads(line))
             except ValueError:
+                record = None
+            if record is None:
+                skipped += 1
                 continue
-            if not isinstance(flag, dict):
+            if record["at"] is not None and not since <= record["at"] < until:
                 continue
-            when = flag.get("time")
-            if isinstance(when, (int, float)) and not since.timestamp() <= when < until.timestamp():
-                continue
-            flags.append(flag)
-    return flags
+            flags.append(record)
+    return flags, skipped
 
 
 # ---- writing the report ----------------------------------------------------
@@ -328,8 +458,15 @@ def table_rows(review: Review) -> Dict[str, Tuple[List[str], List[List[Any]]]]:
     """Every table of the report, by name: (header, rows). The CSVs and the HTML share them."""
     days = []
     outcomes = sorted(review.by_outcome)
-    day = review.since.date()
-    while day < review.until.date() or (day == review.until.date() and review.until.time() != time(0)):
+    day, end = review.since.date(), last_day(review)
+    if (end - day).days >= MAX_DAYS_LISTED:
+        # A long period (SINCE=1970-01-01) lists the days from its first to its
+        # last turn, not every empty day since.
+        if review.by_day:
+            day, end = max(day, min(review.by_day)), min(end, max(review.by_day))
+        else:
+            end = day - timedelta(days=1)
+    while day <= end:
         counts = review.by_day.get(day, Counter())
         days.append([day.isoformat(), sum(counts.values()), *[counts[o] for o in outcomes]])
         day += timedelta(days=1)
@@ -360,12 +497,9 @@ def table_rows(review: Review) -> Dict[str, Tuple[List[str], List[List[Any]]]]:
     ]
     flags = [
         [
-            str(flag.get("time", "")),
-            ", ".join(str(rule) for rule in flag.get("rules") or []),
-            str(flag.get("question", "")),
-            str(flag.get("state", "") or ""),
-            str(flag.get("plan_type", "") or ""),
-            str(flag.get("note", "")),
+            f"{flag['at']:%Y-%m-%d %H:%M} UTC" if flag["at"] else "",
+            ", ".join(flag["rules"]),
+            *[flag[name] for name in FLAG_TEXT_FIELDS],
         ]
         for flag in review.flags
     ]
@@ -423,8 +557,17 @@ def chart_png(review: Review, header: List[str], rows: List[List[Any]]) -> bytes
     return buffer.getvalue()
 
 
+# A redaction placeholder ("[email]", "[member ID]", "[date]", "[phone]"...):
+# an example holding one teaches the model a word no member types.
+PLACEHOLDER = re.compile(r"\[[^\[\]]+\]")
+
+
 def candidate_nlu(clusters: Sequence[Cluster]) -> str:
-    """Unanswered questions as Rasa NLU YAML, one placeholder intent per cluster."""
+    """Unanswered questions as Rasa NLU YAML, one placeholder intent per cluster.
+
+    Questions holding a redaction placeholder are left out (and a cluster of
+    only such questions with them): they are not what members type.
+    """
     lines = [
         'version: "3.1"',
         "# CANDIDATE training examples from `make review`, for an engineer to review.",
@@ -433,11 +576,14 @@ def candidate_nlu(clusters: Sequence[Cluster]) -> str:
         "nlu:",
     ]
     for number, cluster in enumerate(clusters, 1):
+        if all(PLACEHOLDER.search(question) for question in cluster.questions):
+            continue
         lines.append(f"  # cluster {number}: {cluster.count} questions ({cluster.label})")
         lines.append(f"  - intent: review_candidate_{number:03d}")
         lines.append("    examples: |")
         for question in dict.fromkeys(cluster.questions):
-            lines.append(f"      - {question}")
+            if not PLACEHOLDER.search(question):
+                lines.append(f"      - {question}")
     return "\n".join(lines) + "\n"
 
 
@@ -481,6 +627,7 @@ th,td{border:1px solid #8a8f94;padding:.3rem .5rem;text-align:left;vertical-alig
 th{background:#e8f0f9}td.num{text-align:right}
 .summary{display:grid;grid-template-columns:repeat(auto-fit,minmax(12rem,1fr));gap:.5rem;padding:0;list-style:none}
 .summary li{border:1px solid #8a8f94;padding:.5rem}.summary strong{display:block;font-size:1.3rem}
+dl.legend dt{font-weight:600;margin-top:.3rem}dl.legend dd{margin-left:1.5rem}
 img{max-width:100%;height:auto}.note{color:#3d4247}a{color:#0b4f8a}
 """
 
@@ -489,21 +636,22 @@ def render_html(
     review: Review, tables: Dict[str, Tuple[List[str], List[List[Any]]]], chart: bytes, url: str
 ) -> str:
     esc = html.escape
-    fallback_share = _share(review.by_outcome["fallback"], review.messages())
-    out_of_scope_share = _share(review.by_outcome["out_of_scope"], review.messages())
+    fallback_share = review.share("fallback")
+    out_of_scope_share = review.share("out_of_scope")
     unhelpful = sum(rated.unhelpful for rule, rated in review.ratings.items())
     quality = measure()
     parts = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>Review: member questions {review.since:%Y-%m-%d} to {review.until:%Y-%m-%d}</title>",
+        f"<title>Review: member questions {period_text(review)}</title>",
         f"<style>{CSS}</style></head><body><main>",
-        f"<h1>What members asked, {review.since:%Y-%m-%d} to {review.until:%Y-%m-%d}</h1>",
+        f"<h1>What members asked, {period_text(review)}</h1>",
         f'<p class="note">From the tracker store {esc(shown_url(url))}, period from '
         f"{review.since:%Y-%m-%d %H:%M} UTC up to (not including) {review.until:%Y-%m-%d %H:%M} UTC. "
-        "Member messages are shown as stored: the assistant replaced personal details "
-        "(member IDs, SSNs, dates, phone numbers, emails) before storing them.</p>",
+        "Member messages are shown redacted: the assistant replaced personal details "
+        "(member IDs, SSNs, dates, phone numbers, emails...) before storing them, and the report "
+        "applies the same redaction again, with today's rules, to every message it shows.</p>",
         f'<p class="note"><strong>Retention:</strong> {esc(retention_text(url))}</p>',
         '<h2 id="summary">Summary</h2><ul class="summary">',
         f"<li><strong>{review.conversations}</strong> conversations</li>",
@@ -521,6 +669,7 @@ def render_html(
         'the table below gives the same numbers.">',
         _table("Member turns per day, by outcome", *tables["volume_by_day"]),
         _table("Turns by outcome", *tables["volume_by_outcome"]),
+        _legend(),
         _table("Turns by topic (answered topic, or what was asked)", *tables["volume_by_topic"]),
         _table("Turns by language", *tables["volume_by_language"]),
         _table("Turns by channel", *tables["volume_by_channel"]),
@@ -550,9 +699,33 @@ def render_html(
             else "<p>No flag queue: the agent console has not flagged any answers "
             f"(looked for {esc(str(review.flag_queue))}).</p>"
         ),
+        (
+            f"<p>{review.flags_skipped} {_plural(review.flags_skipped, 'line')} of the flag queue "
+            "skipped: not a flag (a JSON object with a list of rule ids, and a valid time if any).</p>"
+            if review.flags_skipped
+            else ""
+        ),
         "</main></body></html>",
     ]
     return "\n".join(parts)
+
+
+def period_text(review: Review) -> str:
+    """The period's days as the heading says them, both ends included."""
+    first, last = review.since.date(), last_day(review)
+    return f"{first:%Y-%m-%d}" if first == last else f"{first:%Y-%m-%d} to {last:%Y-%m-%d}"
+
+
+def _legend() -> str:
+    items = "".join(
+        f"<dt><code>{html.escape(name)}</code></dt><dd>{html.escape(meaning)}</dd>"
+        for name, meaning in OUTCOME_LEGEND.items()
+    )
+    return f'<h3 id="outcomes">What the outcomes mean</h3><dl class="legend">{items}</dl>'
+
+
+def _plural(count: int, noun: str) -> str:
+    return noun if count == 1 else f"{noun}s"
 
 
 def _share(count: int, total: int) -> str:
@@ -580,24 +753,55 @@ def _table(caption: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -
     )
 
 
+# The dates a period may name: far enough apart for any real store, and
+# every one a datetime can turn into a timestamp (9999-12-31 plus a day cannot).
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+
+def parse_day(value: Optional[str], name: str) -> Optional[date]:
+    """A YYYY-MM-DD date between FIRST_DAY and LAST_DAY, or None when empty.
+
+    `name` is what the caller called it (SINCE, or `since` on the Review tab),
+    so the error says which date is wrong.
+    """
+    if value is None or not value.strip():
+        return None
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"{name} must be a date as YYYY-MM-DD, not {value.strip()!r}") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"{name} must be between {FIRST_DAY} and {LAST_DAY}, not {day}")
+    return day
+
+
 def period(
-    since: Optional[str], until: Optional[str], now: Optional[datetime] = None
+    since: Optional[str],
+    until: Optional[str],
+    now: Optional[datetime] = None,
+    names: Tuple[str, str] = ("SINCE", "UNTIL"),
 ) -> Tuple[datetime, datetime]:
-    """The period's start and end (UTC). UNTIL is inclusive: its whole day is in."""
+    """The period's start and end (UTC): whole days, UNTIL inclusive.
+
+    Without UNTIL the period ends with today (UTC); without SINCE it is the
+    DEFAULT_DAYS days up to and including UNTIL. So no dates at all and UNTIL
+    alone give the same kind of window: 7 whole days, the last one UNTIL (or
+    today). Raises ValueError naming the date that is wrong.
+    """
     now = now or datetime.now(timezone.utc)
-    end = (
-        datetime.combine(date.fromisoformat(until), time(0), timezone.utc) + timedelta(days=1)
-        if until
-        else now
-    )
-    start = (
-        datetime.combine(date.fromisoformat(since), time(0), timezone.utc)
-        if since
-        else end - timedelta(days=DEFAULT_DAYS)
-    )
+    first = parse_day(since, names[0])
+    last = parse_day(until, names[1]) or now.date()
+    end = datetime.combine(last, time(0), timezone.utc) + timedelta(days=1)
+    start = datetime.combine(first, time(0), timezone.utc) if first else end - timedelta(days=DEFAULT_DAYS)
     if start >= end:
-        raise ValueError("SINCE must be before UNTIL")
+        raise ValueError(f"{names[0]} ({start.date()}) must not be after {names[1]} ({last})")
     return start, end
+
+
+def last_day(review: Review) -> date:
+    """The period's last day (its end is the midnight after it)."""
+    return (review.until - timedelta(microseconds=1)).date()
 
 
 def render(
@@ -606,7 +810,7 @@ def render(
     """The review of the period: what was found, its tables, the chart (PNG) and the page (HTML)."""
     review = collect(url, since, until)
     review.flag_queue = flag_queue or Path(os.environ.get(FLAG_QUEUE_ENV) or DEFAULT_FLAG_QUEUE)
-    review.flags = read_flags(review.flag_queue, since, until)
+    review.flags, review.flags_skipped = read_flags(review.flag_queue, since, until)
     tables = table_rows(review)
     chart = chart_png(review, *tables["volume_by_day"])
     return review, tables, chart, render_html(review, tables, chart, url)
@@ -650,16 +854,17 @@ def console_summary(url: str, since: datetime, until: datetime) -> Dict[str, Any
             ["Member turns", review.turns],
             [
                 "Fell back (share of member messages)",
-                _share(review.by_outcome["fallback"], review.messages()),
+                review.share("fallback"),
             ],
             [
                 "Out of scope (share of member messages)",
-                _share(review.by_outcome["out_of_scope"], review.messages()),
+                review.share("out_of_scope"),
             ],
             ["Low-confidence turns", review.low_confidence_count],
             ["Answer ratings", review.ratings_total],
         ],
         "retention": retention_text(url),
+        "outcomes": [[name, meaning] for name, meaning in OUTCOME_LEGEND.items()],
         "tables": [
             {"title": title, "columns": tables[name][0], "rows": tables[name][1]}
             for name, title in CONSOLE_TABLES
@@ -668,10 +873,28 @@ def console_summary(url: str, since: datetime, until: datetime) -> Dict[str, Any
     }
 
 
+def store_problem(url: str) -> Optional[str]:
+    """Why the store cannot be reviewed (no `events` table), else None.
+
+    Raises SQLAlchemy's DatabaseError when the database cannot be reached or
+    is not a database at all.
+    """
+    engine = engine_for(url)
+    try:
+        if not has_events_table(engine):
+            return (
+                f"{shown_url(url)} has no `events` table: not a Rasa tracker store, "
+                "or no conversation has been stored in it yet"
+            )
+    finally:
+        engine.dispose()
+    return None
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--since", default=os.environ.get("SINCE") or None, help="YYYY-MM-DD (UTC)")
-    parser.add_argument("--until", default=os.environ.get("UNTIL") or None, help="YYYY-MM-DD, inclusive")
+    parser.add_argument("--since", default=os.environ.get("SINCE"), help="YYYY-MM-DD (UTC)")
+    parser.add_argument("--until", default=os.environ.get("UNTIL"), help="YYYY-MM-DD, inclusive")
     parser.add_argument("--store", default=None, help="tracker store URL (default: TRACKER_STORE_URL)")
     parser.add_argument("--out", type=Path, default=OUT_DIR)
     args = parser.parse_args(argv)
@@ -681,14 +904,28 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     url = store_url(args.store)
-    missing = missing_sqlite_file(url)
+    try:
+        missing = missing_sqlite_file(url)
+    except (ArgumentError, NoSuchModuleError):
+        print(f"error: the tracker store URL is not a database URL: {url.split('@')[-1]!r}", file=sys.stderr)
+        return 2
     if missing:
         print(
             f"error: no tracker store at {missing}: `make run` creates it with the first conversation",
             file=sys.stderr,
         )
         return 1
-    review = build(url, since, until, args.out)
+    review: Optional[Review] = None
+    try:
+        problem = store_problem(url)
+        if problem is None:
+            review = build(url, since, until, args.out)
+    except DatabaseError as error:
+        problem = f"cannot read the tracker store {shown_url(url)}: {database_reason(error)}"
+    if review is None:
+        # The previous report stays as it was: nothing written.
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
     print(
         f"{review.conversations} conversations, {review.turns} turns, {len(review.clusters)} clusters of "
         f"unanswered questions, {review.ratings_total} ratings: wrote {args.out / 'report.html'}"

@@ -16,6 +16,7 @@ from typing import Any, Iterator, Optional, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DatabaseError
 
 from launch.servers import EMBEDDED_TRACKER_DB
 
@@ -45,6 +46,12 @@ def missing_sqlite_file(url: str) -> Optional[str]:
     if parts.get_backend_name() != "sqlite" or not parts.database or parts.database == ":memory:":
         return None
     return None if os.path.exists(parts.database) else parts.database
+
+
+def database_reason(error: DatabaseError) -> str:
+    """The first line of the database's own message, without SQLAlchemy's SQL and links."""
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return reason[0] if reason else type(error).__name__
 
 
 def engine_for(url: str) -> Engine:

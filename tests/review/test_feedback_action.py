@@ -71,14 +71,19 @@ def test_a_reason_is_kept_with_the_latest_answers_rule_ids() -> None:
     }
 
 
-def test_helpful_without_any_answer_yet() -> None:
-    _, [event] = run(rating_tracker(HELPFUL, []))
-    assert event["value"]["helpful"] is True and event["value"]["rules"] == []
+@pytest.mark.parametrize("value", [HELPFUL, "did_not_answer"])
+def test_a_rating_before_any_answer_is_thanked_not_recorded(value: str) -> None:
+    # Nothing has been answered yet, so there is nothing to rate: no rating
+    # with empty rule ids (and no topic "None") reaches the tracker store.
+    messages, events = run(rating_tracker(value, []))
+    assert [m["text"] for m in messages] == [THANKS]
+    assert events == []
 
 
 @pytest.mark.parametrize("value", [None, "terrible"])
 def test_an_unknown_value_is_not_a_reason(value: Optional[str]) -> None:
-    _, [event] = run(rating_tracker(str(value), []))
+    answer = payload("referral", PlanContext(state="TX", plan_type="hmo"))
+    _, [event] = run(rating_tracker(str(value), [answer]))
     assert event["value"]["helpful"] is False and event["value"]["reason"] is None
 
 

@@ -221,3 +221,23 @@ def test_the_agent_console_review_tab(assistant: Assistant, browser: Any) -> Non
         assert axe_violations(page) == []
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        (b"{not json", "the body must be JSON"),
+        (b'{"since": "0001-01-01", "until": "9999-12-31"}', "`since` must be between"),
+    ],
+)
+def test_the_review_answers_bad_requests_with_json(assistant: Assistant, body: bytes, reason: str) -> None:
+    request = urllib.request.Request(
+        f"{assistant.base_url}/webhooks/preview/review",
+        body,
+        {"Content-Type": "application/json", "Authorization": f"Bearer {assistant.agent_token}"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 400
+    assert refused.value.headers.get_content_type() == "application/json"
+    assert json.loads(refused.value.read())["error"].startswith(reason)

@@ -101,7 +101,10 @@ def test_the_flag_queue_is_read(report: Path) -> None:
 
 def test_periods() -> None:
     now = datetime(2026, 11, 30, 12, tzinfo=timezone.utc)
-    assert review.period(None, None, now) == (now - timedelta(days=7), now)
+    # No dates and UNTIL alone give the same kind of window: 7 whole days, the last one included.
+    today = datetime(2026, 11, 30, tzinfo=timezone.utc)
+    assert review.period(None, None, now) == (today - timedelta(days=6), today + timedelta(days=1))
+    assert review.period(None, "2026-11-30", now) == review.period(None, None, now)
     since, until = review.period("2026-11-01", "2026-11-07", now)
     assert (since.isoformat(), until.isoformat()) == (
         "2026-11-01T00:00:00+00:00",

@@ -77,7 +77,7 @@
   function render(report) {
     result.replaceChildren();
     const period = el("p", "From " + report.period.since.slice(0, 16).replace("T", " ") +
-      " UTC up to " + report.period.until.slice(0, 16).replace("T", " ") + " UTC.");
+      " UTC up to (not including) " + report.period.until.slice(0, 16).replace("T", " ") + " UTC.");
     const figures = el("dl");
     figures.className = "pairs";
     for (const [label, value] of report.summary) {
@@ -85,6 +85,12 @@
     }
     result.append(period, figures, el("p", report.retention));
     for (const section of report.tables) result.appendChild(renderTable(section));
+    if (report.outcomes) {
+      const legend = el("dl");
+      legend.className = "pairs";
+      for (const [name, meaning] of report.outcomes) legend.append(el("dt", name), el("dd", meaning));
+      result.append(el("h3", "What the outcomes mean"), legend);
+    }
   }
 
   async function showReview(event) {
