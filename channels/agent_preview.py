@@ -260,7 +260,7 @@ def explain(
     """The member-facing messages of the last turn, and the reasons behind them."""
     events = list(tracker.events)
     last_user = max(i for i, event in enumerate(events) if isinstance(event, UserUttered))
-    parse_data = events[last_user].parse_data  # type: ignore[union-attr]
+    parse_data = events[last_user].parse_data
     turn = events[last_user + 1 :]
     actions = [
         {"name": e.action_name, "policy": e.policy, "confidence": e.confidence}

@@ -110,10 +110,13 @@ class SiteSocketIOInput(SocketIOInput):
                 return
             sender_id = sid
             if self.session_persistence:
-                sender_id = data.get("session_id")
-                if sender_id not in sio.rooms(sid, namespace=self.namespace):
+                session_id = data.get("session_id")
+                if not isinstance(session_id, str) or session_id not in sio.rooms(
+                    sid, namespace=self.namespace
+                ):
                     logger.warning("Ignored a message for a conversation this socket has not joined.")
                     return
+                sender_id = session_id
             agent = self.app.ctx.agent if self.app is not None else None
             await handle_member_message(
                 agent,

@@ -56,7 +56,7 @@ def main() -> int:
         print(f"error: no trained model at {MODEL_PATH}; run `make run`.", file=sys.stderr)
         return 1
     for name, port in (("RASA_PORT", rasa_port), ("ACTION_PORT", action_port), ("WEB_PORT", web_port)):
-        if port_in_use(port):
+        if port is not None and port_in_use(port):
             print(f"error: port {port} is in use; choose another with {name}=...", file=sys.stderr)
             return 1
 

@@ -194,7 +194,7 @@ def action_timeout_s(action_endpoint: Optional[EndpointConfig]) -> float:
     return timeout_s
 
 
-_rasa_read_endpoints = AvailableEndpoints.read_endpoints.__func__  # type: ignore[attr-defined]
+_rasa_read_endpoints = AvailableEndpoints.read_endpoints.__func__
 
 
 def _read_endpoints_checking_action_timeout(
