@@ -43,26 +43,41 @@ def refers_back(text: str) -> bool:
 TOPIC_CUES: Dict[str, str] = {
     "referral": r"referr|refer\b",
     "visit_limits": r"how many|limit|\bcap\b|\bmax|per year|a year|sessions|visits",
-    "billing_codes": r"\bcode|97124|97140|\bbill",
+    "billing_codes": r"\bcodes?\b|97124|97140|\bbill(?:ed|ing|s)?\b",
     "prior_authorization": r"prior|pre-?auth|pre-?approv|approv|authori[sz]|pre-?cert",
     "preauth_steps": r"steps|how do i get|submit",
     "out_of_network": r"out of network|out-of-network|\boon\b|not in (?:my )?network",
     "documentation": r"document|notes|chart|records",
-    "coverage_overview": r"cover|pay for|paid",
+    "coverage_overview": r"cover|\bpay|paid|benefit|reimburs",
     "therapy_massage": r"physical therap|\bpt\b|rehab|physio",
 }
+
+
+# Therapy words alone name where the massage is, not a question about it:
+# "my surgeon wants more rehab with massage. Do I need a referral?" asks only
+# about the referral. Asked about, therapy comes with words about coverage.
+ALSO_NEEDS = {"therapy_massage": "coverage_overview"}
 
 
 def first_cue(topic: str, text: str) -> Optional[int]:
     """Where the message first asks about `topic`, or None."""
     cue = TOPIC_CUES.get(topic)
     match = re.search(cue, text, re.IGNORECASE) if cue else None
-    return match.start() if match else None
+    if match is None or (topic in ALSO_NEEDS and first_cue(ALSO_NEEDS[topic], text) is None):
+        return None
+    return match.start()
 
 
 def order_as_asked(topics: Sequence[str], text: str) -> List[str]:
-    """The topics in the order the message asks them; as given when that cannot be told."""
-    positions = [first_cue(topic, text) for topic in topics]
-    if len(topics) < 2 or any(p is None for p in positions):
+    """Of several topics, those the message has words for, in the order it asks them.
+
+    A multi-intent is a guess: "would my HMO need a referral for those?" may be
+    read as coverage plus referral, but has no word about coverage, so only the
+    referral is answered. When no topic has words, the topics stay as given.
+    """
+    if len(topics) < 2:
         return list(topics)
-    return [topic for _, topic in sorted(zip(positions, topics, strict=True), key=lambda pair: pair[0] or 0)]
+    found = [(position, topic) for topic in topics if (position := first_cue(topic, text)) is not None]
+    if not found:
+        return list(topics)
+    return [topic for _, topic in sorted(found, key=lambda pair: pair[0])]

@@ -11,7 +11,8 @@ from launch.servers import PROJECT_DIR, VENV_BIN, quiet_env
 
 pytestmark = pytest.mark.slow
 
-MIN_INTENT_ACCURACY = 0.95
+# Issue 11: not below the held-out accuracy measured before it (0.971).
+MIN_INTENT_ACCURACY = 0.971
 
 
 def rasa(*args: str) -> "subprocess.CompletedProcess[str]":

@@ -274,6 +274,38 @@ def test_order_as_asked_keeps_the_label_order_when_unsure() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "topics, text, expected",
+    [
+        (["coverage_overview", "referral"], "ok and would my HMO need a referral for those?", ["referral"]),
+        (
+            ["billing_codes", "referral"],
+            "my massage therapist says a referral makes it billable. is that right?",
+            ["referral"],
+        ),
+        (
+            ["coverage_overview", "referral"],
+            "is massage covered and do I need a referral",
+            ["coverage_overview", "referral"],
+        ),
+        (
+            ["therapy_massage", "referral"],
+            "my surgeon wants more rehab with massage. do I need a referral for that?",
+            ["referral"],
+        ),
+        (
+            ["therapy_massage", "referral"],
+            "is massage in pt covered, and is a referral needed?",
+            ["therapy_massage", "referral"],
+        ),
+    ],
+)
+def test_a_guessed_second_question_without_its_words_is_not_answered(
+    topics: List[str], text: str, expected: List[str]
+) -> None:
+    assert order_as_asked(topics, text) == expected
+
+
 def test_an_unlisted_insurer_gets_no_hcsc_rules() -> None:
     t = tracker("ask_coverage_overview", entities=[("insurer", "unlisted")])
     assert coverages(run(t)[0]) == [("non_hcsc_plan", "not_applicable")]
@@ -283,7 +315,9 @@ def test_an_unlisted_insurer_gets_no_hcsc_rules() -> None:
 
 
 def test_a_fallback_naming_another_insurer_gets_the_not_applicable_answer() -> None:
-    messages, slots = run(tracker("nlu_fallback", entities=[("insurer", "countycare")], slots={"topic": "referral"}))
+    messages, slots = run(
+        tracker("nlu_fallback", entities=[("insurer", "countycare")], slots={"topic": "referral"})
+    )
     assert coverages(messages) == [("non_hcsc_plan", "not_applicable")]
     assert slots == {"insurer": "countycare"}
 

@@ -14,7 +14,7 @@ Reply = List[Dict[str, Any]]
 Send = Callable[..., Reply]
 RULES = load_rules()
 ID_CARD = "customer service number on your Blue Cross and Blue Shield ID card"
-PAYLOAD_KEYS = {"topic", "outcome", "state", "plan_type", "rules", "citations"}
+PAYLOAD_KEYS = {"topic", "outcome", "state", "plan_type", "qualifiers", "decided_by", "rules", "citations"}
 
 
 def new_sender() -> str:
