@@ -40,6 +40,9 @@ PREFERRED = {
 NEGATED = "negated"
 PORTAL_SLOT = "portal_context"
 FALLBACK_INTENT = "nlu_fallback"
+INFORM_INTENT = "inform"
+# Plan context alone is short ("my plan is through my employer in oklahoma, ppo").
+INFORM_MAX_WORDS = 15
 
 
 class ActionAnswerCoverage(Action):
@@ -57,6 +60,7 @@ class ActionAnswerCoverage(Action):
         rules = load_rules()
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         text = str(tracker.latest_message.get("text") or "")
+        intent = question_in_a_story(tracker, intent, text, rules)
         asked = order_as_asked(topics_for_intent(intent, rules), text)
         pending = [t for t in (tracker.get_slot("topic") or "").split(TOPIC_SEPARATOR) if t in rules.topics]
         topics = asked or pending
@@ -93,6 +97,16 @@ class ActionAnswerCoverage(Action):
             SlotSet("topic", TOPIC_SEPARATOR.join(topics) or None),
             *(SlotSet(slot, context.get(key)) for slot, key in QUALIFIER_ENTITIES.items()),
         ]
+
+
+def question_in_a_story(tracker: Tracker, intent: Text, text: Text, rules: CoverageRules) -> Text:
+    """A long story with a question in it is not plan context alone: when NLU read it as
+    `inform`, the best-ranked coverage question is what the member asks."""
+    if intent != INFORM_INTENT or len(text.split()) <= INFORM_MAX_WORDS or "?" not in text:
+        return intent
+    ranking = tracker.latest_message.get("intent_ranking") or []
+    questions = [str(i.get("name")) for i in ranking if topics_for_intent(str(i.get("name") or ""), rules)]
+    return questions[0] if questions else intent
 
 
 def answer_all(rules: CoverageRules, topics: Sequence[str], context: PlanContext) -> List[CoverageAnswer]:

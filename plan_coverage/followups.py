@@ -11,13 +11,13 @@ refers to nothing starts clean.
 import re
 from typing import Dict, List, Optional, Sequence
 
-# Words and phrases that point back to what was just discussed.
+# Words and phrases that point back to what was just discussed. Not "they":
+# in "will they still pay" it is the plan, not the massage.
 REFERRING = (
     "that",
     "those",
     "it",
     "them",
-    "they",
     "this",
     "these",
     "same",

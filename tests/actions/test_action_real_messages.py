@@ -194,6 +194,7 @@ def test_plan_context_alone_re_answers_with_the_pending_qualifiers() -> None:
         ("does it need prior auth", True),
         ("do I need a referral for physical therapy", False),
         ("how many visits do I get on my ppo", False),
+        ("i stopped improving, will they still pay", False),
     ],
 )
 def test_refers_back(text: str, expected: bool) -> None:
@@ -326,3 +327,27 @@ def test_a_fallback_without_another_insurer_is_not_understood() -> None:
     messages, slots = run(tracker("nlu_fallback", entities=[("state", "TX")]))
     assert [m.get("response") for m in messages] == ["utter_default"]
     assert slots == {}
+
+
+def test_a_long_story_read_as_plan_context_answers_its_question() -> None:
+    story = (
+        "My daughter hurt her ankle and the physical therapist does massage during her visits. "
+        "We have Blue Cross Blue Shield of Oklahoma PPO. How many of these sessions will the plan cover?"
+    )
+    t = tracker("inform", text=story, entities=[("state", "OK"), ("plan_type", "ppo")])
+    t.latest_message["intent_ranking"] = [
+        {"name": "inform", "confidence": 0.5},
+        {"name": "ask_visit_limits", "confidence": 0.3},
+        {"name": "ask_therapy_massage", "confidence": 0.2},
+    ]
+    assert coverages(run(t)[0]) == [("visit_limits", "depends_on_plan")]
+
+
+def test_short_plan_context_stays_plan_context() -> None:
+    t = tracker("inform", text="i have a ppo in oklahoma?", entities=[("state", "OK"), ("plan_type", "ppo")])
+    t.latest_message["intent_ranking"] = [
+        {"name": "inform", "confidence": 0.9},
+        {"name": "ask_referral", "confidence": 0.1},
+    ]
+    messages, _ = run(t)
+    assert coverages(messages) == []
