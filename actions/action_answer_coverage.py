@@ -1,34 +1,53 @@
 """Custom action: a thin adapter from the Rasa tracker to the coverage domain.
 
 It reads the tracker (intent, this message's entities, slots, portal
-metadata), asks `plan_coverage` for the answer and sends the messages
+metadata), asks `plan_coverage` for the answers and sends the messages
 `plan_coverage.replies` builds. No coverage logic lives here.
 """
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Sequence, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from plan_coverage.engine import PlanContext, load_rules
+from plan_coverage.engine import CoverageAnswer, CoverageRules, PlanContext, load_rules
+from plan_coverage.followups import order_as_asked, refers_back
 from plan_coverage.replies import (
     NOT_UNDERSTOOD_RESPONSE,
+    TOPIC_SEPARATOR,
     Message,
-    answer_messages,
+    answers_messages,
     context_noted_messages,
-    topic_for_intent,
+    topics_for_intent,
 )
 
-# Of several care settings in one message, physical therapy decides: "a massage
-# therapist at my PT clinic" is therapy, not a stand-alone massage.
-THERAPY_SETTING = "physical_therapy"
 # Entities that tell the assistant about the member's plan.
 CONTEXT_ENTITIES = {"state", "plan_type", "insurer"}
+# Qualifier entities (and their slots, same names) -> the engine's context keys.
+QUALIFIER_ENTITIES = {"care_setting": "setting", "purpose": "purpose", "stage": "stage"}
+# Of several values of one qualifier in one message, the first listed here
+# decides: a spa, massage clinic or wellness center is never a therapy
+# setting ("massage at a spa as part of my PT benefits" is a spa massage), but
+# "a massage therapist at my PT clinic" is therapy; relaxation is not covered
+# only "without a qualifying medical diagnosis"; "I was improving but now it
+# has plateaued" is maintenance.
+PREFERRED = {
+    "care_setting": ("spa", "massage_clinic", "wellness_center", "physical_therapy"),
+    "purpose": ("medical",),
+    "stage": ("maintenance",),
+}
+# Set by entity_value_normalizer on a qualifier the member denies ("not at a spa").
+NEGATED = "negated"
+PORTAL_SLOT = "portal_context"
+FALLBACK_INTENT = "nlu_fallback"
+INFORM_INTENT = "inform"
+# Plan context alone is short ("my plan is through my employer in oklahoma, ppo").
+INFORM_MAX_WORDS = 15
 
 
 class ActionAnswerCoverage(Action):
-    """Answers the member's coverage question for their plan context."""
+    """Answers the member's coverage question(s) for their plan context."""
 
     def name(self) -> Text:
         return "action_answer_coverage"
@@ -41,28 +60,64 @@ class ActionAnswerCoverage(Action):
     ) -> List[EventType]:
         rules = load_rules()
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
-        asked_topic = topic_for_intent(intent, rules)
-        topic = asked_topic or tracker.get_slot("topic")
+        text = str(tracker.latest_message.get("text") or "")
+        intent = question_in_a_story(tracker, intent, text, rules)
+        asked = order_as_asked(topics_for_intent(intent, rules), text)
+        pending = [t for t in (tracker.get_slot("topic") or "").split(TOPIC_SEPARATOR) if t in rules.topics]
+        topics = asked or pending
         entities = latest_entities(tracker)
-        if asked_topic is None and not CONTEXT_ENTITIES & entities.keys():
+        said = entities.keys() | denied_entities(tracker)
+        if intent == FALLBACK_INTENT:
+            if "insurer" not in entities:
+                dispatcher.utter_message(response=NOT_UNDERSTOOD_RESPONSE)
+                return []
+            # Not understood, but another insurer is named: HCSC's rules are not theirs.
+            insurer = entities["insurer"][0]
+            answer = rules.answer("coverage_overview", PlanContext(insurer=insurer))
+            send(dispatcher, answers_messages(rules, [answer]))
+            return [SlotSet("insurer", insurer)]
+        if not asked and not (CONTEXT_ENTITIES | QUALIFIER_ENTITIES.keys()) & said:
             # "inform" without any plan context is a guess at a short or odd
             # message ("hmm"): say so rather than repeat the last answer.
             dispatcher.utter_message(response=NOT_UNDERSTOOD_RESPONSE)
             return []
-        context = rules.clean_context(plan_context(tracker, is_new_question=asked_topic is not None))
-        context_events = [SlotSet(key, context.get(key)) for key in ("state", "plan_type", "insurer")]
+        context = rules.clean_context(plan_context(tracker, is_new_question=bool(asked)))
+        events: List[EventType] = [
+            SlotSet(key, context.get(key)) for key in ("state", "plan_type", "insurer")
+        ]
+        events.append(SlotSet(PORTAL_SLOT, portal_key(tracker) or tracker.get_slot(PORTAL_SLOT)))
 
-        if topic is None and context.insurer is None:
+        if not topics and context.insurer is None:
             # Plan context alone, and nothing asked yet: note it, ask what they want.
             send(dispatcher, context_noted_messages(rules, context))
-            return context_events
+            return events
 
-        answer = rules.answer(topic or "coverage_overview", context)
-        send(dispatcher, answer_messages(rules, answer))
-        return context_events + [
-            SlotSet("topic", topic),
-            SlotSet("care_setting", context.setting),
+        answers = answer_all(rules, topics or ["coverage_overview"], context)
+        send(dispatcher, answers_messages(rules, answers))
+        return events + [
+            SlotSet("topic", TOPIC_SEPARATOR.join(topics) or None),
+            *(SlotSet(slot, context.get(key)) for slot, key in QUALIFIER_ENTITIES.items()),
         ]
+
+
+def question_in_a_story(tracker: Tracker, intent: Text, text: Text, rules: CoverageRules) -> Text:
+    """A long story with a question in it is not plan context alone: when NLU read it as
+    `inform`, the best-ranked coverage question is what the member asks."""
+    if intent != INFORM_INTENT or len(text.split()) <= INFORM_MAX_WORDS or "?" not in text:
+        return intent
+    ranking = tracker.latest_message.get("intent_ranking") or []
+    questions = [str(i.get("name")) for i in ranking if topics_for_intent(str(i.get("name") or ""), rules)]
+    return questions[0] if questions else intent
+
+
+def answer_all(rules: CoverageRules, topics: Sequence[str], context: PlanContext) -> List[CoverageAnswer]:
+    """One answer per topic asked, in order; an answer given twice is given once."""
+    answers: List[CoverageAnswer] = []
+    for topic in topics:
+        answer = rules.answer(topic, context)
+        if all((a.topic, a.text) != (answer.topic, answer.text) for a in answers):
+            answers.append(answer)
+    return answers
 
 
 def send(dispatcher: CollectingDispatcher, messages: List[Message]) -> None:
@@ -79,31 +134,79 @@ def plan_context(tracker: Tracker, is_new_question: bool) -> PlanContext:
     """The member's plan context for this turn.
 
     Slots already hold what the member said (Rasa fills them from entities).
-    Metadata from a member portal fills what the member has not said. Naming
-    an HCSC plan ends an earlier "I have Aetna". A care setting belongs to the
-    question it was asked with.
+    Metadata from a member portal fills what the member has not said, and
+    replaces the plan context when it changes (the member switched plan or
+    account). Naming an HCSC plan ends an earlier "I have Aetna".
+    Qualifiers (care setting, purpose, stage) belong to the question they
+    were asked with; a follow-up that refers back ("those", "what about...")
+    keeps them, and a qualifier the member denies is dropped.
     """
     entities = latest_entities(tracker)
-    metadata = tracker.latest_message.get("metadata") or {}
-    state = tracker.get_slot("state") or _clean(metadata.get("state"), str.upper)
-    plan_type = tracker.get_slot("plan_type") or _clean(metadata.get("plan_type"), str.lower)
+    portal = portal_plan(tracker)
+    state = tracker.get_slot("state")
+    plan_type = tracker.get_slot("plan_type")
     insurer = tracker.get_slot("insurer")
+    seen = tracker.get_slot(PORTAL_SLOT)
+    if portal and seen and portal_key(tracker) != seen:
+        # The portal now sends another plan: it replaces the old one, except
+        # for what the member says in this very message.
+        state = state if "state" in entities else portal.get("state")
+        plan_type = plan_type if "plan_type" in entities else portal.get("plan_type")
+        insurer = insurer if "insurer" in entities else None
+    else:
+        state = state or portal.get("state")
+        plan_type = plan_type or portal.get("plan_type")
     if "state" in entities and "insurer" not in entities:
         insurer = None
-    if is_new_question:
-        settings = entities.get("care_setting", [])
-        setting = THERAPY_SETTING if THERAPY_SETTING in settings else next(iter(settings), None)
-    else:
-        setting = tracker.get_slot("care_setting")
-    return PlanContext(state=state, plan_type=plan_type, setting=setting, insurer=insurer)
+    qualifiers = question_qualifiers(tracker, is_new_question)
+    return PlanContext(state=state, plan_type=plan_type, insurer=insurer, **qualifiers)
+
+
+def question_qualifiers(tracker: Tracker, is_new_question: bool) -> Dict[str, Optional[str]]:
+    """The care setting, purpose and stage this question is about (context keys)."""
+    entities = latest_entities(tracker)
+    denied = denied_entities(tracker)
+    keep_previous = not is_new_question or refers_back(str(tracker.latest_message.get("text") or ""))
+    values: Dict[str, Optional[str]] = {}
+    for entity, key in QUALIFIER_ENTITIES.items():
+        named = entities.get(entity, [])
+        if named:
+            values[key] = next((v for v in PREFERRED[entity] if v in named), named[0])
+        elif entity in denied or not keep_previous:
+            values[key] = None
+        else:
+            values[key] = tracker.get_slot(entity)
+    return values
 
 
 def latest_entities(tracker: Tracker) -> Dict[Text, List[Text]]:
-    """Entity values of the latest message, by entity name, in message order."""
+    """Entity values of the latest message, by entity name, in message order; denied ones left out."""
     values: Dict[Text, List[Text]] = {}
     for entity in tracker.latest_message.get("entities") or []:
-        values.setdefault(entity["entity"], []).append(str(entity.get("value")))
+        if not entity.get(NEGATED):
+            values.setdefault(entity["entity"], []).append(str(entity.get("value")))
     return values
+
+
+def denied_entities(tracker: Tracker) -> set:
+    """Names of the entities the member denied in the latest message ("not at a spa")."""
+    return {e["entity"] for e in tracker.latest_message.get("entities") or [] if e.get(NEGATED)}
+
+
+def portal_plan(tracker: Tracker) -> Dict[Text, Text]:
+    """The plan context a member portal sent with this message, cleaned."""
+    metadata = tracker.latest_message.get("metadata") or {}
+    values = {
+        "state": _clean(metadata.get("state"), str.upper),
+        "plan_type": _clean(metadata.get("plan_type"), str.lower),
+    }
+    return {key: value for key, value in values.items() if value}
+
+
+def portal_key(tracker: Tracker) -> Optional[Text]:
+    """The portal's plan as one slot value ("TX|hmo"), to see when it changes; None without one."""
+    portal = portal_plan(tracker)
+    return f"{portal.get('state', '')}|{portal.get('plan_type', '')}" if portal else None
 
 
 def _clean(value: Any, normalise: Any) -> Optional[Text]:

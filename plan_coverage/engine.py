@@ -1,9 +1,10 @@
 """Coverage rules engine: pure Python, no Rasa imports.
 
 Loads the reviewed rules in `rules.yml`, validates them (every topic
-and plan context must resolve to exactly one answer), and turns a topic plus a
-member's plan context into a `CoverageAnswer` that names the rules it used and
-the policy references behind them.
+and plan context, qualifiers included, must resolve to exactly one answer, and
+a not-covered qualifier to no other outcome), and turns a topic plus a
+member's plan context into a `CoverageAnswer` that names the rules it used,
+the qualifier that decided it and the policy references behind them.
 """
 
 from dataclasses import dataclass, field
@@ -16,10 +17,16 @@ import yaml
 
 RULES_PATH = Path(__file__).with_name("rules.yml")
 
-CONTEXT_KEYS = ("state", "plan_type", "setting", "insurer")
+CONTEXT_KEYS = ("state", "plan_type", "setting", "insurer", "purpose", "stage")
+# Context keys about the massage itself rather than the plan: a not-covered
+# value of one of them decides every topic (rules.yml, `qualifiers`).
+QUALIFIER_KEYS = ("setting", "purpose", "stage")
+NOT_APPLICABLE = "not_applicable"  # the outcome for another insurer's plan
 UNKNOWN = "unknown"  # in `when`: the member has not said
 KNOWN = "known"  # in `when`: any value the member has said
-RULE_KINDS = ("answer", "note")
+# answer: the topic's answer; note: text added after it; qualified: the text
+# after a deciding qualifier's, answering what the topic asked.
+RULE_KINDS = ("answer", "note", "qualified")
 
 
 class RulesError(ValueError):
@@ -34,10 +41,16 @@ class PlanContext:
     plan_type: Optional[str] = None
     setting: Optional[str] = None
     insurer: Optional[str] = None
+    purpose: Optional[str] = None
+    stage: Optional[str] = None
 
     def get(self, key: str) -> Optional[str]:
         """The value for a context key, None when unknown."""
         return getattr(self, key)
+
+    def qualifiers(self) -> Dict[str, str]:
+        """The known qualifiers (care setting, purpose, stage) of the question."""
+        return {key: value for key in QUALIFIER_KEYS if (value := self.get(key)) is not None}
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,7 @@ class CoverageAnswer:
     rule_ids: Tuple[str, ...]
     citations: Tuple[str, ...]
     ask_plan_type: bool = False
+    decided_by: Optional[str] = None  # the qualifier rule that decided the outcome
 
     def payload(self) -> Dict[str, Any]:
         """The custom payload every coverage answer carries to the channel."""
@@ -82,6 +96,8 @@ class CoverageAnswer:
                 "outcome": self.outcome,
                 "state": self.context.state,
                 "plan_type": self.context.plan_type,
+                "qualifiers": self.context.qualifiers(),
+                "decided_by": self.decided_by,
                 "rules": list(self.rule_ids),
                 "citations": list(self.citations),
             }
@@ -102,11 +118,13 @@ class CoverageRules:
     provider_topics: Tuple[str, ...]
     redirects: Tuple[Rule, ...]
     rules: Tuple[Rule, ...]
+    qualifiers: Tuple[Rule, ...] = ()
+    qualifier_exempt: Tuple[str, ...] = ()  # topics the qualifiers leave to their own answer
     path: Path = field(default=RULES_PATH, compare=False)
 
     def rule(self, rule_id: str) -> Rule:
-        """The rule or redirect with this id."""
-        for rule in self.redirects + self.rules:
+        """The rule, redirect or qualifier with this id."""
+        for rule in self.redirects + self.qualifiers + self.rules:
             if rule.id == rule_id:
                 return rule
         raise KeyError(rule_id)
@@ -118,28 +136,43 @@ class CoverageRules:
                 return str(redirect.redirect_to), (redirect.id,)
         return topic, ()
 
+    def deciding_qualifier(self, topic: str, context: PlanContext) -> Optional[Rule]:
+        """The first qualifier that decides this (resolved) topic in this context, if any."""
+        return next((q for q in self.qualifiers if topic in q.topics and q.matches(context)), None)
+
     def answer(self, topic: str, context: PlanContext) -> CoverageAnswer:
         """Apply the rules to a topic and a plan context."""
         if topic not in self.topics:
             raise KeyError(f"unknown topic {topic!r}")
         context = self.clean_context(context)
         topic, redirect_ids = self.resolve_topic(topic, context)
-        answers = self._matching(topic, context, "answer")
+        qualifier = self.deciding_qualifier(topic, context)
+        kind = "answer" if qualifier is None else "qualified"
+        answers = self._matching(topic, context, kind)
         if len(answers) != 1:  # cannot happen for validated rules; say so if it does
-            raise RulesError(f"{self.path}: {len(answers)} answers for {topic} in {context}")
+            raise RulesError(f"{self.path}: {len(answers)} {kind} rules for {topic} in {context}")
         answer = answers[0]
-        notes = self._matching(topic, context, "note")
-        used = [answer, *notes]
+        if qualifier is not None:
+            # The qualifier decides: it speaks first, the topic's text follows;
+            # notes and the plan-type question are about covered care.
+            used = [qualifier, answer]
+            outcome, closing, ask_plan_type = str(qualifier.outcome), self.closing, False
+        else:
+            used = [answer, *self._matching(topic, context, "note")]
+            outcome = str(answer.outcome)
+            closing = answer.closing or self.closing
+            ask_plan_type = answer.offer_plan_types and context.plan_type is None
         reference_ids = _unique(ref for rule in used for ref in rule.references)
         return CoverageAnswer(
             topic=topic,
-            outcome=str(answer.outcome),
+            outcome=outcome,
             context=context,
             text=fill_phrases(" ".join(rule.text for rule in used), self.phrases),
-            closing=fill_phrases(answer.closing or self.closing, self.phrases),
+            closing=fill_phrases(closing, self.phrases),
             rule_ids=redirect_ids + tuple(rule.id for rule in used),
             citations=tuple(self.references[ref] for ref in reference_ids),
-            ask_plan_type=answer.offer_plan_types and context.plan_type is None,
+            ask_plan_type=ask_plan_type,
+            decided_by=None if qualifier is None else qualifier.id,
         )
 
     def clean_context(self, context: PlanContext) -> PlanContext:
@@ -153,7 +186,7 @@ class CoverageRules:
     def describe_plan(self, context: PlanContext) -> str:
         """The member's plan in words: "Texas HMO plan", "PPO plan", "plan"."""
         words = [
-            self.context_values[key][value]
+            self.context_values[key][str(value)]
             for key, value in (("state", context.state), ("plan_type", context.plan_type))
             if value is not None and value in self.context_values[key]
         ]
@@ -210,6 +243,8 @@ def load_rules(path: Path = RULES_PATH) -> CoverageRules:
     ):
         if data.get(key) is None:
             raise RulesError(f"{path}: missing top-level key {key!r}")
+    exempt = tuple(data.get("qualifier_exempt_topics") or ())
+    qualified_topics = [topic for topic in data["topics"] if topic not in exempt]
     context_values = {
         key: {str(v): str(label) for v, label in (data["context_values"].get(key) or {}).items()}
         for key in CONTEXT_KEYS
@@ -226,6 +261,12 @@ def load_rules(path: Path = RULES_PATH) -> CoverageRules:
         provider_topics=tuple(data.get("provider_topics", ())),
         redirects=tuple(_parse_rule(path, entry, "redirect") for entry in data.get("redirects", [])),
         rules=tuple(_parse_rule(path, entry, None) for entry in data["rules"]),
+        qualifiers=tuple(
+            _parse_rule(path, {**entry, "topic": qualified_topics}, "qualifier")
+            for entry in data.get("qualifiers", [])
+            if isinstance(entry, dict)
+        ),
+        qualifier_exempt=exempt,
         path=Path(path),
     )
     _validate(rules)
@@ -277,7 +318,7 @@ def _as_tuple(value: Any) -> Tuple[str, ...]:
 def _validate(rules: CoverageRules) -> None:
     path = rules.path
     seen: Dict[str, Rule] = {}
-    for rule in rules.redirects + rules.rules:
+    for rule in rules.redirects + rules.qualifiers + rules.rules:
         problems = list(_rule_problems(rules, rule))
         if rule.id in seen:
             problems.append("duplicate id")
@@ -290,15 +331,27 @@ def _validate(rules: CoverageRules) -> None:
     for topic in rules.prompts["suggested_topics"]:
         if topic not in rules.topics:
             raise RulesError(f"{path}: prompts: suggested topic {topic!r} is not a topic")
-    for topic in rules.topics:
-        for context in rules.contexts():
+    for context in rules.contexts():
+        # Precedence: with a not-covered qualifier, no topic may answer otherwise.
+        required = {str(q.outcome) for q in rules.qualifiers if q.matches(context)}
+        for topic in rules.topics:
             resolved, _ = rules.resolve_topic(topic, context)
-            answers = rules._matching(resolved, context, "answer")
+            qualifier = rules.deciding_qualifier(resolved, context)
+            kind = "answer" if qualifier is None else "qualified"
+            answers = rules._matching(resolved, context, kind)
             if len(answers) != 1:
                 ids = ", ".join(r.id for r in answers) or "none"
                 raise RulesError(
-                    f"{path}: topic {resolved} must have exactly one answer rule for "
+                    f"{path}: topic {resolved} must have exactly one {kind} rule for "
                     f"{context}, found {len(answers)}: {ids}"
+                )
+            outcome = qualifier.outcome if qualifier else answers[0].outcome
+            # "not_applicable" (another insurer's plan) is the one answer HCSC's
+            # qualifiers cannot change: none of HCSC's rules apply there.
+            if required and outcome not in required | {NOT_APPLICABLE}:
+                raise RulesError(
+                    f"{path}: topic {resolved} answers {outcome} for {context}, but a qualifier "
+                    f"there decides {', '.join(sorted(required))} (qualifier_exempt_topics?)"
                 )
 
 
@@ -316,10 +369,12 @@ def _rule_problems(rules: CoverageRules, rule: Rule) -> Iterator[str]:
     for text in (rule.text, rule.closing or ""):
         if "{" in fill_phrases(text, rules.phrases):
             yield "a {placeholder} in its text is not one of `phrases`"
-    if rule.kind == "answer" and rule.outcome not in rules.outcomes:
+    if rule.kind in ("answer", "qualifier") and rule.outcome not in rules.outcomes:
         yield f"unknown outcome {rule.outcome!r}"
-    if rule.kind == "note" and rule.outcome is not None:
-        yield "notes add text; they have no outcome"
+    if rule.kind in ("note", "qualified") and rule.outcome is not None:
+        yield f"{rule.kind} rules add text; they have no outcome"
+    if rule.kind == "qualifier" and not set(rule.when) <= set(QUALIFIER_KEYS):
+        yield f"a qualifier's `when` may use only {QUALIFIER_KEYS}"
     for ref in rule.references:
         if ref not in rules.references:
             yield f"unknown reference {ref!r}"

@@ -8,7 +8,7 @@ is a dict with any of `text` (str), `buttons` (list of {"title", "payload"})
 and `custom` (the coverage payload), in the shape Rasa's channels deliver.
 """
 
-from typing import Any, Dict, FrozenSet, List
+from typing import Any, Dict, FrozenSet, List, Sequence
 
 from plan_coverage.engine import CoverageAnswer, CoverageRules, PlanContext
 from plan_coverage.feedback import feedback_payloads
@@ -21,6 +21,10 @@ INFORM_INTENT = "inform"
 # The domain response for a message the assistant did not understand; Rasa's
 # fallbacks send it too (data/rules.yml).
 NOT_UNDERSTOOD_RESPONSE = "utter_default"
+# Rasa's multi-intent names join intents with "+" ("ask_referral+ask_visit_limits",
+# config.yml); the `topic` slot keeps several pending topics the same way.
+INTENT_SEPARATOR = "+"
+TOPIC_SEPARATOR = "+"
 
 
 def answer_messages(rules: CoverageRules, answer: CoverageAnswer) -> List[Message]:
@@ -30,6 +34,20 @@ def answer_messages(rules: CoverageRules, answer: CoverageAnswer) -> List[Messag
     if answer.ask_plan_type:
         messages.append({"text": rules.prompts["plan_type_question"], "buttons": plan_type_buttons(rules)})
     messages.append({"text": answer.closing})
+    return messages
+
+
+def answers_messages(rules: CoverageRules, answers: Sequence[CoverageAnswer]) -> List[Message]:
+    """Several answers as sent: each text with its own coverage payload, in the
+    order asked; then the plan-type question once, if any answer wants it; and
+    the closing line once, last."""
+    messages: List[Message] = []
+    for answer in answers:
+        messages += [{"text": answer.text}, {"custom": answer.payload()}]
+    if any(answer.ask_plan_type for answer in answers):
+        messages.append({"text": rules.prompts["plan_type_question"], "buttons": plan_type_buttons(rules)})
+    for closing in dict.fromkeys(answer.closing for answer in answers):
+        messages.append({"text": closing})
     return messages
 
 
@@ -66,3 +84,11 @@ def topic_for_intent(intent: str, rules: CoverageRules) -> "str | None":
     """The coverage topic an `ask_<topic>` intent asks about, else None."""
     topic = intent[len(QUESTION_PREFIX) :] if intent.startswith(QUESTION_PREFIX) else None
     return topic if topic in rules.topics else None
+
+
+def topics_for_intent(intent: str, rules: CoverageRules) -> List[str]:
+    """The topics a (multi-)intent asks about, in order: "ask_referral+ask_visit_limits"
+    -> ["referral", "visit_limits"]. Parts that are not questions ("greet") are
+    left out; a topic asked twice counts once."""
+    topics = (topic_for_intent(part, rules) for part in intent.split(INTENT_SEPARATOR))
+    return list(dict.fromkeys(topic for topic in topics if topic))

@@ -28,3 +28,27 @@ def test_percentile_is_nearest_rank() -> None:
         99.0,
     )
     assert bench.percentile([], 50) == 0.0
+
+
+def test_threshold_curve_is_measured_on_held_out_messages(trained_model: Path, tmp_path: Path) -> None:
+    from tools import threshold_curve
+
+    rows = threshold_curve.write_curve(trained_model, tmp_path)
+    assert [row["threshold"] for row in rows] == list(threshold_curve.THRESHOLDS)
+    # Threshold 0 never falls back; the highest threshold falls back most.
+    assert rows[0]["in_scope_accuracy"] >= rows[-1]["in_scope_accuracy"]
+    assert rows[0]["out_of_scope_recall"] <= rows[-1]["out_of_scope_recall"]
+    assert "| threshold |" in (tmp_path / "threshold_curve.md").read_text()
+    assert (tmp_path / "threshold_curve.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_threshold_curve_counts_fallbacks_and_out_of_scope() -> None:
+    from tools.threshold_curve import curve
+
+    in_scope = [([("ask_referral", 0.9)], "ask_referral"), ([("ask_referral", 0.3)], "ask_referral")]
+    out_of_scope = [[("out_of_scope", 0.9)], [("ask_referral", 0.2)]]
+    rows = curve(in_scope, out_of_scope, [0.0, 0.5])
+    assert rows == [
+        {"threshold": 0.0, "in_scope_accuracy": 1.0, "out_of_scope_recall": 0.5},
+        {"threshold": 0.5, "in_scope_accuracy": 0.5, "out_of_scope_recall": 1.0},
+    ]

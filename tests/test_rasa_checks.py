@@ -12,7 +12,8 @@ from launch.servers import VENV_BIN, quiet_env
 
 pytestmark = pytest.mark.slow
 
-MIN_INTENT_ACCURACY = 0.95
+# Issue 11: not below the held-out accuracy measured before it (0.971).
+MIN_INTENT_ACCURACY = 0.971
 
 
 def rasa(*args: str) -> "subprocess.CompletedProcess[str]":
@@ -32,10 +33,11 @@ def rasa_warnings(output: str) -> List[str]:
     return [line for line in output.splitlines() if "UserWarning" in line or " WARNING " in line]
 
 
-# Responses the Rasa server sends itself (see domain.yml), never from a rule:
-# Rasa's validator warns that no rule uses them, and that is the only warning
-# allowed.
-SERVER_SENT_RESPONSES = {"utter_answer_unavailable", "utter_personal_details_notice"}
+# Responses the Rasa server sends itself (see domain.yml), never from a rule,
+# and utter_default, which the coverage action sends (on nlu_fallback without
+# another insurer named, and on plan context without any; issue 11): Rasa's
+# validator warns that no rule uses them, and that is the only warning allowed.
+SERVER_SENT_RESPONSES = {"utter_answer_unavailable", "utter_personal_details_notice", "utter_default"}
 
 
 def test_data_validates_cleanly() -> None:

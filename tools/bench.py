@@ -41,6 +41,7 @@ from launch.servers import (
     free_port,
     quiet_env,
 )
+from tools import threshold_curve
 
 RESULTS_DIR = PROJECT_DIR / "bench-results"
 REQUEST_TIMEOUT_S = 30
@@ -357,6 +358,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs to take medians over")
     parser.add_argument("--skip-training", action="store_true", help="do not time training")
     parser.add_argument("--smoke", action="store_true", help="tiny load, to check it works")
+    parser.add_argument(
+        "--skip-threshold-curve", action="store_true", help="do not measure the fallback threshold curve"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     parser.add_argument(
         "--target",
@@ -414,6 +418,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     chart(runs_for_chart, report, args.out / "bench.png")
     print(table)
     print(f"Wrote {args.out / 'bench.json'}, bench.md and bench.png.")
+    if not (args.smoke or args.skip_threshold_curve):
+        progress("measuring the fallback threshold curve...")
+        rows = threshold_curve.write_curve(MODEL_PATH, args.out)
+        progress("")
+        print(threshold_curve.markdown(rows, threshold_curve.configured_threshold()))
+        print(f"Wrote {args.out / 'threshold_curve.md'} and threshold_curve.png.")
     return 1 if any(level["errors"] for level in report["levels"]) else 0
 
 

@@ -2,8 +2,10 @@
 
 Writes catalogue/answers.html (one self-contained page: inline CSS, no
 external files) and catalogue/answers.csv: every topic for every plan type
-(and "not given"), split by state and by care setting only where the rules
-answer differently. Each row holds the member-facing messages, the outcome,
+(and "not given"), split by state and by the qualifiers (care setting, purpose,
+stage) only where the rules answer differently. Each row holds the
+member-facing messages, the outcome, the qualifier rule that decided it (a
+spa, relaxation or maintenance massage is not covered whatever was asked),
 the rule ids and the policy references.
 
 The rows come from the rules engine the action uses (plan_coverage/engine.py)
@@ -35,7 +37,10 @@ CSV_COLUMNS = [
     "plan_type",
     "states",
     "care_settings",
+    "purposes",
+    "stages",
     "outcome",
+    "decided_by",
     "outcome_meaning",
     "answered_as",
     "answer",
@@ -43,17 +48,19 @@ CSV_COLUMNS = [
     "references",
 ]
 # Dimensions that split a topic's rows only where the rules answer differently.
-SPLIT_KEYS = ("state", "setting")
+SPLIT_KEYS = ("state", "setting", "purpose", "stage")
 
 
 @dataclass(frozen=True)
 class CatalogueRow:
-    """One answer: a topic, a plan type, the states and settings it holds for."""
+    """One answer: a topic, a plan type, the states and qualifiers it holds for."""
 
     topic: str
     plan_type: Optional[str]
     states: Tuple[Optional[str], ...]
     settings: Tuple[Optional[str], ...]
+    purposes: Tuple[Optional[str], ...]
+    stages: Tuple[Optional[str], ...]
     answer: CoverageAnswer
     messages: Tuple[Dict[str, Any], ...]
 
@@ -74,14 +81,19 @@ def answer_key(answer: CoverageAnswer) -> Tuple[Any, ...]:
 def value_classes(
     rules: CoverageRules, topic: str, plan_type: Optional[str], key: str
 ) -> List[Tuple[Optional[str], ...]]:
-    """The values of `key` grouped by identical answers whatever the other split key is."""
-    other = next(k for k in SPLIT_KEYS if k != key)
-    others = (None, *rules.context_values[other])
+    """The values of `key` grouped by identical answers whatever the other split keys are."""
+    others = [k for k in SPLIT_KEYS if k != key]
+    other_values = list(product(*((None, *rules.context_values[k]) for k in others)))
     groups: Dict[Tuple[Any, ...], List[Optional[str]]] = {}
     for value in (None, *rules.context_values[key]):
         signature = tuple(
-            answer_key(rules.answer(topic, PlanContext(plan_type=plan_type, **{key: value, other: o})))
-            for o in others
+            answer_key(
+                rules.answer(
+                    topic,
+                    PlanContext(plan_type=plan_type, **{key: value, **dict(zip(others, o, strict=True))}),
+                )
+            )
+            for o in other_values
         )
         groups.setdefault(signature, []).append(value)
     return [tuple(values) for values in groups.values()]
@@ -93,15 +105,22 @@ def member_messages(rules: CoverageRules, answer: CoverageAnswer) -> Tuple[Dict[
 
 
 def catalogue_rows(rules: CoverageRules) -> Iterator[CatalogueRow]:
-    """Every topic x plan type, split by state and care setting where answers differ."""
+    """Every topic x plan type, split by state and qualifiers where answers differ."""
     for topic, plan_type in product(rules.topics, (None, *rules.context_values["plan_type"])):
-        state_classes = value_classes(rules, topic, plan_type, "state")
-        setting_classes = value_classes(rules, topic, plan_type, "setting")
-        for states, settings in product(state_classes, setting_classes):
+        classes = [value_classes(rules, topic, plan_type, key) for key in SPLIT_KEYS]
+        for states, settings, purposes, stages in product(*classes):
             # Every value in a class answers alike, so the first stands for all.
-            context = PlanContext(state=states[0], plan_type=plan_type, setting=settings[0])
+            context = PlanContext(
+                state=states[0],
+                plan_type=plan_type,
+                setting=settings[0],
+                purpose=purposes[0],
+                stage=stages[0],
+            )
             answer = rules.answer(topic, context)
-            yield CatalogueRow(topic, plan_type, states, settings, answer, member_messages(rules, answer))
+            yield CatalogueRow(
+                topic, plan_type, states, settings, purposes, stages, answer, member_messages(rules, answer)
+            )
 
 
 def values_label(values: Sequence[Optional[str]], all_values: Sequence[str]) -> str:
@@ -130,7 +149,10 @@ def csv_record(rules: CoverageRules, row: CatalogueRow) -> Dict[str, str]:
         "plan_type": row.plan_type or NOT_GIVEN,
         "states": values_label(row.states, list(rules.context_values["state"])),
         "care_settings": values_label(row.settings, list(rules.context_values["setting"])),
+        "purposes": values_label(row.purposes, list(rules.context_values["purpose"])),
+        "stages": values_label(row.stages, list(rules.context_values["stage"])),
         "outcome": row.answer.outcome,
+        "decided_by": row.answer.decided_by or "",
         "outcome_meaning": rules.outcomes[row.answer.outcome],
         "answered_as": row.answer.topic,
         "answer": answer_text(row.messages),
@@ -214,13 +236,21 @@ def topic_section(rules: CoverageRules, topic: str, rows: Sequence[CatalogueRow]
             if row.answer.topic != topic
             else ""
         )
+        decided = (
+            f'<br><span class="meta">decided by <code>{esc(row.answer.decided_by)}</code></span>'
+            if row.answer.decided_by
+            else ""
+        )
         body.append(
             "<tr>"
             f"<td>{esc(plan_labels.get(row.plan_type or '', NOT_GIVEN))}</td>"
             f"<td>{esc(describe_values(row.states, rules.context_values['state']))}</td>"
             f"<td>{esc(describe_values(row.settings, rules.context_values['setting']))}</td>"
+            f"<td>{esc(describe_values(row.purposes, rules.context_values['purpose']))}</td>"
+            f"<td>{esc(describe_values(row.stages, rules.context_values['stage']))}</td>"
             f'<td><span class="outcome outcome-{esc(row.answer.outcome)}" '
-            f'title="{esc(rules.outcomes[row.answer.outcome])}">{esc(row.answer.outcome)}</span>{redirected}</td>'
+            f'title="{esc(rules.outcomes[row.answer.outcome])}">{esc(row.answer.outcome)}</span>{redirected}'
+            f"{decided}</td>"
             f'<td class="answer">{answer_cell(row)}</td>'
             f"<td>{list_cell(row.answer.rule_ids, code=True)}</td>"
             f"<td>{list_cell(row.answer.citations)}</td>"
@@ -235,11 +265,12 @@ def topic_section(rules: CoverageRules, topic: str, rows: Sequence[CatalogueRow]
     return (
         f'<section id="topic-{esc(topic)}"><h2><code>{esc(topic)}</code></h2>'
         f'<p class="topic-question">{esc(rules.topics[topic])}</p>{extra}'
-        '<table class="answers"><colgroup><col style="width:7%"><col style="width:9%">'
-        '<col style="width:8%"><col style="width:10%"><col style="width:31%"><col style="width:20%">'
-        '<col style="width:15%"></colgroup>'
+        '<table class="answers"><colgroup><col style="width:6%"><col style="width:8%">'
+        '<col style="width:7%"><col style="width:6%"><col style="width:6%"><col style="width:10%">'
+        '<col style="width:27%"><col style="width:17%"><col style="width:13%"></colgroup>'
         '<thead><tr><th scope="col">Plan type</th><th scope="col">State</th>'
-        '<th scope="col">Care setting</th><th scope="col">Outcome</th>'
+        '<th scope="col">Care setting</th><th scope="col">Purpose</th><th scope="col">Stage</th>'
+        '<th scope="col">Outcome</th>'
         '<th scope="col">What the member receives</th><th scope="col">Rules</th>'
         '<th scope="col">References</th></tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table></section>"
@@ -268,7 +299,9 @@ def render_html(rules: CoverageRules, rows: Sequence[CatalogueRow], generated: s
         f"<style>{STYLE}</style></head><body>"
         "<header><h1>Answer catalogue: massage therapy coverage</h1>"
         f'<p class="meta">Every answer the member assistant gives, for every topic and plan type, '
-        f"split by state and care setting only where the answer differs. {len(rows)} answers over "
+        "split by state, care setting, purpose and stage only where the answer differs; "
+        "&ldquo;decided by&rdquo; names the qualifier that made it not covered, whatever was asked. "
+        f"{len(rows)} answers over "
         f"{len(rules.topics)} topics. Generated {esc(generated)} from "
         f"<code>plan_coverage/rules.yml</code> (sha256 <code>{esc(digest[:12])}</code>) by "
         "<code>make catalogue</code>. Each answer ends with the closing line shown; the chat "

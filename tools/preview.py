@@ -140,6 +140,11 @@ def format_preview(question: Dict[str, Any], answer: Dict[str, Any]) -> str:
         if outcome
         else "  Outcome:     no coverage answer"
     )
+    coverage = answer.get("coverage") or {}
+    if coverage:
+        qualifiers = ", ".join(f"{k}={v}" for k, v in (coverage.get("qualifiers") or {}).items()) or "none"
+        lines.append(f"  Qualifiers:  {qualifiers}")
+        lines.append(f"  Decided by:  {coverage.get('decided_by') or 'the topic rule'}")
     lines.append("  Rules:" if answer.get("rules") else "  Rules:       none")
     for rule in answer.get("rules", []):
         lines.append(f"    {rule['id']} ({rule['kind']})")

@@ -1,28 +1,64 @@
-"""spaCy pipeline for the member FAQ assistant: blank English + entity_ruler.
+"""spaCy pipeline for the member FAQ assistant.
+
+Blank English tokenizer, then:
+- `hcsc_norm`: each token's NORM is its lower-case text without dots, so
+  patterns ignore case and dots ("H.M.O.", "P.P.O.", "TEXAS");
+- `entity_ruler`: the reviewed vocabulary in `entity_patterns.yml`;
+- `hcsc_unlisted_insurer`: a name the vocabulary does not know in "I have
+  <name> insurance" / "I'm with <name> health plan" is another insurer;
+- `sentencizer` + `negex` (negspacy's NegEx, with the reviewed terms in
+  `negation_terms.yml`): qualifiers the member denies ("not at a spa", "isn't
+  maintenance") get `ent._.negex` set, so the assistant does not use them.
 
 No pretrained spaCy model can be downloaded where this project runs, and the
-entities it needs (HCSC plans, plan types, other insurers, CPT codes, care
-settings) are a closed vocabulary, so the pipeline is built from
-`entity_patterns.yml` when spaCy loads this package. Installed as a package,
+entities it needs are a closed vocabulary, so the pipeline is built from these
+files when spaCy loads the package. Installed as a package,
 `spacy.load("en_hcsc_entities")` finds it whatever the working directory is.
 """
 
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Union
+from typing import Any, Dict, Iterator, List, Set, Tuple, Union
 
+import negspacy.negation  # noqa: F401  (registers the "negex" factory)
 import spacy
 import yaml
 from spacy.language import Language
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
 
 PATTERNS_PATH = Path(__file__).with_name("entity_patterns.yml")
+NEGATION_PATH = Path(__file__).with_name("negation_terms.yml")
+UNLISTED_INSURER_PATH = Path(__file__).with_name("unlisted_insurer.yml")
+
+# Entities a member may deny; the others (state, plan, insurer) are never negated.
+QUALIFIER_LABELS = ["care_setting", "purpose", "stage"]
+UNLISTED_INSURER = "unlisted"
+ARTICLES = {"a", "an", "the"}
 
 Phrase = Union[str, Dict[str, Any]]
 
 
+def norm(text: str) -> str:
+    """A token's text as patterns match it: lower case, dots removed ("H.M.O." -> "hmo")."""
+    lowered = text.lower()
+    return lowered.replace(".", "") or lowered
+
+
+@Language.component("hcsc_norm")
+def hcsc_norm(doc: Doc) -> Doc:
+    """Set every token's NORM to `norm(text)`."""
+    for token in doc:
+        token.norm_ = norm(token.text)
+    return doc
+
+
 def _token_pattern(phrase: str, attr: str, nlp: Language) -> List[Dict[str, str]]:
     """One token-level pattern matching `phrase` token by token on `attr`."""
-    text = phrase.lower() if attr == "LOWER" else phrase
-    return [{attr: token.text} for token in nlp.make_doc(text)]
+    if attr == "NORM":
+        return [
+            {"NORM": norm(token.text)} for token in nlp.make_doc(phrase.replace(".", "")) if norm(token.text)
+        ]
+    return [{attr: token.text} for token in nlp.make_doc(phrase)]
 
 
 def _expand(entry: Phrase) -> Iterator[Phrase]:
@@ -43,7 +79,7 @@ def ruler_patterns(nlp: Language, path: Path = PATTERNS_PATH) -> List[Dict[str, 
         for value, phrases in values.items():
             for entry in (p for phrase in phrases for p in _expand(phrase)):
                 if isinstance(entry, str):
-                    pattern = _token_pattern(entry, "LOWER", nlp)
+                    pattern = _token_pattern(entry, "NORM", nlp)
                 elif "exact" in entry:
                     pattern = _token_pattern(entry["exact"], "ORTH", nlp)
                 elif "regex" in entry:
@@ -56,11 +92,85 @@ def ruler_patterns(nlp: Language, path: Path = PATTERNS_PATH) -> List[Dict[str, 
     return patterns
 
 
+class UnlistedInsurer:
+    """Marks `<name>` in "I have <name> insurance" as an insurer the vocabulary does not list.
+
+    The name is 1 to 4 words between a lead-in ("i have", "i'm with") and a
+    plan word ("insurance", "health plan"): none of them a state or insurer
+    entity or a word that describes rather than names a plan ("my", "good",
+    "employer"), and at least one of them no entity at all (a plan-type word
+    may be part of a name: "Prairie Star"). Reviewed words: `unlisted_insurer.yml`.
+    """
+
+    def __init__(self, nlp: Language, path: Path = UNLISTED_INSURER_PATH) -> None:
+        words = yaml.safe_load(path.read_text(encoding="utf-8"))
+
+        def phrases(key: str) -> List[Tuple[str, ...]]:
+            return [tuple(norm(t.text) for t in nlp.make_doc(str(p))) for p in words[key]]
+
+        self.lead_ins = phrases("lead_ins")
+        self.plan_words = phrases("plan_words")
+        self.not_names: Set[str] = {norm(str(w)) for w in words["not_names"]}
+        self.max_words = int(words.get("max_words", 4))
+
+    def __call__(self, doc: Doc) -> Doc:
+        norms = [token.norm_ for token in doc]
+        in_entity = {i for ent in doc.ents for i in range(ent.start, ent.end)}
+        # A plan-type word may be part of a name ("Prairie Star Health Plan")
+        # next to a word that is no entity; any other entity ends the name.
+        in_plan_type = {i for ent in doc.ents if ent.label_ == "plan_type" for i in range(ent.start, ent.end)}
+        blocked = in_entity - in_plan_type
+        found: List[Span] = []
+        for start in range(len(doc)):
+            for lead in self.lead_ins:
+                end_lead = start + len(lead)
+                if tuple(norms[start:end_lead]) != lead:
+                    continue
+                if end_lead < len(doc) and norms[end_lead] in ARTICLES:
+                    end_lead += 1
+                for size in range(1, self.max_words + 1):
+                    name_end = end_lead + size
+                    name = range(end_lead, name_end)
+                    if name_end > len(doc) or any(
+                        i in blocked or norms[i] in self.not_names or not doc[i].is_alpha and norms[i] != "&"
+                        for i in name
+                    ):
+                        break
+                    names_something = any(i not in in_entity for i in name)
+                    if names_something and any(
+                        tuple(norms[name_end : name_end + len(w)]) == w for w in self.plan_words
+                    ):
+                        found.append(Span(doc, end_lead, name_end, label="insurer", span_id=UNLISTED_INSURER))
+                        break
+        if found:
+            doc.ents = filter_spans(list(doc.ents) + found)
+        return doc
+
+
+@Language.factory("hcsc_unlisted_insurer")
+def make_unlisted_insurer(nlp: Language, name: str) -> UnlistedInsurer:
+    return UnlistedInsurer(nlp)
+
+
+def negation_config(path: Path = NEGATION_PATH) -> Dict[str, Any]:
+    """negspacy's termset for this domain, from the reviewed YAML."""
+    terms = yaml.safe_load(path.read_text(encoding="utf-8"))
+    termset = {
+        key: [str(t) for t in terms[key]]
+        for key in ("pseudo_negations", "preceding_negations", "following_negations", "termination")
+    }
+    return {"neg_termset": termset, "ent_types": QUALIFIER_LABELS}
+
+
 def build(path: Path = PATTERNS_PATH) -> Language:
-    """Build the pipeline: blank English tokenizer plus the entity_ruler."""
+    """Build the pipeline (see the module docstring)."""
     nlp = spacy.blank("en")
+    nlp.add_pipe("hcsc_norm")
     ruler = nlp.add_pipe("entity_ruler", config={"validate": True})
     ruler.add_patterns(ruler_patterns(nlp, path))
+    nlp.add_pipe("hcsc_unlisted_insurer")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("negex", config=negation_config())
     return nlp
 
 

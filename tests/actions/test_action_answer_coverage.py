@@ -44,6 +44,8 @@ def test_a_question_gets_answer_payload_and_id_card_line_in_that_order() -> None
             "outcome": "not_covered",
             "state": None,
             "plan_type": None,
+            "qualifiers": {"setting": "spa"},
+            "decided_by": None,
             "rules": ["spa_wellness.general"],
             "citations": [RULES.references["CPCP040"], RULES.references["BCBSTX-BAHMO"]],
         }

@@ -14,7 +14,7 @@ from tests.support.socketio_client import ID_CARD, WAIT_S, ChatClient
 
 pytestmark = pytest.mark.slow
 
-PAYLOAD_KEYS = {"topic", "outcome", "state", "plan_type", "rules", "citations"}
+PAYLOAD_KEYS = {"topic", "outcome", "state", "plan_type", "qualifiers", "decided_by", "rules", "citations"}
 
 
 def coverage_of(reply: List[Dict[str, Any]]) -> Dict[str, Any]:

@@ -19,7 +19,7 @@ import json
 import statistics
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
@@ -48,27 +48,30 @@ SOCKETIO_OFFSET = 1000
 STATES = list(RULES.context_values["state"])
 PLAN_TYPES = list(RULES.context_values["plan_type"])
 # Questions the end-to-end tests show the model reads as these topics, with
-# the care setting each names; none names a state, plan type or insurer.
-QUESTIONS: List[Tuple[str, str, Optional[str]]] = [
-    ("is massage therapy covered by my blue cross plan?", "coverage_overview", None),
-    ("will bcbs pay for a massage at a day spa?", "spa_wellness", "spa"),
+# the qualifiers each names (care setting, purpose, stage: issue 11); none
+# names a state, plan type or insurer.
+Qualifiers = Dict[str, Optional[str]]
+NONE: Qualifiers = {}
+QUESTIONS: List[Tuple[str, str, Qualifiers]] = [
+    ("is massage therapy covered by my blue cross plan?", "coverage_overview", NONE),
+    ("will bcbs pay for a massage at a day spa?", "spa_wellness", {"setting": "spa"}),
     (
         "my physical therapist wants to add massage to my rehab after knee surgery, is that covered",
         "therapy_massage",
-        "physical_therapy",
+        {"setting": "physical_therapy", "purpose": "medical"},
     ),
     (
         "i stopped improving but want to keep getting monthly massages, will they still pay",
         "maintenance_care",
-        None,
+        {"stage": "maintenance"},
     ),
-    ("does massage therapy need prior authorization", "prior_authorization", None),
-    ("how do i get the pre auth for massage, what do i submit", "preauth_steps", None),
-    ("do i need a referral for massage therapy", "referral", None),
-    ("will they reimburse an out of network provider for massage", "out_of_network", None),
-    ("what does a therapist need to chart for massage to be reimbursed", "documentation", None),
-    ("how many massage sessions will they cover a year", "visit_limits", None),
-    ("how can i find out what my own plan covers", "plan_lookup", None),
+    ("does massage therapy need prior authorization", "prior_authorization", NONE),
+    ("how do i get the pre auth for massage, what do i submit", "preauth_steps", NONE),
+    ("do i need a referral for massage therapy", "referral", NONE),
+    ("will they reimburse an out of network provider for massage", "out_of_network", NONE),
+    ("what does a therapist need to chart for massage to be reimbursed", "documentation", NONE),
+    ("how many massage sessions will they cover a year", "visit_limits", NONE),
+    ("how can i find out what my own plan covers", "plan_lookup", NONE),
 ]
 
 Message = Dict[str, Any]
@@ -135,20 +138,21 @@ def conversation_plan(index: int) -> List[Turn]:
     if not portal:
         turns.append(Turn(plan_in_words(state, plan_type), metadata, PlanContext(state, plan_type), None))
     while len(turns) < 5:
-        text, topic, setting = next(questions)
-        turns.append(Turn(text, metadata, PlanContext(state, plan_type, setting), topic))
+        text, topic, qualifiers = next(questions)
+        turns.append(Turn(text, metadata, PlanContext(state, plan_type, **qualifiers), topic))
     asked = turns[-1]
+    # The plan-type button re-answers the question before it, qualifiers and all.
     turns.append(
         Turn(
             plan_type_button(new_plan_type),
             metadata,
-            PlanContext(state, new_plan_type, asked.context.setting),
+            replace(asked.context, plan_type=new_plan_type),
             asked.topic,
         )
     )
     while len(turns) < TURNS:
-        text, topic, setting = next(questions)
-        turns.append(Turn(text, metadata, PlanContext(state, new_plan_type, setting), topic))
+        text, topic, qualifiers = next(questions)
+        turns.append(Turn(text, metadata, PlanContext(state, new_plan_type, **qualifiers), topic))
     return turns
 
 
@@ -401,7 +405,7 @@ def test_every_conversation_has_a_plan_context_of_its_own() -> None:
 
 def test_the_checks_tell_cross_talk_from_other_problems() -> None:
     turn = conversation_plan(0)[1]
-    other = Turn(turn.text, {}, PlanContext("MT", "medicaid", turn.context.setting), turn.topic)
+    other = Turn(turn.text, {}, replace(turn.context, state="MT", plan_type="medicaid"), turn.topic)
     own_reply = [dict(m, recipient_id="me") for m in turn.expected_reply()]
     assert problems_of(TurnResult("me", turn, 200, own_reply)) == []
     assert problems_of(TurnResult("me", turn, 200, other.expected_reply())) == ["cross-talk"]

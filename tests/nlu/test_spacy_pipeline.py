@@ -33,7 +33,7 @@ def test_loads_by_name_from_any_directory(tmp_path: Path) -> None:
         loaded = spacy.load("en_hcsc_entities")
     finally:
         os.chdir(cwd)
-    assert loaded.pipe_names == ["entity_ruler"]
+    assert loaded.pipe_names == ["hcsc_norm", "entity_ruler", "hcsc_unlisted_insurer", "sentencizer", "negex"]
     assert loaded.path is not None  # Rasa's SpacyNLP rejects pipelines without one
 
 
@@ -80,3 +80,103 @@ def test_a_bad_pattern_entry_is_refused(tmp_path: Path) -> None:
     bad.write_text("state:\n  TX:\n    - {shout: TEXAS}\n")
     with pytest.raises(ValueError, match="unknown entry"):
         en_hcsc_entities.build(bad)
+
+
+# --- issue 11: dots and case, qualifiers, negation, other insurers ------------------
+
+
+def labelled(nlp: Language, text: str) -> List[Tuple[str, str, bool]]:
+    """(label, normalised value, negated) for each entity."""
+    return [(e.label_, e.ent_id_, bool(e._.negex)) for e in nlp(text).ents]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("does my texas H.M.O. need a referral?", [("state", "TX", False), ("plan_type", "hmo", False)]),
+        ("i have a P.P.O. in illinois", [("plan_type", "ppo", False), ("state", "IL", False)]),
+        ("TEXAS HMO", [("state", "TX", False), ("plan_type", "hmo", False)]),
+        ("a massage just to relax", [("purpose", "relaxation", False)]),
+        (
+            "massage for my injury after surgery",
+            [("purpose", "medical", False), ("purpose", "medical", False)],
+        ),
+        ("my therapy has plateaued", [("stage", "maintenance", False)]),
+        ("maximum medical improvement", [("stage", "maintenance", False)]),
+        ("I'm still improving", [("stage", "improving", False)]),
+    ],
+)
+def test_dots_case_and_qualifiers(nlp: Language, text: str, expected: List[Tuple[str, str, bool]]) -> None:
+    assert labelled(nlp, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("not at a spa", [("care_setting", "spa", True)]),
+        ("I don't want a spa massage", [("care_setting", "spa", True)]),
+        (
+            "not for relaxation, for my injury",
+            [("purpose", "relaxation", True), ("purpose", "medical", False)],
+        ),
+        (
+            "isn't maintenance, I'm still improving",
+            [("stage", "maintenance", True), ("stage", "improving", False)],
+        ),
+        (
+            "not a wellness center - a licensed PT",
+            [("care_setting", "wellness_center", True), ("care_setting", "physical_therapy", False)],
+        ),
+        # Not denials: the qualifier stands.
+        ("I'm not sure if a spa massage is covered", [("care_setting", "spa", False)]),
+        ("I don't have a referral, is the day spa massage covered", [("care_setting", "spa", False)]),
+        ("why is a massage for relaxation not covered", [("purpose", "relaxation", False)]),
+        ("spa massage, no referral", [("care_setting", "spa", False)]),
+    ],
+)
+def test_denied_qualifiers_are_negated(
+    nlp: Language, text: str, expected: List[Tuple[str, str, bool]]
+) -> None:
+    assert labelled(nlp, text) == expected
+
+
+def test_plan_entities_are_never_negated(nlp: Language) -> None:
+    assert labelled(nlp, "not texas, it is not an hmo") == [
+        ("state", "TX", False),
+        ("plan_type", "hmo", False),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("I have Amerigroup STAR in Texas", "amerigroup"),
+        ("i'm with baylor scott and white health plan", "baylor_scott_white"),
+        ("does medicare part b pay for massage", "original_medicare"),
+        ("we're on Western Sky", "western_sky"),
+        ("countycare", "countycare"),
+        ("Blue Shield of California", "other_blue_plan"),
+        ("I have Zephyr insurance", "unlisted"),
+        ("i'm with acme health plan", "unlisted"),
+        ("I'm on the Sunrise Health plan", "unlisted"),
+        ("i'm with Prairie Star health plan", "unlisted"),
+    ],
+)
+def test_other_insurers_listed_or_not(nlp: Language, text: str, value: str) -> None:
+    assert [(label, v) for label, v, _ in labelled(nlp, text) if label == "insurer"] == [("insurer", value)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I have good insurance",
+        "i'm with my employer's health plan",
+        "I have blue cross insurance",
+        "i have bcbs of texas insurance",
+        "i have an hmo plan",
+        "i have star kids health plan",
+        "I have marketplace insurance",
+    ],
+)
+def test_plan_descriptions_are_not_insurers(nlp: Language, text: str) -> None:
+    assert "insurer" not in [label for label, _, _ in labelled(nlp, text)]

@@ -38,6 +38,11 @@ def entities_of(parsed: Dict[str, Any]) -> List[Tuple[str, str]]:
         ("i have blue shield of california", [("insurer", "other_blue_plan")]),
         ("can i bill 97140 for massage instead of cpt 97124", [("cpt_code", "97140"), ("cpt_code", "97124")]),
         ("out of network lmt", [("care_setting", "independent_therapist")]),
+        ("does my texas H.M.O. need a referral?", [("state", "TX"), ("plan_type", "hmo")]),
+        ("i have a P.P.O. in ILLINOIS", [("plan_type", "ppo"), ("state", "IL")]),
+        ("I have Amerigroup STAR in Texas", [("insurer", "amerigroup"), ("state", "TX")]),
+        ("i'm with acme health plan", [("insurer", "unlisted")]),
+        ("a relaxation massage for maintenance", [("purpose", "relaxation"), ("stage", "maintenance")]),
         ("ok thanks", []),
         ("nm, forget it", []),
     ],
@@ -65,3 +70,9 @@ def test_typical_messages_get_their_intent(agent: Agent, text: str, intent: str)
 def test_gibberish_gets_no_coverage_intent(agent: Agent, text: str) -> None:
     # Either answer is honest: both point to the ID card and carry no coverage.
     assert parse(agent, text)["intent"]["name"] in {"nlu_fallback", "out_of_scope"}
+
+
+def test_denied_qualifiers_reach_the_action_marked_negated(agent: Agent) -> None:
+    entities = parse(agent, "it is not at a spa, my physical therapist does it")["entities"]
+    marked = [(e["entity"], e["value"], bool(e.get("negated"))) for e in entities]
+    assert marked == [("care_setting", "spa", True), ("care_setting", "physical_therapy", False)]

@@ -20,6 +20,17 @@ STATES = ("IL", "TX", "OK", "NM", "MT")
 PLAN_TYPES = ("hmo", "ppo", "medicaid", "medicare_advantage")
 NON_MEDICAL = ("spa", "massage_clinic", "wellness_center", "independent_therapist")
 MEDICAL_OR_UNKNOWN = (None, "physical_therapy")
+# Qualifiers: the not-covered ones decide every topic (rules.yml, `qualifiers`).
+NOT_COVERED_QUALIFIERS: Tuple[Dict[str, str], ...] = (
+    *({"setting": setting} for setting in NON_MEDICAL),
+    {"purpose": "relaxation"},
+    {"stage": "maintenance"},
+)
+NEUTRAL_QUALIFIERS = {
+    "setting": MEDICAL_OR_UNKNOWN,
+    "purpose": (None, "medical"),
+    "stage": (None, "improving"),
+}
 POSITIVE_OUTCOMES = {"conditional", "covered", "required", "not_required", "often_required"}
 HCSC_CLOSING_END = RULES.phrases["id_card"] + "."
 TX_HMO_NOTE = "note.tx_hmo_not_covered_list"
@@ -37,14 +48,15 @@ def context(**values: Optional[str]) -> PlanContext:
 
 
 def contexts_where(conditions: Conditions) -> List[PlanContext]:
-    """The rules' contexts whose values are allowed by `conditions` (insurer unknown by default)."""
-    conditions = {"insurer": (None,), **conditions}
+    """The rules' contexts whose values are allowed by `conditions` (by default: insurer
+    unknown, and no not-covered qualifier, which would decide the answer)."""
+    conditions = {"insurer": (None,), **NEUTRAL_QUALIFIERS, **conditions}
     return [c for c in CONTEXTS if all(c.get(key) in allowed for key, allowed in conditions.items())]
 
 
 def answer_rule_ids(answer: CoverageAnswer) -> List[str]:
-    """The ids of the rules of kind "answer" that an answer used."""
-    return [rule_id for rule_id in answer.rule_ids if RULES.rule(rule_id).kind == "answer"]
+    """The ids of the rules that decided an answer's outcome: an "answer" or a "qualifier"."""
+    return [rule_id for rule_id in answer.rule_ids if RULES.rule(rule_id).kind in ("answer", "qualifier")]
 
 
 @lru_cache(maxsize=None)
@@ -102,7 +114,7 @@ def test_every_context_resolves_to_exactly_one_answer(topic: str) -> None:
 
 def test_contexts_cover_every_value_and_unknown() -> None:
     """contexts() includes every known value and unknown (None) for each key."""
-    for key in ("state", "plan_type", "setting"):
+    for key in ("state", "plan_type", "setting", "purpose", "stage"):
         seen = {c.get(key) for c in CONTEXTS}
         assert seen == {None, *RULES.context_values[key]}, key
     assert {c.insurer for c in CONTEXTS} == {None, "other"}
@@ -120,9 +132,15 @@ OUTCOME_TABLE: List[Tuple[str, Conditions, str, str]] = [
     ("coverage_overview", {"setting": MEDICAL_OR_UNKNOWN}, "coverage_overview", "conditional"),
     ("coverage_overview", {"setting": ("spa",)}, "spa_wellness", "not_covered"),
     ("coverage_overview", {"setting": NON_MEDICAL}, "spa_wellness", "not_covered"),
-    ("spa_wellness", {}, "spa_wellness", "not_covered"),
+    # The spa and maintenance topics are not covered unless the words say
+    # otherwise: therapy, a health problem, still improving (issue 11).
+    ("spa_wellness", {"setting": (None,), "purpose": (None,)}, "spa_wellness", "not_covered"),
+    ("spa_wellness", {"setting": ("physical_therapy",)}, "therapy_massage", "conditional"),
+    ("spa_wellness", {"setting": (None,), "purpose": ("medical",)}, "coverage_overview", "conditional"),
     ("therapy_massage", {}, "therapy_massage", "conditional"),
-    ("maintenance_care", {}, "maintenance_care", "not_covered"),
+    ("maintenance_care", {"setting": (None,), "stage": (None,)}, "maintenance_care", "not_covered"),
+    ("maintenance_care", {"setting": ("physical_therapy",)}, "therapy_massage", "conditional"),
+    ("maintenance_care", {"setting": (None,), "stage": ("improving",)}, "therapy_massage", "conditional"),
     ("prior_authorization", {}, "prior_authorization", "often_required"),
     ("preauth_steps", {}, "preauth_steps", "info"),
     ("referral", {"plan_type": ("hmo",)}, "referral", "required"),
@@ -148,6 +166,23 @@ OUTCOME_TABLE: List[Tuple[str, Conditions, str, str]] = [
     ("about_hcsc", {"insurer": ("other",)}, "about_hcsc", "info"),
     ("visit_limits", {}, "visit_limits", "depends_on_plan"),
     ("non_hcsc_plan", {"insurer": (None, "other")}, "non_hcsc_plan", "not_applicable"),
+    # Qualifiers: a relaxation or maintenance massage, whatever was asked.
+    ("coverage_overview", {"purpose": ("relaxation",)}, "spa_wellness", "not_covered"),
+    (
+        "therapy_massage",
+        {"purpose": ("relaxation",), "stage": (None, "improving")},
+        "spa_wellness",
+        "not_covered",
+    ),
+    ("coverage_overview", {"stage": ("maintenance",)}, "maintenance_care", "not_covered"),
+    ("therapy_massage", {"stage": ("maintenance",)}, "maintenance_care", "not_covered"),
+    ("therapy_massage", {"setting": NON_MEDICAL}, "spa_wellness", "not_covered"),
+    ("referral", {"plan_type": ("hmo",), "setting": ("spa",)}, "referral", "not_covered"),
+    ("prior_authorization", {"purpose": ("relaxation",)}, "prior_authorization", "not_covered"),
+    ("visit_limits", {"stage": ("maintenance",)}, "visit_limits", "not_covered"),
+    ("documentation", {"stage": ("maintenance",)}, "documentation", "not_covered"),
+    ("coverage_overview", {"purpose": ("medical",)}, "coverage_overview", "conditional"),
+    ("therapy_massage", {"stage": ("improving",)}, "therapy_massage", "conditional"),
 ]
 
 
@@ -196,7 +231,11 @@ def test_texas_hmo_note_only_for_texas_hmo() -> None:
     """No other state or plan type, and no other topic, gets the Texas HMO note."""
     for asked, answer in all_answers():
         is_tx_hmo = answer.context.state == "TX" and answer.context.plan_type == "hmo"
-        expected = is_tx_hmo and answer.topic in {"coverage_overview", "spa_wellness", "therapy_massage"}
+        expected = (
+            is_tx_hmo
+            and answer.topic in {"coverage_overview", "spa_wellness", "therapy_massage"}
+            and answer.decided_by is None
+        )
         assert (TX_HMO_NOTE in answer.rule_ids) == expected, (asked, answer.context)
 
 
@@ -226,7 +265,18 @@ def check_payload(answer: CoverageAnswer) -> None:
     payload = answer.payload()
     assert set(payload) == {"coverage"}
     coverage = payload["coverage"]
-    assert set(coverage) == {"topic", "outcome", "state", "plan_type", "rules", "citations"}
+    assert set(coverage) == {
+        "topic",
+        "outcome",
+        "state",
+        "plan_type",
+        "qualifiers",
+        "decided_by",
+        "rules",
+        "citations",
+    }
+    assert coverage["qualifiers"] == answer.context.qualifiers()
+    assert coverage["decided_by"] is None or coverage["decided_by"] in coverage["rules"]
     assert coverage["state"] in (*STATES, None)
     assert coverage["plan_type"] in (*PLAN_TYPES, None)
     assert coverage["topic"] == answer.topic and coverage["outcome"] == answer.outcome
@@ -373,10 +423,32 @@ def test_describe_plan(plan: PlanContext, words: str) -> None:
 # --- property tests ------------------------------------------------------------------------
 
 REAL_VALUES = sorted(
-    {*STATES, *PLAN_TYPES, *NON_MEDICAL, "physical_therapy", "aetna", "other", "unknown", "known", ""}
+    {
+        *STATES,
+        *PLAN_TYPES,
+        *NON_MEDICAL,
+        "physical_therapy",
+        "relaxation",
+        "medical",
+        "maintenance",
+        "improving",
+        "aetna",
+        "other",
+        "unknown",
+        "known",
+        "",
+    }
 )
 VALUES = st.one_of(st.none(), st.sampled_from(REAL_VALUES), st.text(max_size=12))
-PLAN_CONTEXTS = st.builds(PlanContext, state=VALUES, plan_type=VALUES, setting=VALUES, insurer=VALUES)
+PLAN_CONTEXTS = st.builds(
+    PlanContext,
+    state=VALUES,
+    plan_type=VALUES,
+    setting=VALUES,
+    insurer=VALUES,
+    purpose=VALUES,
+    stage=VALUES,
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -397,7 +469,55 @@ def test_any_context_gets_exactly_one_answer(topic: str, plan: PlanContext) -> N
 )
 def test_non_medical_massage_is_never_covered(plan: PlanContext, setting: str, topic: str) -> None:
     """Spa and wellness massage never gets a covered-sounding outcome."""
-    if topic == "coverage_overview":
-        plan = PlanContext(state=plan.state, plan_type=plan.plan_type, setting=setting, insurer=plan.insurer)
+    # The setting decides, whichever of the two topics was asked (issue 11: a
+    # spa topic whose words name therapy is answered as therapy).
+    plan = PlanContext(**{**plan.__dict__, "setting": setting})
     answer = RULES.answer(topic, plan)
     assert answer.outcome not in POSITIVE_OUTCOMES, (plan, answer.rule_ids)
+
+
+# Every topic a member can ask (non_hcsc_plan is only ever reached by redirect).
+ASKED_TOPICS = tuple(t for t in TOPICS if t != "non_hcsc_plan")
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    topic=st.sampled_from(ASKED_TOPICS),
+    plan=PLAN_CONTEXTS,
+    qualifier=st.sampled_from(NOT_COVERED_QUALIFIERS),
+)
+def test_a_not_covered_qualifier_decides_every_topic(
+    topic: str, plan: PlanContext, qualifier: Dict[str, str]
+) -> None:
+    """Precedence: with a spa, massage clinic, wellness center, independent therapist,
+    relaxation or maintenance qualifier, no topic of an HCSC plan answers anything
+    but not_covered, whatever else the context holds; and the answer says so first."""
+    hcsc_plan = PlanContext(**{**plan.__dict__, "insurer": None, **qualifier})
+    answer = RULES.answer(topic, hcsc_plan)
+    assert answer.outcome == "not_covered", (topic, hcsc_plan, answer.rule_ids)
+    assert answer.text.startswith("No."), answer.text
+    assert not answer.ask_plan_type
+
+
+@settings(max_examples=300, deadline=None)
+@given(topic=st.sampled_from(TOPICS), plan=PLAN_CONTEXTS, qualifier=st.sampled_from(NOT_COVERED_QUALIFIERS))
+def test_another_insurer_gets_no_hcsc_rules_even_with_a_qualifier(
+    topic: str, plan: PlanContext, qualifier: Dict[str, str]
+) -> None:
+    """Another insurer's member gets non_hcsc_plan (about_hcsc aside), never HCSC's outcome."""
+    other = PlanContext(**{**plan.__dict__, "insurer": "aetna", **qualifier})
+    answer = RULES.answer(topic, other)
+    if topic != "about_hcsc":
+        assert (answer.topic, answer.outcome) == ("non_hcsc_plan", "not_applicable")
+
+
+@pytest.mark.parametrize("qualifier", NOT_COVERED_QUALIFIERS, ids=lambda q: "-".join(q.values()))
+@pytest.mark.parametrize("topic", [t for t in TOPICS if t not in RULES.qualifier_exempt])
+def test_deciding_qualifier_is_named_in_the_payload(topic: str, qualifier: Dict[str, str]) -> None:
+    """The payload shows the qualifier that decided, and its rule id."""
+    answer = RULES.answer(topic, PlanContext(**qualifier))
+    coverage = answer.payload()["coverage"]
+    assert coverage["qualifiers"] == qualifier
+    if answer.topic not in RULES.qualifier_exempt:
+        assert coverage["decided_by"] in coverage["rules"]
+        assert RULES.rule(coverage["decided_by"]).kind == "qualifier"

@@ -77,7 +77,18 @@ def test_ask_intents_map_to_topics() -> None:
     """
     intents = yaml.safe_load(DOMAIN.read_text(encoding="utf-8"))["intents"]
     names = [i if isinstance(i, str) else next(iter(i)) for i in intents]
-    asks = [n for n in names if n.startswith("ask_") and n not in conversation_intents()]
+    asks = [n for n in names if n.startswith("ask_") and "+" not in n and n not in conversation_intents()]
     # One question intent per topic; non_hcsc_plan is reached by naming an insurer.
     assert len(asks) == len(RULES.topics) - 1
     assert [n for n in asks if n[len("ask_") :] not in RULES.topics] == []
+
+
+def test_multi_intents_are_two_coverage_questions() -> None:
+    """Every multi-intent ("ask_referral+ask_visit_limits") joins two different ask_<topic> intents."""
+    intents = yaml.safe_load(DOMAIN.read_text(encoding="utf-8"))["intents"]
+    names = [i if isinstance(i, str) else next(iter(i)) for i in intents]
+    multi = [n.split("+") for n in names if "+" in n]
+    assert multi, "no multi-intents in domain.yml"
+    for parts in multi:
+        assert len(parts) == 2 and parts[0] != parts[1], parts
+        assert all(p.startswith("ask_") and p[len("ask_") :] in RULES.topics for p in parts), parts
