@@ -557,7 +557,7 @@ def chart_png(review: Review, header: List[str], rows: List[List[Any]]) -> bytes
     return buffer.getvalue()
 
 
-# A redaction placeholder ("[email]", "[member ID]", "[date]", "[phone]"...):
+# A redaction placeholder (channels/member_input.py PLACEHOLDER, "[…]", or an older store's "[email]"):
 # an example holding one teaches the model a word no member types.
 PLACEHOLDER = re.compile(r"\[[^\[\]]+\]")
 
