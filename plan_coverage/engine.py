@@ -259,7 +259,10 @@ def load_rules(path: Path = RULES_PATH) -> CoverageRules:
         references={str(k): str(v) for k, v in data["references"].items()},
         topics=dict(data["topics"]),
         provider_topics=tuple(data.get("provider_topics", ())),
-        redirects=tuple(_parse_rule(path, entry, "redirect") for entry in data.get("redirects", [])),
+        redirects=tuple(
+            _parse_rule(path, _every_topic_but(entry, data["topics"]), "redirect")
+            for entry in data.get("redirects", [])
+        ),
         rules=tuple(_parse_rule(path, entry, None) for entry in data["rules"]),
         qualifiers=tuple(
             _parse_rule(path, {**entry, "topic": qualified_topics}, "qualifier")
@@ -271,6 +274,17 @@ def load_rules(path: Path = RULES_PATH) -> CoverageRules:
     )
     _validate(rules)
     return rules
+
+
+def _every_topic_but(entry: Any, topics: Mapping[str, Any]) -> Any:
+    """A redirect `from: all` stands for every topic but its target and its `except` list.
+
+    So a new topic is redirected too without naming it here.
+    """
+    if not isinstance(entry, dict) or entry.get("from") != "all":
+        return entry
+    excepted = set(entry.get("except") or ()) | {entry.get("to")}
+    return {**entry, "from": [topic for topic in topics if topic not in excepted]}
 
 
 def _parse_rule(path: Path, entry: Any, forced_kind: Optional[str]) -> Rule:

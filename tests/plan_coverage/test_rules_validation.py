@@ -202,3 +202,32 @@ def test_real_rules_load() -> None:
     rules = load_rules(RULES_PATH)
     assert rules.path == RULES_PATH
     assert rules.rules and rules.topics
+
+
+def test_a_new_topic_is_redirected_for_other_insurers_without_naming_it(tmp_path: Path) -> None:
+    data = copy.deepcopy(REAL_DATA)
+    data["topics"]["new_topic"] = "A topic added later."
+    data["rules"].append(
+        {
+            "id": "new_topic.general",
+            "kind": "answer",
+            "topic": "new_topic",
+            "outcome": "info",
+            "text": "A short answer.",
+            "source": ["HCSC is the parent company behind Blue Cross and Blue Shield plans"],
+        }
+    )
+    # What it says after a not-covered qualifier decided the outcome.
+    data["rules"].append(
+        {
+            "id": "new_topic.qualified",
+            "kind": "qualified",
+            "topic": "new_topic",
+            "text": "So this does not apply.",
+            "source": ["HCSC-administered plans generally do not cover spa or wellness massage."],
+        }
+    )
+    rules = load_rules(write_rules(tmp_path, data))
+    other_insurer = rules.rule("redirect.other_insurer")
+    assert "new_topic" in other_insurer.topics
+    assert "about_hcsc" not in other_insurer.topics and "non_hcsc_plan" not in other_insurer.topics
