@@ -17,7 +17,7 @@ files when spaCy loads the package. Installed as a package,
 """
 
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Set, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Set, Tuple, Union
 
 import negspacy.negation  # noqa: F401  (registers the "negex" factory)
 import spacy
@@ -174,9 +174,27 @@ def build(path: Path = PATTERNS_PATH) -> Language:
     return nlp
 
 
-def load(**overrides: Any) -> Language:
-    """Entry point `spacy.load` calls for an installed pipeline package."""
+def load(
+    vocab: Any = True,
+    disable: Iterable[str] = (),
+    enable: Iterable[str] = (),
+    exclude: Iterable[str] = (),
+    config: Any = None,
+) -> Language:
+    """Entry point `spacy.load` calls for an installed pipeline package.
+
+    As for any packaged pipeline, `exclude` leaves components out, `disable`
+    builds them switched off and a non-empty `enable` switches off all others.
+    `vocab` and `config` are accepted for spaCy's call; a pipeline built from
+    the patterns file has no stored vocabulary or config to apply them to.
+    """
     nlp = build()
+    for name in set(exclude) & set(nlp.pipe_names):
+        nlp.remove_pipe(name)
+    enabled = set(enable)
+    for name in list(nlp.pipe_names):
+        if name in set(disable) or (enabled and name not in enabled):
+            nlp.disable_pipe(name)
     # spaCy records where a pipeline came from, and Rasa's SpacyNLP rejects a
     # pipeline without that record as an unloaded stub: this one comes from
     # this package's own files.

@@ -180,3 +180,11 @@ def test_other_insurers_listed_or_not(nlp: Language, text: str, value: str) -> N
 )
 def test_plan_descriptions_are_not_insurers(nlp: Language, text: str) -> None:
     assert "insurer" not in [label for label, _, _ in labelled(nlp, text)]
+
+
+def test_spacy_load_options_are_honoured() -> None:
+    # spacy.load passes these to the package's load(); see en_hcsc_entities.load.
+    assert "entity_ruler" not in spacy.load("en_hcsc_entities", exclude=["entity_ruler"]).pipe_names
+    disabled = spacy.load("en_hcsc_entities", disable=["entity_ruler"])
+    assert "entity_ruler" in disabled.disabled and not disabled("is massage covered in texas").ents
+    assert spacy.load("en_hcsc_entities")("is massage covered in texas").ents
