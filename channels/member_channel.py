@@ -19,10 +19,6 @@ subclass hands on takes these steps:
    or read the plan context of, a socket.io conversation, nor the other way
    round (SECURITY.md, "Conversations and their owners").
 
-5. A session that has grown to MAX_SESSION_EVENTS events is closed first
-   and a new one started with the plan context carried over, so a turn
-   costs the same at turn 300 as at turn 3 (rasa_server/limits.py).
-
 Subclasses implement `member_blueprint(on_member_message)` and build each
 `UserMessage` from the raw request as usual.
 """
@@ -34,7 +30,7 @@ from typing import Any, Awaitable, Callable, Dict, FrozenSet, Iterable, Mapping,
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
-from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from sanic import Blueprint, Sanic
@@ -43,7 +39,6 @@ from channels.member_input import plan_context_metadata, prepare_member_text
 from plan_coverage.engine import load_rules
 from plan_coverage.replies import offered_payloads
 from rasa_server.always_a_reply import reply_if_silent
-from rasa_server.limits import MAX_SESSION_EVENTS
 
 logger = logging.getLogger(__name__)
 
@@ -141,11 +136,6 @@ class MemberMessageHandler:
                 )
                 raise ConversationOfAnotherChannel()
         output = CountingOutputChannel(message.output_channel)
-        if agent is not None and agent.is_ready():
-            try:
-                await start_a_new_session_when_long(agent, message.sender_id, output)
-            except Exception as error:  # noqa: BLE001 - the answer matters more
-                logger.error("Starting a new conversation session failed: %s", type(error).__name__)
         if prepared.removed and agent is not None and agent.is_ready():
             # Kinds only: the log must not hold what was removed.
             logger.info("Removed personal details from a member message: %s", ", ".join(prepared.removed))
@@ -190,20 +180,6 @@ async def tell_once_about_personal_details(agent: Agent, sender_id: Text, output
             await agent.execute_action(sender_id, action, output, policy=None, confidence=None)
 
 
-async def start_a_new_session_when_long(agent: Agent, sender_id: Text, output: OutputChannel) -> bool:
-    """Start a new session (slots carried over) when the current one has
-    MAX_SESSION_EVENTS events or more; True when it did."""
-    if (
-        agent.tracker_store is None
-        or await session_event_count(agent.tracker_store, sender_id) < MAX_SESSION_EVENTS
-    ):
-        return False
-    async with agent.lock_store.lock(sender_id):
-        await agent.execute_action(sender_id, ACTION_SESSION_START_NAME, output, policy=None, confidence=None)
-    logger.info("Started a new session in a long conversation.")
-    return True
-
-
 async def conversation_had_action(tracker_store: TrackerStore, sender_id: Text, action_name: Text) -> bool:
     """True when the action ran in any session of the conversation.
 
@@ -224,22 +200,6 @@ async def conversation_had_action(tracker_store: TrackerStore, sender_id: Text, 
     return tracker is not None and any(
         isinstance(event, ActionExecuted) and event.action_name == action_name for event in tracker.events
     )
-
-
-async def session_event_count(tracker_store: TrackerStore, sender_id: Text) -> int:
-    """How many events the conversation's current session has (0 for a new one).
-
-    On the SQL tracker store, a count in the database (Rasa's own query for
-    the current session); on others the tracker is loaded.
-    """
-    sql_store = _sql_store(tracker_store)
-    if sql_store is not None:
-        with sql_store.session_scope() as session:
-            return int(
-                sql_store._event_query(session, sender_id, fetch_events_from_all_sessions=False).count()
-            )
-    tracker = await tracker_store.retrieve(sender_id)
-    return len(tracker.events) if tracker is not None else 0
 
 
 def _sql_store(store: Optional[TrackerStore]) -> Optional[SQLTrackerStore]:

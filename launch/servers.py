@@ -127,6 +127,16 @@ class ServerProcess:
         """True when the process has ended."""
         return self.process is not None and self.process.poll() is not None
 
+    def kill_leftovers(self) -> None:
+        """Kill what is left of an exited process's session (nginx's workers
+        outlive a killed master and keep its port)."""
+        if self.process is None or self.process.poll() is None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
     def stop(self, timeout_s: float = 15.0) -> None:
         """Ask the process to stop (SIGTERM), then kill it if it does not."""
         if self.process is None or self.process.poll() is not None:
@@ -286,6 +296,7 @@ class Supervisor:
                         state.delay_s = self.initial_delay_s
                     code = server.process.returncode if server.process is not None else None
                     self.log(f"The {server.name} exited (code {code}); restarting it in {state.delay_s:g} s.")
+                    server.kill_leftovers()
                     state.restart_at = now + state.delay_s
                     state.delay_s = min(state.delay_s * 2, self.max_delay_s)
                 elif now >= state.restart_at:

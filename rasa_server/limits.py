@@ -33,9 +33,3 @@ MAX_JSON_DEPTH = 32
 # metadata is dropped and the message answered without it.
 MAX_METADATA_DEPTH = 4
 MAX_METADATA_BYTES = 4096
-# Events in one conversation session. Rasa loads, replays and featurizes the
-# whole current session on every turn, so a turn's cost grows with it; the
-# member channels start a new session (plan context carried over, Rasa's
-# `carry_over_slots_to_new_session`) once a session has this many events:
-# about 25 member turns.
-MAX_SESSION_EVENTS = 200

@@ -5,7 +5,9 @@ the REST channel with a fixed mix of member conversations taken from the
 project's own test data (single questions, plan-context turns, follow-ups),
 each with its own sender id. Reports latency percentiles sequentially and at
 several concurrencies, throughput, NLU-only latency (/model/parse), cold start,
-training time from scratch and peak memory of both servers; writes JSON, a
+training time from scratch and peak memory of both servers, and the cost of
+one long conversation (`--long-turns`, default 300 turns in one conversation:
+median latency per block of 25 turns, which must stay flat); writes JSON, a
 Markdown table and a PNG chart.
 
 This is a benchmark, not a test: nothing here asserts a time. `make test`
@@ -46,6 +48,16 @@ from tools import threshold_curve
 RESULTS_DIR = PROJECT_DIR / "bench-results"
 REQUEST_TIMEOUT_S = 30
 WARM_UP_MESSAGES = 30
+LONG_CONVERSATION_BLOCK = 25
+# One member's long conversation: plan context once, then questions, round and round.
+LONG_CONVERSATION_TEXTS = [
+    "do i need a referral for massage therapy?",
+    "is massage at a spa covered?",
+    "does massage need prior authorization?",
+    "is out of network massage covered?",
+    "what billing codes are used for massage?",
+    "thanks",
+]
 
 
 @dataclass
@@ -72,6 +84,34 @@ class LoadResult:
             "throughput_msg_s": round(self.throughput, 1),
             **{f"p{p}_ms": round(percentile(self.latencies_ms, p), 1) for p in (50, 95, 99)},
         }
+
+
+async def long_conversation(url: str, turns: int) -> List[float]:
+    """Latencies (ms) of the turns of one conversation of `turns` member messages."""
+    sender = f"bench-long-{uuid.uuid4().hex[:12]}z"
+    latencies: List[float] = []
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        for turn in range(turns):
+            text = (
+                "I have a Texas HMO"
+                if turn == 0
+                else LONG_CONVERSATION_TEXTS[turn % len(LONG_CONVERSATION_TEXTS)]
+            )
+            started = time.perf_counter()
+            async with session.post(url, json={"sender": sender, "message": text}) as response:
+                await response.read()
+            latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
+
+
+def block_medians(latencies_ms: Sequence[float], block: int = LONG_CONVERSATION_BLOCK) -> List[float]:
+    """The median latency of each block of `block` turns, in order."""
+    return [
+        round(statistics.median(latencies_ms[start : start + block]), 1)
+        for start in range(0, len(latencies_ms), block)
+        if latencies_ms[start : start + block]
+    ]
 
 
 def percentile(values: Sequence[float], pct: float) -> float:
@@ -239,6 +279,8 @@ def run_once(
                 f"  {rasa_servers} Rasa server(s): concurrency {concurrency}, {args.messages} messages..."
             )
             levels.append(asyncio.run(drive(servers.rest_url, mix, concurrency, args.messages)))
+        progress(f"  one conversation of {args.long_turns} turns...")
+        long_turns = asyncio.run(long_conversation(servers.rest_url, args.long_turns))
         progress("  NLU only: /model/parse...")
         texts = [message for conversation in mix for message in conversation][: args.messages]
         nlu = asyncio.run(nlu_latencies(servers.base_url, token, texts))
@@ -256,6 +298,7 @@ def run_once(
         "latencies_ms": {level.concurrency: level.latencies_ms for level in levels},
         "nlu_parse_p50_ms": round(percentile(nlu, 50), 1),
         "nlu_parse_p95_ms": round(percentile(nlu, 95), 1),
+        "long_conversation_block_p50_ms": block_medians(long_turns),
         **memory,
     }
 
@@ -282,10 +325,17 @@ def median_report(runs: List[Dict[str, Any]], train_s: Optional[float]) -> Dict[
         "rasa_server_peak_rss_mb",
         "action_server_peak_rss_mb",
     ]
+    blocks = [run["long_conversation_block_p50_ms"] for run in runs]
+    curve = [statistics.median(run_blocks[index] for run_blocks in blocks) for index in range(len(blocks[0]))]
     return {
         "runs": len(runs),
         "training_from_scratch_s": round(train_s, 1) if train_s is not None else None,
         "levels": levels,
+        "long_conversation": {
+            "block_turns": LONG_CONVERSATION_BLOCK,
+            "block_p50_ms": curve,
+            "last_to_first_block": round(curve[-1] / curve[0], 2) if curve and curve[0] else None,
+        },
         **{key: med([run[key] for run in runs]) for key in scalar_keys},
     }
 
@@ -315,6 +365,13 @@ def markdown(report: Dict[str, Any]) -> str:
         f"| Rasa server peak RSS MB | {report['rasa_server_peak_rss_mb']} |",
         f"| action server peak RSS MB | {report['action_server_peak_rss_mb']} |",
     ]
+    long = report.get("long_conversation") or {}
+    if long.get("block_p50_ms"):
+        lines.append(
+            f"| one long conversation: p50 ms per block of {long['block_turns']} turns | "
+            + " / ".join(str(value) for value in long["block_p50_ms"])
+            + f" (last / first: {long['last_to_first_block']}) |"
+        )
     for concurrency, ratio in (report.get("throughput_ratio_2_to_1") or {}).items():
         lines.append(f"| throughput 2 servers / 1 server at concurrency {concurrency} | {ratio} |")
     return "\n".join(lines) + "\n"
@@ -327,7 +384,7 @@ def chart(runs: List[Dict[str, Any]], report: Dict[str, Any], path: Path) -> Non
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    figure, (left, right, long_axis) = plt.subplots(1, 3, figsize=(15, 4.2))
     latencies = runs[-1]["latencies_ms"]
     left.boxplot(
         [latencies[c] for c in latencies], labels=[str(c) for c in latencies], showfliers=True, whis=(5, 95)
@@ -346,6 +403,15 @@ def chart(runs: List[Dict[str, Any]], report: Dict[str, Any], path: Path) -> Non
     right.set_xlabel("concurrent conversations")
     right.set_ylabel("messages/s")
     right.set_ylim(bottom=0)
+    long = report.get("long_conversation") or {}
+    curve = long.get("block_p50_ms") or []
+    long_axis.plot(
+        [(index + 1) * long.get("block_turns", 1) for index in range(len(curve))], curve, marker="o"
+    )
+    long_axis.set_title("One long conversation: p50 per block")
+    long_axis.set_xlabel("turns so far")
+    long_axis.set_ylabel("ms")
+    long_axis.set_ylim(bottom=0)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
 
@@ -361,6 +427,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument(
         "--skip-threshold-curve", action="store_true", help="do not measure the fallback threshold curve"
     )
+    parser.add_argument("--long-turns", type=int, default=300, help="turns of the one long conversation")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     parser.add_argument(
         "--target",
@@ -379,6 +446,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return review_bench.main(1000 if args.smoke else args.conversations, args.out)
     if args.smoke:
         args.messages, args.concurrency, args.repeat, args.skip_training = 6, [1, 2], 1, True
+        args.long_turns = 30
     if not MODEL_PATH.exists():
         print(f"error: no trained model at {MODEL_PATH}; run `make bench`.", file=sys.stderr)
         return 1

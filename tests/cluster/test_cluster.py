@@ -7,6 +7,10 @@ stopped and after it comes back.
 
 import asyncio
 import json
+import os
+import signal
+import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +20,7 @@ import aiohttp
 import pytest
 
 from launch.cluster import Cluster, cluster_stores, missing_services
+from launch.servers import Supervisor
 from plan_coverage.engine import PlanContext, load_rules
 from tests.support.prerequisites import skip_unless_required
 
@@ -207,3 +212,30 @@ def test_balanced_traffic_survives_a_server_stopping_and_coming_back(cluster: Cl
     asyncio.run(run_turns(cluster.rest_url, talks, [TURNS[0]], pin=lambda c, t: 2))
     assert [c.failures for c in talks if c.failures] == []
     assert {port_of(c.upstreams[-1]) for c in talks} == {cluster.rasa_ports[1]}
+
+
+def test_run_cluster_supervision_restarts_killed_processes(cluster: Cluster) -> None:
+    """What `make run-cluster` does when processes die (launch/servers.py, Supervisor):
+    an action server and a Rasa server are killed; both come back and answers resume."""
+    lines: List[str] = []
+    done = threading.Event()
+    supervisor = Supervisor(cluster.servers, lines.append, poll_s=0.1)
+    watching = threading.Thread(target=supervisor.run, args=(done.is_set,), daemon=True)
+    watching.start()
+    try:
+        for victim in (cluster.action_servers[0], cluster.rasa_servers[0]):
+            assert victim.process is not None
+            os.kill(victim.process.pid, signal.SIGKILL)
+            deadline = time.monotonic() + 180
+            while not (victim.process.poll() is None and victim.is_ready()):
+                assert time.monotonic() < deadline, lines
+                time.sleep(0.2)
+        talks = conversations()[:4]
+        asyncio.run(run_turns(cluster.rest_url, talks, [(None, None), TURNS[0]]))
+        assert [c.failures for c in talks if c.failures] == []
+    finally:
+        done.set()
+        watching.join(timeout=10)
+    assert supervisor.restarts == 2
+    assert any("Rasa server" in line and "exited" in line for line in lines)
+    assert any("action server" in line and "is back" in line for line in lines)
