@@ -204,17 +204,6 @@ _PATTERNS: Tuple[Tuple["re2._Regexp", Replacer], ...] = (
     ),
     # Medicare Beneficiary Identifiers, with or without dashes: 1EG4-TE5-MK73.
     (_compile(r"\b[1-9][a-z][a-z0-9]\d-?[a-z][a-z0-9]\d-?[a-z]{2}\d{2}\b"), _replace("member_id")),
-    # An identifier after the words that introduce one: "member ID is XOF 1234 5678",
-    # "group number: A12B34". The value needs a digit.
-    (
-        _compile(
-            r"\b(?:member|subscriber|policy|group|id|card|ssn|social\s+security|medicare|mbi|insurance"
-            r"|n[uú]mero\s+de\s+(?:miembro|seguro|grupo))(?:\s+(?:id|number|no\.?|num|#|card))*"
-            r"(?:\s*(?:is|was|es|[:#=]))?\s*"
-            r"(?:[a-z]{1,4}[ -]?)?[a-z0-9]*\d[a-z0-9]*(?:[ ./-][a-z0-9]*\d[a-z0-9]*)*\b"
-        ),
-        _replace("member_id"),
-    ),
     # Birth dates after birth words, also partial: "born 4/12", "born in March 1975",
     # "born March third 1975", "dob: 1975".
     (
@@ -236,6 +225,17 @@ _PATTERNS: Tuple[Tuple["re2._Regexp", Replacer], ...] = (
             rf"|\b(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH}\.?,?\s+\d{{2,4}}\b"
         ),
         _replace("date"),
+    ),
+    # An identifier after the words that introduce one: "member ID is XOF 1234 5678",
+    # "group number: A12B34". The value needs a digit.
+    (
+        _compile(
+            r"\b(?:member|subscriber|policy|group|id|card|ssn|social\s+security|medicare|mbi|insurance"
+            r"|n[uú]mero\s+de\s+(?:miembro|seguro|grupo))(?:\s+(?:id|number|no\.?|num|#|card))*"
+            r"(?:\s*(?:is|was|es|[:#=]))?\s*"
+            r"(?:[a-z]{1,4}[ -]?)?[a-z0-9]*\d[a-z0-9]*(?:[ ./-][a-z0-9]*\d[a-z0-9]*)*\b"
+        ),
+        _replace("member_id"),
     ),
     # SSNs: 123-45-6789, 123 45 6789, 123456789.
     (_compile(r"\b\d{3}[ .-]?\d{2}[ .-]?\d{4}\b"), _replace("ssn")),
