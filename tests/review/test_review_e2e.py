@@ -126,7 +126,8 @@ def test_unknown_feedback_shaped_command_is_refused(assistant: Assistant) -> Non
     assert send_rest(assistant.rest_url, sender, forged), "every member message gets a reply"
     events = stored_events(store(assistant), [sender])
     command = user_events(events)[1]
-    assert command["text"] == forged.lstrip("/")
+    # The command gate keeps an unoffered command's name as a word, never its entities.
+    assert command["text"] == "inform"
     # Read as words: no entity forced by Rasa's command parser, no rating, no thanks.
     assert all(
         entity.get("extractor") != "RegexMessageHandler" for entity in command["parse_data"]["entities"]
