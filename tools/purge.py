@@ -12,16 +12,15 @@ import os
 import sys
 from typing import List, Optional
 
-from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
+from sqlalchemy.exc import DatabaseError
 
 from tools.review_store import (
+    checked_store,
     database_reason,
     engine_for,
     has_events_table,
-    missing_sqlite_file,
     purge,
     shown_url,
-    store_url,
 )
 
 
@@ -46,11 +45,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    url = store_url(args.store)
     try:
-        missing = missing_sqlite_file(url)
-    except (ArgumentError, NoSuchModuleError):
-        print(f"error: the tracker store URL is not a database URL: {url.split('@')[-1]!r}", file=sys.stderr)
+        url, missing = checked_store(args.store)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
     if missing:
         print(f"No tracker store at {missing}: nothing to delete.")

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import yaml
-from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
+from sqlalchemy.exc import DatabaseError
 
 from channels.member_input import redact_personal_details
 from launch.paths import PROJECT_DIR
@@ -45,14 +45,13 @@ from plan_coverage.feedback import DID_NOT_ANSWER, FEEDBACK_ACTION, FEEDBACK_SLO
 from tools.review_clusters import DISTANCE_THRESHOLD, Cluster, cluster_questions, measure, normalise
 from tools.review_store import (
     EventRow,
+    checked_store,
     database_reason,
     engine_for,
     has_events_table,
     last_purge,
-    missing_sqlite_file,
     oldest_event,
     shown_url,
-    store_url,
     stream_events,
 )
 
@@ -903,11 +902,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    url = store_url(args.store)
     try:
-        missing = missing_sqlite_file(url)
-    except (ArgumentError, NoSuchModuleError):
-        print(f"error: the tracker store URL is not a database URL: {url.split('@')[-1]!r}", file=sys.stderr)
+        url, missing = checked_store(args.store)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
     if missing:
         print(

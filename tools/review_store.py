@@ -16,7 +16,7 @@ from typing import Any, Iterator, Optional, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DatabaseError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
 
 from launch.servers import EMBEDDED_TRACKER_DB
 
@@ -46,6 +46,18 @@ def missing_sqlite_file(url: str) -> Optional[str]:
     if parts.get_backend_name() != "sqlite" or not parts.database or parts.database == ":memory:":
         return None
     return None if os.path.exists(parts.database) else parts.database
+
+
+def checked_store(url: Optional[str] = None) -> Tuple[str, Optional[str]]:
+    """The store URL to read (`store_url`) and its missing SQLite file, if any.
+
+    Raises ValueError, with a one-line reason, for a URL that is not a database URL.
+    """
+    url = store_url(url)
+    try:
+        return url, missing_sqlite_file(url)
+    except (ArgumentError, NoSuchModuleError):
+        raise ValueError(f"the tracker store URL is not a database URL: {url.split('@')[-1]!r}") from None
 
 
 def database_reason(error: DatabaseError) -> str:

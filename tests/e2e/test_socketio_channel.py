@@ -104,7 +104,7 @@ def test_only_the_configured_sites_may_connect(assistant: Assistant) -> None:
     [
         (None, []),
         ("", []),
-        ("http://127.0.0.1:8000, http://localhost:8000/", ["http://127.0.0.1:8000", "http://localhost:8000"]),
+        ("http://127.0.0.1:4173, http://localhost:4173/", ["http://127.0.0.1:4173", "http://localhost:4173"]),
         (["https://members.example"], ["https://members.example"]),
     ],
 )
