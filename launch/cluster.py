@@ -1,11 +1,15 @@
 """`make run-cluster`: several Rasa servers and action servers behind nginx.
 
-All on loopback, sharing a Postgres tracker store and a Redis lock store, the
-way Rasa scales out. Settings from the environment:
+Sharing a Postgres tracker store and a Redis lock store, the way Rasa scales
+out. Settings from the environment:
+  HOSTS: `loopback` (default): every process on this host's loopback, with the
+    machine's Postgres and Redis; `netns`: every process on a host of its own
+    (a network namespace, launch/netns.py), with a throwaway Postgres and Redis
+    on a stores host, so nothing can lean on loopback (needs root).
   RASA_SERVERS (default 2), ACTION_SERVERS (default 2),
   CLUSTER_PORT (nginx, default 5005), CLUSTER_ACTION_PORT (default 5055),
   TRACKER_STORE_URL (default postgresql://postgres@127.0.0.1:5432/test),
-  LOCK_STORE_HOST / LOCK_STORE_PORT (default 127.0.0.1 / 6379).
+  LOCK_STORE_HOST / LOCK_STORE_PORT (default 127.0.0.1 / 6379): loopback only.
 Ctrl-C stops everything it started.
 """
 
@@ -20,6 +24,14 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from channels.conversation_tokens import SECRET_ENV as CONVERSATION_SECRET_ENV
+from launch.netns import (
+    HostNetwork,
+    postgres_binary,
+    postgres_data_dir,
+    postgres_server,
+    redis_server,
+    unavailable_reason,
+)
 from launch.paths import MODEL_PATH, PROJECT_DIR
 from launch.servers import (
     READY_TIMEOUT_S,
@@ -39,6 +51,8 @@ from rasa_server.limits import MAX_REQUEST_BODY_BYTES, nginx_size
 
 NGINX_TEMPLATE = PROJECT_DIR / "deploy" / "nginx" / "cluster.conf.template"
 DEFAULT_TRACKER_STORE_URL = "postgresql://postgres@127.0.0.1:5432/test"
+LOOPBACK = "127.0.0.1"
+HOST_MODES = ("loopback", "netns")
 
 
 def cluster_stores() -> Dict[str, str]:
@@ -77,6 +91,21 @@ def missing_services(stores: Dict[str, str]) -> List[str]:
     return missing
 
 
+def netns_missing() -> List[str]:
+    """What namespace hosts need that this machine lacks: root and iproute2, nginx, Postgres, Redis."""
+    missing = [reason] if (reason := unavailable_reason()) else []
+    if nginx_binary() is None:
+        missing.append("nginx (apt-get install nginx)")
+    for program in ("initdb", "postgres"):
+        try:
+            postgres_binary(program)
+        except FileNotFoundError:
+            missing.append(f"Postgres's {program} (apt-get install postgresql)")
+    if shutil.which("redis-server") is None:
+        missing.append("redis-server (apt-get install redis-server)")
+    return missing
+
+
 def nginx_binary() -> Optional[str]:
     """Debian's nginx, wherever it is on this machine."""
     # /usr/sbin is not on every PATH.
@@ -87,26 +116,33 @@ def nginx_config(
     run_dir: Path,
     listen_port: int,
     action_listen_port: int,
-    rasa_ports: Sequence[int],
-    action_ports: Sequence[int],
+    rasa_upstreams: Sequence[str],
+    action_upstreams: Sequence[str],
+    listen_address: str = LOOPBACK,
 ) -> str:
-    """The nginx configuration for these ports, from deploy/nginx/cluster.conf.template."""
+    """The nginx configuration from deploy/nginx/cluster.conf.template.
 
-    def servers(ports: Sequence[int]) -> str:
-        return "\n".join(f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=3s;" for port in ports)
+    Upstreams are "address:port" strings; nginx listens on listen_address.
+    """
+
+    def servers(upstreams: Sequence[str]) -> str:
+        return "\n".join(f"        server {upstream} max_fails=1 fail_timeout=3s;" for upstream in upstreams)
 
     pinned = "\n".join(
-        f"    upstream rasa_{number} {{\n        server 127.0.0.1:{port};\n    }}"
-        for number, port in enumerate(rasa_ports, start=1)
+        f"    upstream rasa_{number} {{\n        server {upstream};\n    }}"
+        for number, upstream in enumerate(rasa_upstreams, start=1)
     )
-    pinned_map = "\n".join(f'        "{number}" rasa_{number};' for number in range(1, len(rasa_ports) + 1))
+    pinned_map = "\n".join(
+        f'        "{number}" rasa_{number};' for number in range(1, len(rasa_upstreams) + 1)
+    )
     # safe_substitute: nginx's own $variables stay as they are.
     config = string.Template(NGINX_TEMPLATE.read_text()).safe_substitute(
         RUN_DIR=str(run_dir),
+        LISTEN_ADDRESS=listen_address,
         LISTEN_PORT=listen_port,
         ACTION_LISTEN_PORT=action_listen_port,
-        RASA_SERVERS=servers(rasa_ports),
-        ACTION_SERVERS=servers(action_ports),
+        RASA_SERVERS=servers(rasa_upstreams),
+        ACTION_SERVERS=servers(action_upstreams),
         RASA_PINNED_UPSTREAMS=pinned,
         RASA_PINNED_MAP=pinned_map,
         MAX_BODY_SIZE=nginx_size(MAX_REQUEST_BODY_BYTES),
@@ -117,7 +153,17 @@ def nginx_config(
 
 
 class Cluster(ServerGroup):
-    """N Rasa servers and M action servers behind one nginx, on loopback."""
+    """N Rasa servers and M action servers behind one nginx.
+
+    hosts="loopback": all on this host's loopback, on `stores` (default: the
+    machine's Postgres and Redis, cluster_stores()). hosts="netns": each
+    process on a host of its own (launch/netns.py), with a throwaway Postgres
+    and Redis on a "stores" host; `stores` is then ignored.
+
+    Raises:
+        ValueError: an unknown hosts mode.
+        subprocess.CalledProcessError: the namespaces could not be made, or initdb failed.
+    """
 
     def __init__(
         self,
@@ -130,10 +176,33 @@ class Cluster(ServerGroup):
         run_dir: Optional[Path] = None,
         extra_rasa_args: Sequence[str] = (),
         agent_token: Optional[str] = None,
+        hosts: str = "loopback",
     ) -> None:
+        if hosts not in HOST_MODES:
+            raise ValueError(f"hosts must be one of {HOST_MODES}, not {hosts!r}")
+        rasa_hosts = [f"rasa{n}" for n in range(1, rasa_servers + 1)]
+        action_hosts = [f"action{n}" for n in range(1, action_servers + 1)]
+        self.network: Optional[HostNetwork] = None
+        self.store_servers: List[ServerProcess] = []
+        self._postgres_dir: Optional[Path] = None
+        if hosts == "netns":
+            self.network = HostNetwork().create(["stores", "nginx", *rasa_hosts, *action_hosts])
+            self._postgres_dir = postgres_data_dir()
+            self.store_servers = [
+                postgres_server(self.network, "stores", self._postgres_dir, output),
+                redis_server(self.network, "stores", output),
+            ]
+            stores_address = self.network.addresses["stores"]
+            stores = {
+                "TRACKER_STORE_URL": f"postgresql://postgres@{stores_address}:5432/postgres",
+                "LOCK_STORE_TYPE": "redis",
+                "LOCK_STORE_HOST": stores_address,
+                "LOCK_STORE_PORT": "6379",
+            }
+        self.address = self.address_of("nginx")
         self.port = port or free_port()
         self.action_port = action_port or free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.base_url = f"http://{self.address}:{self.port}"
         self.stores = stores or cluster_stores()
         self._own_run_dir = run_dir is None
         self.run_dir = run_dir or Path(tempfile.mkdtemp(prefix="hcsc-cluster-"))
@@ -141,7 +210,7 @@ class Cluster(ServerGroup):
         self.run_dir.chmod(0o755)
         self.agent_token = agent_token or secrets.token_urlsafe(24)
         env = quiet_env(
-            ACTION_ENDPOINT_URL=f"http://127.0.0.1:{self.action_port}/webhook",
+            ACTION_ENDPOINT_URL=f"http://{self.address}:{self.action_port}/webhook",
             AGENT_TOKEN=self.agent_token,
             # Every Rasa server accepts the conversation tokens the others issued.
             **{CONVERSATION_SECRET_ENV: os.environ.get(CONVERSATION_SECRET_ENV) or secrets.token_urlsafe(32)},
@@ -149,31 +218,61 @@ class Cluster(ServerGroup):
             SITE_ORIGINS=os.environ.get("SITE_ORIGINS", ""),
             **self.stores,
         )
-        self.rasa_ports = [free_port() for _ in range(rasa_servers)]
-        action_ports = [free_port() for _ in range(action_servers)]
-        self.action_servers = [action_server(p, env, output) for p in action_ports]
-        self.rasa_servers = [rasa_server(p, env, output, extra_args=extra_rasa_args) for p in self.rasa_ports]
+        self.rasa_ports = [free_port() for _ in rasa_hosts]
+        action_ports = [free_port() for _ in action_hosts]
+        self.rasa_upstreams = [
+            f"{self.address_of(h)}:{p}" for h, p in zip(rasa_hosts, self.rasa_ports, strict=True)
+        ]
+        action_upstreams = [
+            f"{self.address_of(h)}:{p}" for h, p in zip(action_hosts, action_ports, strict=True)
+        ]
+        self.action_servers = [
+            self._placed(host, action_server(p, env, output))
+            for host, p in zip(action_hosts, action_ports, strict=True)
+        ]
+        self.rasa_servers = [
+            self._placed(
+                host, rasa_server(p, env, output, host=self.address_of(host), extra_args=extra_rasa_args)
+            )
+            for host, p in zip(rasa_hosts, self.rasa_ports, strict=True)
+        ]
         config_path = self.run_dir / "nginx.conf"
         config_path.write_text(
-            nginx_config(self.run_dir, self.port, self.action_port, self.rasa_ports, action_ports)
+            nginx_config(
+                self.run_dir, self.port, self.action_port, self.rasa_upstreams, action_upstreams, self.address
+            )
         )
-        self.nginx = ServerProcess(
-            name="nginx",
-            command=[
-                nginx_binary() or "nginx",
-                "-p",
-                str(self.run_dir),
-                "-c",
-                str(config_path),
-                "-e",
-                str(self.run_dir / "nginx-error.log"),
-                "-g",
-                "daemon off;",
-            ],
-            ready_url=f"{self.base_url}/webhooks/rest/",
-            env=dict(os.environ),
-            output=output,
+        self.nginx = self._placed(
+            "nginx",
+            ServerProcess(
+                name="nginx",
+                command=[
+                    nginx_binary() or "nginx",
+                    "-p",
+                    str(self.run_dir),
+                    "-c",
+                    str(config_path),
+                    "-e",
+                    str(self.run_dir / "nginx-error.log"),
+                    "-g",
+                    "daemon off;",
+                ],
+                ready_url=f"{self.base_url}/webhooks/rest/",
+                env=dict(os.environ),
+                output=output,
+            ),
         )
+
+    def address_of(self, host: str) -> str:
+        """The address a host's servers listen on: its own, or loopback."""
+        return LOOPBACK if self.network is None else self.network.addresses[host]
+
+    def _placed(self, host: str, server: ServerProcess) -> ServerProcess:
+        """The server, run on `host` and checked for readiness at its address."""
+        if self.network is not None:
+            server.command = self.network.command_on(host, server.command)
+            server.ready_url = server.ready_url.replace(f"//{LOOPBACK}:", f"//{self.address_of(host)}:", 1)
+        return server
 
     @property
     def rest_url(self) -> str:
@@ -183,7 +282,21 @@ class Cluster(ServerGroup):
     @property
     def servers(self) -> List[ServerProcess]:
         """Every process, in start order."""
-        return [*self.action_servers, *self.rasa_servers, self.nginx]
+        return [*self.store_servers, *self.action_servers, *self.rasa_servers, self.nginx]
+
+    def start(self, timeout_s: float = READY_TIMEOUT_S) -> "Cluster":
+        """Start the stores first (the Rasa servers connect at start), then the rest.
+
+        Raises:
+            RuntimeError: a process exited or did not answer in time (all are stopped).
+        """
+        try:
+            start_all(self.store_servers, timeout_s)
+            start_all([*self.action_servers, *self.rasa_servers, self.nginx], timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+        return self
 
     def stop_rasa_server(self, index: int) -> None:
         """Stop one Rasa server (0-based), as a crash or a deploy would."""
@@ -198,6 +311,10 @@ class Cluster(ServerGroup):
         super().stop()
         if self._own_run_dir:
             shutil.rmtree(self.run_dir, ignore_errors=True)
+        if self.network is not None:
+            self.network.destroy()
+        if self._postgres_dir is not None:
+            shutil.rmtree(self._postgres_dir, ignore_errors=True)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -206,15 +323,20 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not MODEL_PATH.exists():
         print(f"error: no trained model at {MODEL_PATH}; run `make run-cluster`.", file=sys.stderr)
         return 1
+    hosts = os.environ.get("HOSTS") or "loopback"
+    if hosts not in HOST_MODES:
+        print(f"error: HOSTS must be one of {', '.join(HOST_MODES)}, not {hosts!r}.", file=sys.stderr)
+        return 1
     stores = cluster_stores()
-    missing = missing_services(stores)
+    missing = missing_services(stores) if hosts == "loopback" else netns_missing()
     if missing:
         print("error: the cluster needs " + ", ".join(missing) + ".", file=sys.stderr)
         return 1
     port = int(os.environ.get("CLUSTER_PORT", "5005"))
     action_port = int(os.environ.get("CLUSTER_ACTION_PORT", "5055"))
+    # On namespace hosts nginx listens on an address of its own: nothing here can hold its ports.
     for name, value in (("CLUSTER_PORT", port), ("CLUSTER_ACTION_PORT", action_port)):
-        if port_in_use(value):
+        if hosts == "loopback" and port_in_use(value):
             print(f"error: port {value} is in use; choose another with {name}=...", file=sys.stderr)
             return 1
     run_dir = PROJECT_DIR / "var" / "cluster"
@@ -228,6 +350,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         stores=stores,
         run_dir=run_dir,
         agent_token=chosen_token,
+        hosts=hosts,
     )
     print(
         f"Starting {len(cluster.rasa_servers)} Rasa servers, {len(cluster.action_servers)} "
@@ -240,9 +363,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             f"  REST channel (balanced): POST {cluster.rest_url}\n"
             f"  Agent preview page: {cluster.base_url}/webhooks/preview/ (token: "
             f"{'the value of AGENT_TOKEN' if chosen_token else cluster.agent_token})\n"
-            f"  Rasa servers: {', '.join(str(p) for p in cluster.rasa_ports)}; "
-            f"tracker store {stores['TRACKER_STORE_URL']}; Redis lock store "
-            f"{stores['LOCK_STORE_HOST']}:{stores['LOCK_STORE_PORT']}\n"
+            f"  Rasa servers: {', '.join(cluster.rasa_upstreams)}; "
+            f"tracker store {cluster.stores['TRACKER_STORE_URL']}; Redis lock store "
+            f"{cluster.stores['LOCK_STORE_HOST']}:{cluster.stores['LOCK_STORE_PORT']}\n"
             "Press Ctrl-C to stop.\n"
         ),
     )

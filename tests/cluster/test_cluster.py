@@ -2,7 +2,9 @@
 
 Each conversation has its own plan context; every answer must match it (no
 cross-talk), whichever server takes the turn, including while one server is
-stopped and after it comes back.
+stopped and after it comes back. Every test runs twice: on this host's
+loopback, and with each process on a host of its own (network namespaces,
+launch/netns.py), where nothing can lean on loopback.
 """
 
 import asyncio
@@ -19,7 +21,7 @@ from typing import Any, Iterator, List, Optional, Tuple
 import aiohttp
 import pytest
 
-from launch.cluster import Cluster, cluster_stores, missing_services
+from launch.cluster import HOST_MODES, Cluster, cluster_stores, missing_services, netns_missing
 from launch.servers import Supervisor
 from plan_coverage.engine import PlanContext, load_rules
 from tests.support.prerequisites import skip_unless_required
@@ -139,21 +141,22 @@ async def run_turns(
         await asyncio.gather(*(one(c) for c in conversations))
 
 
-def port_of(upstream: str) -> int:
-    """The port nginx reports for the server that answered."""
-    return int(upstream.rsplit(":", 1)[-1])
-
-
-@pytest.fixture(scope="module")
-def cluster(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """Two Rasa servers, two action servers and nginx, on free ports."""
+@pytest.fixture(scope="module", params=HOST_MODES)
+def cluster(
+    request: pytest.FixtureRequest, trained_model: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
+    """Two Rasa servers, two action servers and nginx, on free ports: on
+    loopback with the machine's stores, or on namespace hosts with their own."""
+    hosts = request.param
     stores = cluster_stores()
-    missing = missing_services(stores)
+    missing = missing_services(stores) if hosts == "loopback" else netns_missing()
     if missing:
         skip_unless_required("the cluster needs " + ", ".join(missing))
-    run_dir = tmp_path_factory.mktemp("cluster")
+    run_dir = tmp_path_factory.mktemp(f"cluster-{hosts}")
     with (run_dir / "servers.log").open("wb") as log:
-        running = Cluster(rasa_servers=2, action_servers=2, stores=stores, output=log, run_dir=run_dir)
+        running = Cluster(
+            rasa_servers=2, action_servers=2, stores=stores, output=log, run_dir=run_dir, hosts=hosts
+        )
         try:
             running.start()
         except RuntimeError as error:
@@ -176,10 +179,9 @@ def test_consecutive_turns_on_different_servers_keep_each_conversation_s_context
     assert [c.failures for c in talks if c.failures] == []
     assert sum(len(c.upstreams) for c in talks) == CONVERSATIONS * len(turns)
     for conversation in talks:
-        ports = [port_of(u) for u in conversation.upstreams]
-        expected = [cluster.rasa_ports[alternate(conversation, t) - 1] for t in range(len(turns))]
-        assert ports == expected
-        assert all(a != b for a, b in zip(ports, ports[1:], strict=False))
+        expected = [cluster.rasa_upstreams[alternate(conversation, t) - 1] for t in range(len(turns))]
+        assert conversation.upstreams == expected
+        assert all(a != b for a, b in zip(conversation.upstreams, conversation.upstreams[1:], strict=False))
 
 
 def test_balanced_traffic_survives_a_server_stopping_and_coming_back(cluster: Cluster) -> None:
@@ -206,12 +208,12 @@ def test_balanced_traffic_survives_a_server_stopping_and_coming_back(cluster: Cl
     # With the second server down, every conversation goes on with its context.
     asyncio.run(run_turns(cluster.rest_url, talks, [TURNS[-1]]))
     assert [c.failures for c in talks if c.failures] == []
-    assert {port_of(c.upstreams[-1]) for c in talks} == {cluster.rasa_ports[0]}
+    assert {c.upstreams[-1] for c in talks} == {cluster.rasa_upstreams[0]}
 
     cluster.restart_rasa_server(1)
     asyncio.run(run_turns(cluster.rest_url, talks, [TURNS[0]], pin=lambda c, t: 2))
     assert [c.failures for c in talks if c.failures] == []
-    assert {port_of(c.upstreams[-1]) for c in talks} == {cluster.rasa_ports[1]}
+    assert {c.upstreams[-1] for c in talks} == {cluster.rasa_upstreams[1]}
 
 
 def test_run_cluster_supervision_restarts_killed_processes(cluster: Cluster) -> None:
@@ -239,3 +241,25 @@ def test_run_cluster_supervision_restarts_killed_processes(cluster: Cluster) -> 
     assert supervisor.restarts == 2
     assert any("Rasa server" in line and "exited" in line for line in lines)
     assert any("action server" in line and "is back" in line for line in lines)
+
+
+def test_on_namespace_hosts_every_process_has_a_network_of_its_own(cluster: Cluster) -> None:
+    """The netns mode really separates hosts: each Rasa server, action server
+    and nginx in its own network namespace (Postgres and Redis share the
+    stores host), none in this machine's; in loopback mode all share it."""
+
+    def network_of(pid: int) -> str:
+        return os.readlink(f"/proc/{pid}/ns/net")
+
+    machine = network_of(os.getpid())
+    networks = {}
+    for server in cluster.servers:
+        assert server.process is not None and server.process.poll() is None, server.name
+        networks[server.name] = network_of(server.process.pid)
+    if cluster.network is None:
+        assert set(networks.values()) == {machine}
+        return
+    assert machine not in networks.values()
+    assert len(set(networks.values())) == 1 + 1 + len(cluster.rasa_servers) + len(cluster.action_servers)
+    assert all(not upstream.startswith("127.") for upstream in cluster.rasa_upstreams)
+    assert "127.0.0.1" not in cluster.stores["TRACKER_STORE_URL"]

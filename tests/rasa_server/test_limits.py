@@ -16,7 +16,7 @@ def test_nginx_sizes_are_written_as_nginx_reads_them() -> None:
 
 
 def test_the_cluster_nginx_refuses_bodies_above_the_rasa_servers_limit(tmp_path: Path) -> None:
-    config = nginx_config(tmp_path, 1, 2, [3], [4])
+    config = nginx_config(tmp_path, 1, 2, ["127.0.0.1:3"], ["127.0.0.1:4"])
     assert f"client_max_body_size {nginx_size(MAX_REQUEST_BODY_BYTES)};" in config
 
 
