@@ -19,8 +19,14 @@ QUICK_REPLIES_NAME = "Suggested answers"
 
 
 def bot_texts(page: Any) -> List[str]:
-    """The assistant's messages shown in the widget, in order."""
-    return list(page.locator(".hcsc-chat__message--bot .hcsc-chat__text").all_text_contents())
+    """The assistant's bubbles shown in the widget, in order: each one's words
+    (an answer's text, steps and closing line), without references or buttons."""
+    return list(page.locator(".hcsc-chat__message--bot .hcsc-chat__body").all_text_contents())
+
+
+def answer_shown(text: str, closing: str) -> str:
+    """An answer's bubble text: its text, and the closing (ID-card) line as its last sentence."""
+    return f"{text} {closing}"
 
 
 def ask(page: Any, text: str) -> None:
