@@ -123,6 +123,10 @@
   }
 
   function start(Render) {
+    if (!document.body) {
+      document.addEventListener("DOMContentLoaded", function () { start(Render); }, { once: true });
+      return;
+    }
     // connecting: first connection not yet made; online: session confirmed;
     // offline: the server could not be reached (socket.io keeps retrying).
     let connection = "connecting";
@@ -158,7 +162,15 @@
     });
     const badge = element("span", { class: "hcsc-chat__badge", "aria-hidden": "true" });
     const unreadText = element("span", { class: "hcsc-chat__visually-hidden" });
-    launcher.append(element("span", {}, TEXT.launcher), badge, unreadText);
+    // On small screens only the first word shows ("Chat"): the full name
+    // stays the button's name, and the launcher covers less of the page.
+    const firstWord = TEXT.launcher.split(" ")[0];
+    launcher.append(
+      element("span", {}, firstWord),
+      element("span", { class: "hcsc-chat__launcher-more" }, TEXT.launcher.slice(firstWord.length)),
+      badge,
+      unreadText
+    );
     const panel = element("div", {
       id: "hcsc-chat-panel",
       class: "hcsc-chat__panel",
@@ -890,7 +902,7 @@
       storageSet(STORAGE_KEYS.unread, String(unread));
       badge.textContent = unread ? String(unread) : "";
       badge.hidden = !unread;
-      unreadText.textContent = unread ? ", " + (unread === 1 ? TEXT.unreadOne : unread + " " + TEXT.unreadMany) : "";
+      unreadText.textContent = unread ? "(" + (unread === 1 ? TEXT.unreadOne : unread + " " + TEXT.unreadMany) + ")" : "";
     }
 
     // ---- scrolling: where the member reads -------------------------------------
@@ -902,6 +914,12 @@
     }
 
     function scrollToEntry(node) {
+      if (panel.hidden) {
+        // Read from its first line when the member opens the chat again.
+        position = { entry: Number(node.getAttribute("data-entry")), offset: -8 };
+        savePosition();
+        return;
+      }
       const top = node.getBoundingClientRect().top - log.getBoundingClientRect().top + log.scrollTop;
       log.scrollTop = Math.max(0, top - 8);
       rememberPosition();
