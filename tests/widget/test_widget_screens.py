@@ -249,3 +249,37 @@ def test_a_quick_reply_tapped_on_a_phone_does_not_open_the_keyboard(
         screenshot(page, "widget-phone-plan-question")
     finally:
         context.close()
+
+
+# How far an element is below the top of the conversation log, in CSS px.
+FROM_LOG_TOP = (
+    "node => node.getBoundingClientRect().top - node.closest('[role=log]').getBoundingClientRect().top"
+)
+
+
+def test_a_phone_keyboard_never_hides_the_answer_or_the_input(browser: Any, assistant: Assistant) -> None:
+    # A phone keyboard shrinks the visual viewport: the panel follows it, and
+    # the member keeps reading the same line. Reduced motion: no animation.
+    context = browser.new_context(**SCREENS["phone"], reduced_motion="reduce", bypass_csp=True)
+    try:
+        page = context.new_page()
+        page.goto(assistant.demo_url)
+        page.get_by_role("button", name=LAUNCHER_NAME).tap()
+        dialog = page.get_by_role("dialog", name=DIALOG_NAME)
+        expect(page.locator(".hcsc-chat__message--bot").first).to_contain_text(GREETING_START)
+        assert dialog.evaluate("node => getComputedStyle(node).animationName") == "none"
+        page.get_by_label(INPUT_LABEL).tap()
+        bubble = ask_for_a_new_answer(page, QUESTIONS[0][0])
+        expect(bubble.locator("ol.hcsc-chat__steps > li")).to_have_count(5)
+        input_and_last_answer_visible(page)
+        top_before = bubble.evaluate(FROM_LOG_TOP)
+
+        page.set_viewport_size({"width": 375, "height": 330})
+        expect(dialog).to_have_js_property("offsetHeight", 330)
+        input_and_last_answer_visible(page)
+        # The same first line, as far from the top of the conversation as before.
+        assert abs(bubble.evaluate(FROM_LOG_TOP) - top_before) <= 4
+        screenshot(page, "widget-phone-keyboard")
+        assert axe_violations(page) == []
+    finally:
+        context.close()
