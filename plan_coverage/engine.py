@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import product
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
@@ -54,6 +54,46 @@ class PlanContext:
 
 
 @dataclass(frozen=True)
+class TextBlock:
+    """A paragraph (`text`) or numbered steps (`steps`) of an answer's text.
+
+    Channels that can show lists show steps as one; the plain text numbers
+    them in line ("1. Confirm ... 2. Your therapist ...").
+    """
+
+    text: str = ""
+    steps: Tuple[str, ...] = ()
+
+    def plain(self) -> str:
+        """The block as plain text."""
+        if self.steps:
+            return " ".join(f"{number}. {step}" for number, step in enumerate(self.steps, start=1))
+        return self.text
+
+    def as_json(self) -> Dict[str, Any]:
+        """{"text": str} or {"steps": [str, ...]}."""
+        return {"steps": list(self.steps)} if self.steps else {"text": self.text}
+
+
+def plain_text(blocks: Sequence[TextBlock]) -> str:
+    """Blocks as one plain text, as plain channels show it."""
+    return " ".join(block.plain() for block in blocks if block.plain())
+
+
+def _joined(blocks: Iterable[TextBlock]) -> Tuple[TextBlock, ...]:
+    """Blocks with neighbouring paragraphs joined into one (as the plain text runs them on)."""
+    joined: List[TextBlock] = []
+    for block in blocks:
+        if not block.plain():
+            continue
+        if joined and not block.steps and not joined[-1].steps:
+            joined[-1] = TextBlock(text=f"{joined[-1].text} {block.text}")
+        else:
+            joined.append(block)
+    return tuple(joined)
+
+
+@dataclass(frozen=True)
 class Rule:
     """One reviewed rule: an answer for a topic, a note, or a topic redirect."""
 
@@ -68,6 +108,8 @@ class Rule:
     closing: Optional[str] = None
     offer_plan_types: bool = False
     redirect_to: Optional[str] = None
+    # The text as paragraphs and numbered steps; `text` is their plain form.
+    blocks: Tuple[TextBlock, ...] = ()
 
     def matches(self, context: PlanContext) -> bool:
         """True when every condition in `when` accepts the context's value."""
@@ -87,6 +129,13 @@ class CoverageAnswer:
     citations: Tuple[str, ...]
     ask_plan_type: bool = False
     decided_by: Optional[str] = None  # the qualifier rule that decided the outcome
+    # `text` as paragraphs and numbered steps (plain_text(blocks) == text).
+    blocks: Tuple[TextBlock, ...] = ()
+
+    @property
+    def has_steps(self) -> bool:
+        """True when the text has numbered steps that a channel may show as a list."""
+        return any(block.steps for block in self.blocks)
 
     def payload(self) -> Dict[str, Any]:
         """The custom payload every coverage answer carries to the channel."""
@@ -163,6 +212,14 @@ class CoverageRules:
             closing = answer.closing or self.closing
             ask_plan_type = answer.offer_plan_types and context.plan_type is None
         reference_ids = _unique(ref for rule in used for ref in rule.references)
+        blocks = _joined(
+            TextBlock(
+                text=fill_phrases(block.text, self.phrases),
+                steps=tuple(fill_phrases(step, self.phrases) for step in block.steps),
+            )
+            for rule in used
+            for block in rule.blocks
+        )
         return CoverageAnswer(
             topic=topic,
             outcome=outcome,
@@ -173,6 +230,7 @@ class CoverageRules:
             citations=tuple(self.references[ref] for ref in reference_ids),
             ask_plan_type=ask_plan_type,
             decided_by=None if qualifier is None else qualifier.id,
+            blocks=blocks,
         )
 
     def clean_context(self, context: PlanContext) -> PlanContext:
@@ -307,20 +365,32 @@ def _parse_rule(path: Path, entry: Any, forced_kind: Optional[str]) -> Rule:
         raise fail("`when` must map context keys to non-empty lists")
     if kind != "redirect" and not str(entry.get("text", "")).strip():
         raise fail("needs member-facing text")
+    steps = entry.get("steps") or []
+    if not isinstance(steps, list) or not all(isinstance(step, str) and step.strip() for step in steps):
+        raise fail("`steps` must be a list of member-facing sentences")
+    if steps and kind != "answer":
+        raise fail("only answer rules have `steps`")
     if not entry.get("source"):
         raise fail("needs `source`: the article's words the rule rests on")
+    blocks = _joined(
+        [
+            TextBlock(text=" ".join(str(entry.get("text", "")).split())),
+            TextBlock(steps=tuple(" ".join(step.split()) for step in steps)),
+        ]
+    )
     return Rule(
         id=str(entry["id"]),
         kind=str(kind),
         topics=topics,
         when={str(k): tuple(str(v) for v in values) for k, values in when.items()},
         outcome=entry.get("outcome"),
-        text=" ".join(str(entry.get("text", "")).split()),
+        text=plain_text(blocks),
         references=_as_tuple(entry.get("references")),
         source=_as_tuple(entry["source"]),
         closing=entry.get("closing"),
         offer_plan_types=bool(entry.get("offer_plan_types", False)),
         redirect_to=entry.get("to"),
+        blocks=blocks,
     )
 
 

@@ -6,6 +6,12 @@ sends these messages, the member channels accept exactly these payloads as
 commands, and the agent preview and the answer catalogue show them. A message
 is a dict with any of `text` (str), `buttons` (list of {"title", "payload"})
 and `custom` (the coverage payload), in the shape Rasa's channels deliver.
+
+An answer with numbered steps carries them structured too: its custom
+payload holds, next to `coverage` (unchanged), `blocks`: the answer's text
+as [{"text": str} | {"steps": [str, ...]}], whose plain form (steps numbered
+"1. " in line) is exactly the text message. Channels that can show a list
+(the chat widget, web/widget/render.js) show that; others show the text.
 """
 
 from typing import Any, Dict, FrozenSet, List, Sequence
@@ -30,7 +36,7 @@ TOPIC_SEPARATOR = "+"
 def answer_messages(rules: CoverageRules, answer: CoverageAnswer) -> List[Message]:
     """An answer as sent: its text, its coverage payload, the plan-type question
     when the plan type would make it more exact, and the closing line last."""
-    messages: List[Message] = [{"text": answer.text}, {"custom": answer.payload()}]
+    messages: List[Message] = [{"text": answer.text}, {"custom": answer_custom(answer)}]
     if answer.ask_plan_type:
         messages.append({"text": rules.prompts["plan_type_question"], "buttons": plan_type_buttons(rules)})
     messages.append({"text": answer.closing})
@@ -43,12 +49,21 @@ def answers_messages(rules: CoverageRules, answers: Sequence[CoverageAnswer]) ->
     the closing line once, last."""
     messages: List[Message] = []
     for answer in answers:
-        messages += [{"text": answer.text}, {"custom": answer.payload()}]
+        messages += [{"text": answer.text}, {"custom": answer_custom(answer)}]
     if any(answer.ask_plan_type for answer in answers):
         messages.append({"text": rules.prompts["plan_type_question"], "buttons": plan_type_buttons(rules)})
     for closing in dict.fromkeys(answer.closing for answer in answers):
         messages.append({"text": closing})
     return messages
+
+
+def answer_custom(answer: CoverageAnswer) -> Dict[str, Any]:
+    """The custom payload sent after an answer's text: {"coverage": {...}}, and
+    {"blocks": [...]} next to it when the text has numbered steps."""
+    custom = answer.payload()
+    if answer.has_steps:
+        custom["blocks"] = [block.as_json() for block in answer.blocks]
+    return custom
 
 
 def context_noted_messages(rules: CoverageRules, context: PlanContext) -> List[Message]:

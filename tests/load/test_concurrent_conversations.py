@@ -29,6 +29,7 @@ import socketio
 
 from launch.servers import Assistant
 from plan_coverage.engine import PlanContext, load_rules
+from plan_coverage.replies import answer_custom
 from tests.support.servers import running_assistant
 from tests.support.socketio_client import ChatClient, ends_with_id_card_line
 from tests.support.tracker_store import stored_events, user_events
@@ -91,7 +92,7 @@ class Turn:
         if self.topic is None:
             return [{"text": noted_text(self.context)}]
         answer = RULES.answer(self.topic, self.context)
-        return [{"text": answer.text}, {"custom": answer.payload()}, {"text": answer.closing}]
+        return [{"text": answer.text}, {"custom": answer_custom(answer)}, {"text": answer.closing}]
 
 
 @dataclass

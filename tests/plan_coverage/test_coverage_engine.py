@@ -10,7 +10,8 @@ import textstat
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plan_coverage.engine import CoverageAnswer, PlanContext, load_rules
+from plan_coverage.engine import CoverageAnswer, PlanContext, load_rules, plain_text
+from plan_coverage.replies import answer_messages
 
 RULES = load_rules()
 TOPICS: Tuple[str, ...] = tuple(RULES.topics)
@@ -300,6 +301,38 @@ def test_unknown_context_values_count_as_unknown() -> None:
     assert (coverage["state"], coverage["plan_type"]) == (None, None)
     assert answer.context == PlanContext()
     assert answer.outcome == "depends_on_plan" and answer.ask_plan_type
+
+
+# --- numbered steps ------------------------------------------------------------------
+
+
+def test_blocks_are_the_text_as_paragraphs_and_steps() -> None:
+    """Every answer's blocks, steps numbered in line, are its text word for word."""
+    for _, answer in all_answers():
+        assert plain_text(answer.blocks) == answer.text
+        assert all(bool(block.text) != bool(block.steps) for block in answer.blocks)
+
+
+def test_prior_approval_steps_are_structured_and_sent_with_the_payload() -> None:
+    """The five steps reach channels as a list, next to the unchanged coverage payload."""
+    answer = RULES.answer("preauth_steps", context(state="IL"))
+    assert [len(block.steps) for block in answer.blocks] == [0, 5, 0]
+    assert answer.text.startswith("Here is the usual way: 1. Confirm your physical therapy")
+    text, custom, closing = answer_messages(RULES, answer)
+    assert text == {"text": answer.text}
+    assert custom["custom"]["coverage"] == answer.payload()["coverage"]
+    assert custom["custom"]["blocks"][1] == {"steps": list(answer.blocks[1].steps)}
+    assert closing == {"text": answer.closing}
+
+
+def test_only_answers_with_steps_carry_blocks() -> None:
+    for _, answer in all_answers():
+        custom = answer_messages(RULES, answer)[1]["custom"]
+        assert (
+            ("blocks" in custom)
+            == answer.has_steps
+            == (answer.topic == "preauth_steps" and not answer.decided_by)
+        )
 
 
 # --- asking for the plan type ---------------------------------------------------------

@@ -101,6 +101,7 @@ def set_top_level(key: str, value: Any) -> Mutation:
 
 # --- broken files ----------------------------------------------------------------
 
+STEPS_RULE = "preauth_steps.general"
 BROKEN: List[Tuple[str, Mutation, Tuple[str, ...]]] = [
     ("duplicate_id", set_field("referral.ppo", "id", "referral.hmo"), ("referral.hmo", "duplicate id")),
     (
@@ -147,6 +148,21 @@ BROKEN: List[Tuple[str, Mutation, Tuple[str, ...]]] = [
     ("missing_top_level_key", drop_top_level("references"), ("references",)),
     ("empty_top_level_key", set_top_level("references", None), ("references",)),
     ("missing_prompt", lambda data: data["prompts"].pop("context_noted"), ("prompts", "context_noted")),
+    (
+        "steps_not_a_list",
+        set_field("preauth_steps.general", "steps", "1. Call."),
+        ("preauth_steps.general", "steps"),
+    ),
+    (
+        "blank_step",
+        set_field("preauth_steps.general", "steps", ["Call.", " "]),
+        ("preauth_steps.general", "steps"),
+    ),
+    (
+        "steps_on_a_note",
+        set_field("note.il_evicore_list", "steps", ["Call."]),
+        ("note.il_evicore_list", "steps"),
+    ),
 ]
 
 

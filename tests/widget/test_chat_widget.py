@@ -19,6 +19,7 @@ from tests.widget.widget_support import (
     INPUT_LABEL,
     LAUNCHER_NAME,
     QUICK_REPLIES_NAME,
+    answer_shown,
     ask,
     bot_texts,
 )
@@ -58,14 +59,19 @@ def wait_for_greeting(page: Any) -> Any:
 
 
 def wait_for_bot_text(page: Any, text: str) -> Any:
-    """The assistant's message with exactly this text."""
+    """The assistant's bubble with exactly this text (an answer's: text and closing line)."""
     message = (
         page.locator(".hcsc-chat__message--bot")
-        .filter(has=page.locator(".hcsc-chat__text", has_text=text))
+        .filter(has=page.locator(".hcsc-chat__body", has_text=text))
         .last
     )
-    expect(message.locator(".hcsc-chat__text")).to_have_text(text)
+    expect(message.locator(".hcsc-chat__body")).to_have_text(text)
     return message
+
+
+def wait_for_answer(page: Any, answer: Any) -> Any:
+    """The bubble of a coverage answer: its text with the closing line as its last sentence."""
+    return wait_for_bot_text(page, answer_shown(answer.text, answer.closing))
 
 
 def visible_conversation(page: Any) -> List[str]:
@@ -98,11 +104,13 @@ def test_member_opens_by_keyboard_asks_and_sees_the_answer_with_its_references(
     ask(page, question)
     expected = RULES.answer("therapy_massage", PlanContext(setting="physical_therapy", **DEMO_PLAN))
     assert expected.citations
-    answer = wait_for_bot_text(page, expected.text)
+    # One bubble: the answer, the ID-card line as its last sentence, its references.
+    answer = wait_for_answer(page, expected)
     sources = answer.locator(".hcsc-chat__sources")
     expect(sources).to_have_text("Based on: " + "; ".join(expected.citations))
-    wait_for_bot_text(page, expected.closing)
+    expect(answer.locator(".hcsc-chat__closing")).to_have_text(" " + expected.closing)
     assert ID_CARD in bot_texts(page)[-1]
+    assert not any(text == expected.closing for text in bot_texts(page))
     expect(page.locator(".hcsc-chat__message--user .hcsc-chat__text")).to_have_text([question])
     # Suggestions of an earlier message go away once the member has answered.
     expect(page.get_by_role("group", name=QUICK_REPLIES_NAME)).to_have_count(0)
@@ -129,12 +137,20 @@ def test_quick_replies_work_and_a_page_without_plan_context_offers_plan_buttons(
 
     no_plan = RULES.answer("referral", PlanContext())
     assert no_plan.ask_plan_type
-    wait_for_bot_text(page, no_plan.text)
-    plan_buttons = page.get_by_role("group", name=QUICK_REPLIES_NAME).get_by_role("button")
+    wait_for_answer(page, no_plan)
+    group = page.get_by_role("group", name=QUICK_REPLIES_NAME)
+    plan_buttons = group.get_by_role("button")
     expect(plan_buttons).to_have_text(["HMO", "PPO", "Medicaid", "Medicare Advantage"])
+    # The plan-type question sits directly above its buttons, after the answer.
+    question = group.locator("xpath=preceding-sibling::*[1]")
+    expect(question.locator(".hcsc-chat__body")).to_have_text(RULES.prompts["plan_type_question"])
+    assert bot_texts(page)[-2:] == [
+        answer_shown(no_plan.text, no_plan.closing),
+        RULES.prompts["plan_type_question"],
+    ]
 
     plan_buttons.filter(has_text="HMO").click()
-    wait_for_bot_text(page, RULES.answer("referral", PlanContext(plan_type="hmo")).text)
+    wait_for_answer(page, RULES.answer("referral", PlanContext(plan_type="hmo")))
 
 
 def test_conversation_and_its_context_survive_a_page_reload(page: Any, assistant: Assistant) -> None:
@@ -161,7 +177,7 @@ def test_conversation_and_its_context_survive_a_page_reload(page: Any, assistant
 
     # The page still says PPO; the answer is the HMO one only if Rasa kept the context.
     ask(page, "do i need a referral for massage?")
-    wait_for_bot_text(page, RULES.answer("referral", PlanContext(state="TX", plan_type="hmo")).text)
+    wait_for_answer(page, RULES.answer("referral", PlanContext(state="TX", plan_type="hmo")))
     expect(page.locator(".hcsc-chat__message--bot", has_text=GREETING_START)).to_have_count(1)
 
 
@@ -229,7 +245,7 @@ def test_open_widget_has_no_serious_accessibility_violations(browser: Any, assis
         wait_for_greeting(page)
         ask(page, "is massage at a spa covered?")
         expected = RULES.answer("spa_wellness", PlanContext(setting="spa", **DEMO_PLAN))
-        wait_for_bot_text(page, expected.closing)
+        wait_for_answer(page, expected)
         page.add_script_tag(path=str(AXE_SCRIPT))
         results = page.evaluate(
             """() => axe.run(document, {

@@ -13,7 +13,7 @@ from plan_coverage.engine import PlanContext, load_rules
 from rasa_server.nlg import response_text
 from tests.support.replies import ID_CARD
 from tests.support.servers import running_assistant
-from tests.widget.widget_support import DIALOG_NAME, GREETING_START, LAUNCHER_NAME, ask
+from tests.widget.widget_support import DIALOG_NAME, GREETING_START, LAUNCHER_NAME, ask, screenshot
 
 pytestmark = pytest.mark.slow
 
@@ -21,6 +21,9 @@ RULES = load_rules()
 NOT_ANSWERING = "Sorry, the assistant is taking too long to answer."
 UNREACHABLE = "Sorry, I can't reach the assistant right now."
 BACK_ONLINE = "You are connected again."
+NOT_SENT = "Not sent."
+RETRY = "Try again"
+STILL_OFFLINE = "Still not connected. Please try again soon."
 # What the Rasa server answers when the action server fails (rasa_server/always_a_reply.py).
 ANSWER_UNAVAILABLE = response_text("utter_answer_unavailable")
 # Longer than the widget waits for a reply (15 s), so a slow action server is
@@ -76,15 +79,28 @@ def test_widget_says_when_the_assistant_is_slow_or_down_and_reconnects(
     expect(notices.last).to_contain_text(UNREACHABLE)
     expect(notices.last).to_contain_text(ID_CARD)
 
-    # A message sent while the assistant is down is not lost: it stays in the box.
+    # A message sent while the assistant is down is not lost: it is kept with
+    # a retry button, and the outage notice is not said again on every send.
     ask(page, "do i need a referral?")
-    expect(notices).to_have_count(3)
-    expect(notices.last).to_contain_text(UNREACHABLE)
-    expect(page.get_by_label("Your question")).to_have_value("do i need a referral?")
+    failed = page.locator(".hcsc-chat__entry--user", has_text="do i need a referral?")
+    expect(failed.locator(".hcsc-chat__failed")).to_contain_text(NOT_SENT)
+    retry = failed.get_by_role("button", name=RETRY)
+    ask(page, "is massage covered?")
+    expect(page.locator(".hcsc-chat__failed")).to_have_count(2)
+    retry.click()
+    expect(page.get_by_role("status")).to_have_text(STILL_OFFLINE)
+    expect(notices).to_have_count(2)
+    expect(page.get_by_label("Your question")).to_have_value("")
+    screenshot(page, "widget-offline-retry")
 
     restart(stoppable_assistant.action_server, stoppable_assistant.rasa_server)
     expect(notices.last).to_contain_text(BACK_ONLINE)
-    page.get_by_label("Your question").press("Enter")
+    retry.click()
     answer = RULES.answer("referral", PlanContext(state="TX", plan_type="ppo"))
     expect(page.locator(".hcsc-chat__text", has_text=answer.text)).to_have_count(1)
+    expect(page.locator(".hcsc-chat__failed")).to_have_count(1)
     expect(page.get_by_role("dialog", name=DIALOG_NAME)).to_be_visible()
+    # After a reload the unsent message still waits for its retry.
+    page.reload()
+    expect(page.locator(".hcsc-chat__failed")).to_have_count(1)
+    expect(page.locator(".hcsc-chat__text", has_text=answer.text)).to_have_count(1)

@@ -35,7 +35,9 @@ def test_demo_page_embeds_the_widget_with_this_rasa_server_and_a_strict_policy(a
     assert f"connect-src 'self' {assistant.base_url} ws://127.0.0.1:{assistant.rasa_port};" in policy
 
 
-@pytest.mark.parametrize("path", ["widget/widget.js", "widget/widget.css", "widget/socket.io.min.js"])
+@pytest.mark.parametrize(
+    "path", ["widget/widget.js", "widget/render.js", "widget/widget.css", "widget/socket.io.min.js"]
+)
 def test_widget_files_are_served(assistant: Assistant, path: str) -> None:
     status, _, body = get(f"http://127.0.0.1:{assistant.web_port}/{path}")
     assert status == 200

@@ -10,6 +10,8 @@ from launch.paths import PROJECT_DIR
 from plan_coverage.engine import load_rules
 
 WIDGET_SOURCE = (PROJECT_DIR / "web" / "widget" / "widget.js").read_text()
+# How answers look: shared by the widget and the agent console.
+RENDER_SOURCE = (PROJECT_DIR / "web" / "widget" / "render.js").read_text()
 MAX_GRADE = 8
 
 
@@ -20,9 +22,10 @@ def widget_words() -> Dict[str, str]:
     return dict(re.findall(r'^\s*(\w+): "([^"]*)",?(?:\s*//.*)?$', table.group(1), re.M))
 
 
-def test_widget_never_parses_text_as_html() -> None:
+@pytest.mark.parametrize("source", [WIDGET_SOURCE, RENDER_SOURCE], ids=["widget.js", "render.js"])
+def test_widget_never_parses_text_as_html(source: str) -> None:
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "DOMParser"):
-        assert sink not in WIDGET_SOURCE
+        assert sink not in source
 
 
 @pytest.mark.parametrize(

@@ -1,18 +1,22 @@
 /*
  * Member chat widget: massage therapy coverage for Blue Cross and Blue Shield plans.
  *
- * Embed it with one tag; state and plan type are optional (a member portal
- * that knows them passes them, and the member is not asked):
+ * Embed it with one tag; state, plan type and the two links are optional (a
+ * member portal that knows the plan passes it, and the member is not asked):
  *
  *   <script src="https://assistant.example/widget/widget.js"
  *           data-server="https://assistant.example:5005"
- *           data-state="TX" data-plan-type="ppo" defer></script>
+ *           data-state="TX" data-plan-type="ppo"
+ *           data-portal-url="https://members.example/"
+ *           data-id-card-help-url="https://members.example/id-card" defer></script>
  *
- * It loads socket.io.min.js and widget.css from its own folder, never from a
- * CDN, and talks to the Rasa server's socketio channel. Every text, the
- * member's or the assistant's, goes into the page with textContent only.
- * The conversation id and the visible conversation stay in sessionStorage
- * (gone when the tab closes), so a page reload continues the conversation.
+ * It loads render.js (how an answer looks, shared with the agent console),
+ * socket.io.min.js and widget.css from its own folder, never from a CDN, and
+ * talks to the Rasa server's socketio channel. Every text, the member's or
+ * the assistant's, goes into the page with textContent only. The conversation
+ * id, its token and the visible conversation stay in sessionStorage (gone
+ * when the tab closes), so a page reload continues the conversation where the
+ * member was reading.
  */
 (function () {
   "use strict";
@@ -26,22 +30,36 @@
   const ASSET_BASE = new URL(".", script.src);
   const SERVER_URL = (script.dataset.server || ASSET_BASE.origin).replace(/\/+$/, "");
   const PLAN_CONTEXT = planContextFrom(script.dataset);
+  const LINKS = linksFrom(script.dataset);
   // Written by `make` from rasa_server/limits.py (tools/widget_facts.py).
   const REPLY_TIMEOUT_MS = 15000; // limit: widget_reply_timeout
+  // The assistant sends one turn as several messages in quick succession
+  // (answer, references, question, closing line): they are shown together,
+  // so the answer appears (and is read out) once.
+  const TURN_QUIET_MS = 300;
   const HISTORY_LIMIT = 100;
+  // Where the widget takes the whole screen and holds focus: phones, and
+  // windows zoomed in far enough that a floating panel would not fit.
+  const SMALL_SCREEN = "(max-width: 30rem), (max-height: 32rem)";
   const STORAGE_KEYS = {
     sessionId: "hcscChat.sessionId",
     // The server's token for sessionId: without it a reconnect gets a new conversation.
     sessionToken: "hcscChat.sessionToken",
     history: "hcscChat.history",
     open: "hcscChat.open",
+    // Where the member was reading: {entry, offset} or {end: true}.
+    position: "hcscChat.position",
+    unread: "hcscChat.unread",
   };
   const TEXT = {
     launcher: "Chat with us about massage coverage",
     title: "Massage therapy coverage",
     intro: "I am a virtual assistant, not a person. Ask me if your plan covers massage therapy.",
+    privacy: "Please don't type personal details such as your member ID.",
     close: "Close chat",
+    closeShort: "Close",
     inputLabel: "Your question",
+    inputPlaceholder: "Type your question",
     send: "Send",
     you: "You said: ",
     assistant: "Assistant said: ",
@@ -52,6 +70,25 @@
     offline: "Sorry, I can't reach the assistant right now. I will keep trying to connect.",
     slow: "Sorry, the assistant is taking too long to answer.",
     backOnline: "You are connected again. You can ask your question now.",
+    typing: "The assistant is typing.",
+    notSent: "Not sent.",
+    retry: "Try again",
+    stillOffline: "Still not connected. Please try again soon.",
+    startOver: "Start over",
+    startOverQuestion: "Start a new chat? This chat will be cleared.",
+    startOverYes: "Yes, start over",
+    startOverNo: "Keep this chat",
+    download: "Save chat",
+    transcriptTitle: "Chat about massage therapy coverage",
+    transcriptYou: "You: ",
+    transcriptAssistant: "Assistant: ",
+    transcriptNotSent: " (not sent)",
+    links: "Links",
+    portal: "Your member portal",
+    idCardHelp: "Find your ID card",
+    newTab: " (opens in a new tab)",
+    unreadOne: "1 new answer",
+    unreadMany: "new answers",
     feedbackQuestion: "Was this helpful?",
     feedbackYes: "Yes",
     feedbackNo: "No",
@@ -70,449 +107,1009 @@
     ],
   };
 
-  // connecting: first connection not yet made; online: session confirmed;
-  // offline: the server could not be reached (socket.io keeps retrying).
-  let connection = "connecting";
-  let socket = null;
-  let socketIoLoading = null;
-  let sessionId = storageGet(STORAGE_KEYS.sessionId);
-  let sessionToken = storageGet(STORAGE_KEYS.sessionToken);
-  let outageNoticeShown = false;
-  let replyTimer = null;
-  let waitingMessages = [];
-  let history = loadHistory();
-  let lastBotMessage = null;
-  let quickReplyGroup = null;
-  // The "Was this helpful?" group under the latest coverage answer, if any.
-  let feedbackGroup = null;
-
-  // ---- the page elements ------------------------------------------------
-
-  const root = element("div", { class: "hcsc-chat" });
-  const launcher = element("button", {
-    type: "button",
-    class: "hcsc-chat__launcher",
-    "aria-expanded": "false",
-    "aria-controls": "hcsc-chat-panel",
-  }, TEXT.launcher);
-  const panel = element("div", {
-    id: "hcsc-chat-panel",
-    class: "hcsc-chat__panel",
-    role: "dialog",
-    "aria-modal": "false",
-    "aria-labelledby": "hcsc-chat-title",
-    "aria-describedby": "hcsc-chat-intro",
-  });
-  panel.hidden = true;
-  const header = element("div", { class: "hcsc-chat__header" });
-  const title = element("h2", { id: "hcsc-chat-title", class: "hcsc-chat__title" }, TEXT.title);
-  const closeButton = element("button", {
-    type: "button",
-    class: "hcsc-chat__close",
-    "aria-label": TEXT.close,
-  }, "\u00d7");
-  const intro = element("p", { id: "hcsc-chat-intro", class: "hcsc-chat__intro" }, TEXT.intro);
-  // role=log is a polite live region; the attribute is spelled out for
-  // screen readers that do not infer it. tabindex lets keyboard users scroll.
-  const log = element("div", {
-    class: "hcsc-chat__log",
-    role: "log",
-    "aria-live": "polite",
-    "aria-label": "Conversation",
-    tabindex: "0",
-  });
-  const form = element("form", { class: "hcsc-chat__form" });
-  const label = element("label", { for: "hcsc-chat-input", class: "hcsc-chat__label" }, TEXT.inputLabel);
-  const input = element("input", {
-    id: "hcsc-chat-input",
-    class: "hcsc-chat__input",
-    type: "text",
-    autocomplete: "off",
-    maxlength: "500",
-  });
-  const sendButton = element("button", { type: "submit", class: "hcsc-chat__send" }, TEXT.send);
-
-  header.append(title, closeButton);
-  form.append(label, input, sendButton);
-  panel.append(header, intro, log, form);
-  root.append(launcher, panel);
-
-  const stylesheet = element("link", { rel: "stylesheet", href: new URL("widget.css", ASSET_BASE).href });
-  document.head.append(stylesheet);
-  document.body.append(root);
-
-  history.forEach(renderMessage);
-  showPendingQuickReplies();
-
-  launcher.addEventListener("click", function () {
-    if (panel.hidden) {
-      openPanel(true);
-    } else {
-      closePanel();
-    }
-  });
-  closeButton.addEventListener("click", closePanel);
-  panel.addEventListener("keydown", function (event) {
-    if (event.key === "Escape") {
-      event.stopPropagation();
-      closePanel();
-    }
-  });
-  form.addEventListener("submit", function (event) {
-    event.preventDefault();
-    const text = input.value.trim();
-    if (text && sendMessage(text, text)) {
-      input.value = "";
-    }
-  });
-
-  // A reload keeps the panel as the member left it, without moving focus.
-  if (storageGet(STORAGE_KEYS.open) === "1") {
-    openPanel(false);
-  }
-
-  // ---- opening and closing ----------------------------------------------
-
-  function openPanel(moveFocus) {
-    panel.hidden = false;
-    launcher.setAttribute("aria-expanded", "true");
-    storageSet(STORAGE_KEYS.open, "1");
-    scrollToEnd();
-    if (moveFocus) {
-      input.focus();
-    }
-    connect();
-  }
-
-  function closePanel() {
-    panel.hidden = true;
-    launcher.setAttribute("aria-expanded", "false");
-    storageSet(STORAGE_KEYS.open, "0");
-    launcher.focus();
-  }
-
-  // ---- talking to the assistant -------------------------------------------
-
-  function connect() {
-    if (socket || socketIoLoading) {
-      return;
-    }
-    socketIoLoading = loadSocketIo().then(function (io) {
-      // WebSocket first; where a proxy blocks it (common on work networks),
-      // HTTP long-polling (the server sends one Access-Control-Allow-Origin).
-      socket = io(SERVER_URL, {
-        path: "/socket.io",
-        transports: ["websocket", "polling"],
-        tryAllTransports: true,
-        reconnection: true,
-        reconnectionDelayMax: 5000,
-      });
-      socket.on("connect", function () {
-        socket.emit("session_request", { session_id: sessionId, session_token: sessionToken });
-      });
-      socket.on("session_token", onSessionToken);
-      socket.on("session_confirm", onSessionConfirmed);
-      socket.on("bot_uttered", onBotMessage);
-      socket.on("connect_error", onOutage);
-      socket.on("disconnect", function (reason) {
-        if (reason !== "io client disconnect") {
-          onOutage();
-        }
-      });
-    }, function () {
-      // The widget's own folder did not answer: try again on the next message.
-      socketIoLoading = null;
-      onOutage();
+  // render.js is normally loaded by its own tag before this one; a page that
+  // adds only widget.js gets it from the widget's folder.
+  if (window.HcscChatRender) {
+    start(window.HcscChatRender);
+  } else {
+    const tag = document.createElement("script");
+    tag.src = new URL("render.js", ASSET_BASE).href;
+    tag.addEventListener("load", function () {
+      if (window.HcscChatRender) {
+        start(window.HcscChatRender);
+      }
     });
+    document.head.append(tag);
   }
 
-  function loadSocketIo() {
-    if (typeof window.io === "function") {
-      return Promise.resolve(window.io);
+  function start(Render) {
+    if (!document.body) {
+      document.addEventListener("DOMContentLoaded", function () { start(Render); }, { once: true });
+      return;
     }
-    return new Promise(function (resolve, reject) {
-      const tag = element("script", { src: new URL("socket.io.min.js", ASSET_BASE).href });
-      tag.addEventListener("load", function () {
-        if (typeof window.io === "function") {
-          resolve(window.io);
-        } else {
-          reject(new Error("socket.io did not load"));
-        }
-      });
-      tag.addEventListener("error", function () {
-        tag.remove();
-        reject(new Error("socket.io did not load"));
-      });
-      document.head.append(tag);
+    // connecting: first connection not yet made; online: session confirmed;
+    // offline: the server could not be reached (socket.io keeps retrying).
+    let connection = "connecting";
+    let socket = null;
+    let socketIoLoading = null;
+    let sessionId = storageGet(STORAGE_KEYS.sessionId);
+    let sessionToken = storageGet(STORAGE_KEYS.sessionToken);
+    let outageNoticeShown = false;
+    let replyTimer = null;
+    let turnTimer = null;
+    let incoming = [];
+    // Member messages waiting for the connection: {entry, message}.
+    let waitingMessages = [];
+    let history = loadHistory();
+    let unread = Number(storageGet(STORAGE_KEYS.unread)) || 0;
+    let position = loadPosition();
+    // The "Was this helpful?" group under the latest coverage answer, if any.
+    let feedbackGroup = null;
+    let typing = null;
+    let lastPointer = "";
+    let lastFocusOutside = null;
+    const smallScreen = window.matchMedia(SMALL_SCREEN);
+    const coarsePointer = window.matchMedia("(pointer: coarse)");
+
+    // ---- the page elements ----------------------------------------------
+
+    const root = element("div", { class: "hcsc-chat" });
+    const launcher = element("button", {
+      type: "button",
+      class: "hcsc-chat__launcher",
+      "aria-expanded": "false",
+      "aria-controls": "hcsc-chat-panel",
     });
-  }
-
-  // The server sends the token for a conversation just before confirming it.
-  function onSessionToken(data) {
-    if (data && typeof data.session_id === "string" && typeof data.token === "string") {
-      sessionToken = data.token;
-      storageSet(STORAGE_KEYS.sessionToken, sessionToken);
-    }
-  }
-
-  function onSessionConfirmed(confirmedId) {
-    if (typeof confirmedId !== "string" || !confirmedId) {
-      return;
-    }
-    if (sessionId && confirmedId !== sessionId) {
-      // The server started a new conversation: the old one is not shown.
-      clearHistory();
-    }
-    sessionId = confirmedId;
-    storageSet(STORAGE_KEYS.sessionId, sessionId);
-    connection = "online";
-    if (outageNoticeShown) {
-      outageNoticeShown = false;
-      addNotice(TEXT.backOnline);
-    }
-    const waiting = waitingMessages;
-    waitingMessages = [];
-    waiting.forEach(emitMessage);
-    if (history.length === 0 && waiting.length === 0) {
-      // A new conversation starts with the assistant's welcome and suggestions.
-      emitMessage("/greet");
-    }
-  }
-
-  // Shows the member's text, then sends `message` (a quick reply sends its payload).
-  function sendMessage(message, shownText) {
-    if (connection === "offline") {
-      addNotice(TEXT.offline + " " + TEXT.idCard);
-      return false;
-    }
-    removeQuickReplies();
-    addMessage({ who: "user", text: shownText });
-    startReplyTimer();
-    if (connection === "online" && socket && socket.connected) {
-      emitMessage(message);
-    } else {
-      waitingMessages.push(message);
-    }
-    return true;
-  }
-
-  function emitMessage(message) {
-    socket.emit("user_uttered", { message: message, session_id: sessionId, customData: PLAN_CONTEXT });
-  }
-
-  function onBotMessage(data) {
-    if (!data || typeof data !== "object") {
-      return;
-    }
-    stopReplyTimer();
-    if (typeof data.text === "string" && data.text) {
-      addMessage({ who: "bot", text: data.text, replies: quickRepliesFrom(data.quick_replies) });
-    } else if (data.custom && data.custom.coverage && typeof data.custom.coverage === "object") {
-      addSourcesToLastAnswer(data.custom.coverage.citations);
-      offerFeedbackOnLastAnswer();
-    }
-  }
-
-  function onOutage() {
-    if (connection === "connecting" || connection === "online") {
-      connection = "offline";
-    }
-    stopReplyTimer();
-    waitingMessages = [];
-    if (!outageNoticeShown) {
-      outageNoticeShown = true;
-      addNotice(TEXT.offline + " " + TEXT.idCard);
-    }
-  }
-
-  function startReplyTimer() {
-    stopReplyTimer();
-    replyTimer = window.setTimeout(function () {
-      replyTimer = null;
-      addNotice(TEXT.slow + " " + TEXT.idCard);
-    }, REPLY_TIMEOUT_MS);
-  }
-
-  function stopReplyTimer() {
-    if (replyTimer !== null) {
-      window.clearTimeout(replyTimer);
-      replyTimer = null;
-    }
-  }
-
-  // ---- the conversation on screen -----------------------------------------
-
-  function addMessage(message) {
-    history.push(message);
-    if (history.length > HISTORY_LIMIT) {
-      history = history.slice(-HISTORY_LIMIT);
-    }
-    saveHistory();
-    renderMessage(message);
-    showPendingQuickReplies();
-  }
-
-  function renderMessage(message) {
-    const item = element("div", { class: "hcsc-chat__message hcsc-chat__message--" + message.who });
-    item.append(
-      element("span", { class: "hcsc-chat__visually-hidden" }, message.who === "user" ? TEXT.you : TEXT.assistant),
-      element("p", { class: "hcsc-chat__text" }, message.text)
+    const badge = element("span", { class: "hcsc-chat__badge", "aria-hidden": "true" });
+    const unreadText = element("span", { class: "hcsc-chat__visually-hidden" });
+    // On small screens only the first word shows ("Chat"): the full name
+    // stays the button's name, and the launcher covers less of the page.
+    const firstWord = TEXT.launcher.split(" ")[0];
+    launcher.append(
+      element("span", {}, firstWord),
+      element("span", { class: "hcsc-chat__launcher-more" }, TEXT.launcher.slice(firstWord.length)),
+      badge,
+      unreadText
     );
-    log.append(item);
-    if (message.who === "bot") {
-      lastBotMessage = { message: message, item: item };
-      if (message.sources && message.sources.length) {
-        renderSources(item, message.sources);
-      }
-      if (message.feedback === "offered") {
-        renderFeedback(item);
-      }
-    }
-    scrollToEnd();
-  }
-
-  function addSourcesToLastAnswer(citations) {
-    const sources = Array.isArray(citations)
-      ? citations.filter(function (name) { return typeof name === "string" && name; })
-      : [];
-    if (!sources.length || !lastBotMessage) {
-      return;
-    }
-    lastBotMessage.message.sources = sources;
-    saveHistory();
-    renderSources(lastBotMessage.item, sources);
-  }
-
-  function renderSources(item, sources) {
-    const note = element("p", { class: "hcsc-chat__sources" });
-    note.append(element("span", { class: "hcsc-chat__sources-label" }, TEXT.sources), sources.join("; "));
-    item.append(note);
-    scrollToEnd();
-  }
-
-  // Feedback is asked for the latest coverage answer only, so a rating always
-  // belongs to the answer the assistant rates it against (its last one).
-  function offerFeedbackOnLastAnswer() {
-    if (!lastBotMessage) {
-      return;
-    }
-    withdrawFeedback();
-    lastBotMessage.message.feedback = "offered";
-    saveHistory();
-    renderFeedback(lastBotMessage.item);
-  }
-
-  function withdrawFeedback() {
-    history.forEach(function (message) {
-      if (message.feedback === "offered") {
-        delete message.feedback;
-      }
+    const panel = element("div", {
+      id: "hcsc-chat-panel",
+      class: "hcsc-chat__panel",
+      role: "dialog",
+      "aria-modal": "false",
+      "aria-labelledby": "hcsc-chat-title",
+      "aria-describedby": "hcsc-chat-intro",
     });
-    if (feedbackGroup) {
-      feedbackGroup.remove();
-      feedbackGroup = null;
-    }
-  }
-
-  function renderFeedback(item) {
-    if (feedbackGroup) {
-      feedbackGroup.remove();
-    }
-    const group = element("div", {
-      class: "hcsc-chat__feedback",
+    panel.hidden = true;
+    const header = element("div", { class: "hcsc-chat__header" });
+    const title = element("h2", { id: "hcsc-chat-title", class: "hcsc-chat__title" }, TEXT.title);
+    const closeButton = element("button", { type: "button", class: "hcsc-chat__close", "aria-label": TEXT.close });
+    closeButton.append(
+      element("span", { class: "hcsc-chat__close-icon", "aria-hidden": "true" }, "\u00d7"),
+      element("span", { class: "hcsc-chat__close-text" }, TEXT.closeShort)
+    );
+    const intro = element("p", { id: "hcsc-chat-intro", class: "hcsc-chat__intro" }, TEXT.intro);
+    const toolbar = element("div", { class: "hcsc-chat__toolbar" });
+    const startOverButton = element("button", { type: "button", class: "hcsc-chat__tool" }, TEXT.startOver);
+    const downloadButton = element("button", { type: "button", class: "hcsc-chat__tool" }, TEXT.download);
+    toolbar.append(startOverButton, downloadButton);
+    const confirmBox = element("div", {
+      class: "hcsc-chat__confirm",
       role: "group",
-      "aria-label": TEXT.feedbackQuestion,
+      "aria-labelledby": "hcsc-chat-confirm-question",
     });
-    const yes = element("button", { type: "button", class: "hcsc-chat__feedback-button" }, TEXT.feedbackYes);
-    const no = element("button", { type: "button", class: "hcsc-chat__feedback-button" }, TEXT.feedbackNo);
-    yes.addEventListener("click", function () {
-      rate(FEEDBACK.helpful, TEXT.ratedHelpful);
+    confirmBox.hidden = true;
+    const confirmYes = element("button", { type: "button", class: "hcsc-chat__confirm-yes" }, TEXT.startOverYes);
+    const confirmNo = element("button", { type: "button", class: "hcsc-chat__confirm-no" }, TEXT.startOverNo);
+    confirmBox.append(
+      element("p", { id: "hcsc-chat-confirm-question", class: "hcsc-chat__confirm-question" }, TEXT.startOverQuestion),
+      confirmYes,
+      confirmNo
+    );
+    // role=log is a polite live region; the attribute is spelled out for
+    // screen readers that do not infer it. tabindex lets keyboard users scroll.
+    const log = element("div", {
+      class: "hcsc-chat__log",
+      role: "log",
+      "aria-live": "polite",
+      "aria-label": "Conversation",
+      tabindex: "0",
     });
-    no.addEventListener("click", function () {
-      // The reasons replace the question; focus moves to the first of them.
-      group.setAttribute("aria-label", TEXT.feedbackReasons);
-      const buttons = FEEDBACK.reasons.map(function (reason) {
-        const button = element("button", { type: "button", class: "hcsc-chat__feedback-button" }, reason.title);
-        button.addEventListener("click", function () {
-          rate(reason.payload, TEXT.ratedUnhelpful + reason.title);
-        });
-        return button;
-      });
-      group.replaceChildren(element("p", { class: "hcsc-chat__feedback-question" }, TEXT.feedbackReasons));
-      buttons.forEach(function (button) { group.append(button); });
-      buttons[0].focus();
+    const welcome = welcomeBlock();
+    // Short spoken updates that are not part of the conversation ("typing").
+    const status = element("div", { class: "hcsc-chat__visually-hidden", role: "status" });
+    const form = element("form", { class: "hcsc-chat__form" });
+    const label = element("label", { for: "hcsc-chat-input", class: "hcsc-chat__label" }, TEXT.inputLabel);
+    const input = element("input", {
+      id: "hcsc-chat-input",
+      class: "hcsc-chat__input",
+      type: "text",
+      autocomplete: "off",
+      maxlength: "500",
+      // Where the label is hidden to save room (short windows).
+      placeholder: TEXT.inputPlaceholder,
     });
-    group.append(element("p", { class: "hcsc-chat__feedback-question" }, TEXT.feedbackQuestion), yes, no);
-    item.append(group);
-    feedbackGroup = group;
-  }
+    const sendButton = element("button", { type: "submit", class: "hcsc-chat__send" }, TEXT.send);
 
-  function rate(payload, shownText) {
-    if (sendMessage(payload, shownText)) {
+    header.append(title, closeButton);
+    form.append(label, input, sendButton);
+    panel.append(header, intro, toolbar, confirmBox, log, status, form);
+    root.append(launcher, panel);
+
+    const stylesheet = element("link", { rel: "stylesheet", href: new URL("widget.css", ASSET_BASE).href });
+    document.head.append(stylesheet);
+    document.body.append(root);
+
+    renderHistory();
+    showUnread();
+
+    launcher.addEventListener("click", function () {
+      if (panel.hidden) {
+        openPanel(true);
+      } else {
+        closePanel();
+      }
+    });
+    closeButton.addEventListener("click", closePanel);
+    panel.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") {
+        event.stopPropagation();
+        if (!confirmBox.hidden) {
+          hideConfirm();
+        } else {
+          closePanel();
+        }
+      } else if (event.key === "Tab" && isModal()) {
+        keepFocusInside(event);
+      }
+    });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      const text = input.value.trim();
+      if (text && sendMessage(text, text)) {
+        input.value = "";
+      }
+    });
+    startOverButton.addEventListener("click", showConfirm);
+    confirmNo.addEventListener("click", hideConfirm);
+    confirmYes.addEventListener("click", startOver);
+    downloadButton.addEventListener("click", downloadTranscript);
+    // Touch or mouse: after a tap, the input is not focused (a phone keyboard
+    // would cover the answer).
+    root.addEventListener("pointerdown", function (event) {
+      lastPointer = event.pointerType || "";
+    }, true);
+    root.addEventListener("keydown", function () {
+      lastPointer = "";
+    }, true);
+    log.addEventListener("scroll", rememberPosition, { passive: true });
+    document.addEventListener("focusin", onPageFocus);
+    smallScreen.addEventListener("change", layout);
+    window.addEventListener("resize", layout);
+    if (window.visualViewport) {
+      window.visualViewport.addEventListener("resize", layout);
+      window.visualViewport.addEventListener("scroll", layout);
+    }
+    if (window.ResizeObserver) {
+      // A keyboard opening or a rotated phone resizes the log: the member
+      // keeps reading the same line.
+      new ResizeObserver(restorePosition).observe(log);
+    }
+
+    // A reload keeps the panel as the member left it, without moving focus,
+    // scrolled to where the member was reading (once the styles give the
+    // log its size).
+    if (storageGet(STORAGE_KEYS.open) === "1") {
+      if (stylesheet.sheet) {
+        openPanel(false);
+      } else {
+        stylesheet.addEventListener("load", function () { openPanel(false); }, { once: true });
+        stylesheet.addEventListener("error", function () { openPanel(false); }, { once: true });
+      }
+    }
+
+    // ---- opening, closing, the screen -------------------------------------
+
+    function openPanel(moveFocus) {
+      panel.hidden = false;
+      root.classList.add("hcsc-chat--open");
+      launcher.setAttribute("aria-expanded", "true");
+      storageSet(STORAGE_KEYS.open, "1");
+      layout();
+      restorePosition();
+      unread = 0;
+      showUnread();
+      if (moveFocus) {
+        focusForInput();
+      }
+      connect();
+    }
+
+    function closePanel() {
+      hideConfirm();
+      panel.hidden = true;
+      root.classList.remove("hcsc-chat--open");
+      launcher.setAttribute("aria-expanded", "false");
+      storageSet(STORAGE_KEYS.open, "0");
+      layout();
+      launcher.focus();
+    }
+
+    // On small screens the panel fills the visual viewport (what is visible
+    // above a phone keyboard or inside a pinch zoom) and is a modal dialog.
+    function layout() {
+      const viewport = window.visualViewport;
+      if (viewport) {
+        root.style.setProperty("--hcsc-chat-vv-top", viewport.offsetTop + "px");
+        root.style.setProperty("--hcsc-chat-vv-left", viewport.offsetLeft + "px");
+        root.style.setProperty("--hcsc-chat-vv-width", viewport.width + "px");
+        root.style.setProperty("--hcsc-chat-vv-height", viewport.height + "px");
+      }
+      panel.setAttribute("aria-modal", isModal() ? "true" : "false");
+    }
+
+    function isModal() {
+      return !panel.hidden && smallScreen.matches;
+    }
+
+    function focusables() {
+      return Array.prototype.filter.call(
+        panel.querySelectorAll("button, input, [tabindex='0'], a[href]"),
+        function (node) {
+          return !node.disabled && node.getClientRects().length > 0;
+        }
+      );
+    }
+
+    function keepFocusInside(event) {
+      const nodes = focusables();
+      if (!nodes.length) {
+        return;
+      }
+      const first = nodes[0];
+      const last = nodes[nodes.length - 1];
+      if (event.shiftKey && document.activeElement === first) {
+        event.preventDefault();
+        last.focus();
+      } else if (!event.shiftKey && document.activeElement === last) {
+        event.preventDefault();
+        first.focus();
+      }
+    }
+
+    // Focus on the host page: never into the page behind a full-screen
+    // dialog, and never onto a link hidden behind the floating panel or the
+    // launcher (WCAG 2.4.11): the page scrolls it into the clear.
+    function onPageFocus(event) {
+      const target = event.target;
+      if (!(target instanceof Element) || root.contains(target)) {
+        return;
+      }
+      if (isModal()) {
+        focusForInput();
+        return;
+      }
+      lastFocusOutside = target;
+      window.requestAnimationFrame(function () {
+        if (document.activeElement === lastFocusOutside) {
+          uncover(target);
+        }
+      });
+    }
+
+    function uncover(target) {
+      const box = target.getBoundingClientRect();
+      let lift = 0;
+      [launcher, panel].forEach(function (part) {
+        if (part.hidden || !part.getClientRects().length) {
+          return;
+        }
+        const cover = part.getBoundingClientRect();
+        const overlaps = box.left < cover.right && box.right > cover.left && box.top < cover.bottom && box.bottom > cover.top;
+        if (overlaps) {
+          lift = Math.max(lift, box.bottom - cover.top + 8);
+        }
+      });
+      if (lift > 0) {
+        window.scrollBy(0, lift);
+      }
+    }
+
+    function isTouch() {
+      return lastPointer === "touch" || lastPointer === "pen" || (lastPointer === "" && coarsePointer.matches);
+    }
+
+    // Where focus goes for the member to go on: the input, except on touch
+    // screens, where that would open the keyboard over the answer.
+    function focusForInput() {
+      if (isTouch()) {
+        log.focus({ preventScroll: true });
+      } else {
+        input.focus();
+      }
+    }
+
+    // ---- talking to the assistant -----------------------------------------
+
+    function connect() {
+      if (socket || socketIoLoading) {
+        return;
+      }
+      socketIoLoading = loadSocketIo().then(function (io) {
+        socketIoLoading = null;
+        // WebSocket first; where a proxy blocks it (common on work networks),
+        // HTTP long-polling (the server sends one Access-Control-Allow-Origin).
+        const current = io(SERVER_URL, {
+          path: "/socket.io",
+          transports: ["websocket", "polling"],
+          tryAllTransports: true,
+          reconnection: true,
+          reconnectionDelayMax: 5000,
+          forceNew: true,
+        });
+        socket = current;
+        current.on("connect", function () {
+          current.emit("session_request", { session_id: sessionId, session_token: sessionToken });
+        });
+        current.on("session_token", onSessionToken);
+        current.on("session_confirm", onSessionConfirmed);
+        current.on("bot_uttered", onBotMessage);
+        current.on("connect_error", onOutage);
+        current.on("disconnect", function (reason) {
+          if (reason !== "io client disconnect") {
+            onOutage();
+          }
+        });
+      }, function () {
+        // The widget's own folder did not answer: try again on the next message.
+        socketIoLoading = null;
+        onOutage();
+      });
+    }
+
+    function loadSocketIo() {
+      if (typeof window.io === "function") {
+        return Promise.resolve(window.io);
+      }
+      return new Promise(function (resolve, reject) {
+        const tag = element("script", { src: new URL("socket.io.min.js", ASSET_BASE).href });
+        tag.addEventListener("load", function () {
+          if (typeof window.io === "function") {
+            resolve(window.io);
+          } else {
+            reject(new Error("socket.io did not load"));
+          }
+        });
+        tag.addEventListener("error", function () {
+          tag.remove();
+          reject(new Error("socket.io did not load"));
+        });
+        document.head.append(tag);
+      });
+    }
+
+    // The server sends the token for a conversation just before confirming it.
+    function onSessionToken(data) {
+      if (data && typeof data.session_id === "string" && typeof data.token === "string") {
+        sessionToken = data.token;
+        storageSet(STORAGE_KEYS.sessionToken, sessionToken);
+      }
+    }
+
+    function onSessionConfirmed(confirmedId) {
+      if (typeof confirmedId !== "string" || !confirmedId) {
+        return;
+      }
+      if (sessionId && confirmedId !== sessionId) {
+        // The server started a new conversation: the old one is not shown.
+        clearConversation();
+      }
+      sessionId = confirmedId;
+      storageSet(STORAGE_KEYS.sessionId, sessionId);
+      connection = "online";
+      if (outageNoticeShown) {
+        outageNoticeShown = false;
+        addNotice(TEXT.backOnline);
+      }
+      const waiting = waitingMessages;
+      waitingMessages = [];
+      waiting.forEach(function (item) { emitMessage(item.message); });
+      if (history.length === 0 && waiting.length === 0) {
+        // A new conversation starts with the assistant's welcome and suggestions.
+        emitMessage("/greet");
+      }
+    }
+
+    // Shows the member's text, then sends `message` (a quick reply sends its
+    // payload). Without a connection the message is kept with a retry button.
+    function sendMessage(message, shownText) {
+      removeQuickReplies();
+      const entry = { who: "user", text: shownText };
+      if (connection === "offline") {
+        entry.failed = true;
+        entry.retry = message;
+        addEntry(entry);
+        return true;
+      }
+      addEntry(entry);
+      startWaiting();
+      if (connection === "online" && socket && socket.connected) {
+        emitMessage(message);
+      } else {
+        waitingMessages.push({ entry: entry, message: message });
+      }
+      return true;
+    }
+
+    function retry(entry) {
+      if (connection === "offline") {
+        say(TEXT.stillOffline);
+        return;
+      }
+      const message = entry.retry;
+      delete entry.failed;
+      delete entry.retry;
+      saveHistory();
+      replaceEntryNode(entry);
+      startWaiting();
+      if (connection === "online" && socket && socket.connected) {
+        emitMessage(message);
+      } else {
+        waitingMessages.push({ entry: entry, message: message });
+      }
+      focusForInput();
+    }
+
+    function emitMessage(message) {
+      socket.emit("user_uttered", { message: message, session_id: sessionId, customData: PLAN_CONTEXT });
+    }
+
+    function onBotMessage(data) {
+      const message = botMessageFrom(data);
+      if (!message) {
+        return;
+      }
+      stopReplyTimer();
+      incoming.push(message);
+      if (turnTimer !== null) {
+        window.clearTimeout(turnTimer);
+      }
+      turnTimer = window.setTimeout(showTurn, TURN_QUIET_MS);
+    }
+
+    function onOutage() {
+      if (connection === "connecting" || connection === "online") {
+        connection = "offline";
+      }
+      stopWaiting();
+      // Messages not yet sent get a retry button.
+      const waiting = waitingMessages;
+      waitingMessages = [];
+      waiting.forEach(function (item) {
+        item.entry.failed = true;
+        item.entry.retry = item.message;
+        replaceEntryNode(item.entry);
+      });
+      saveHistory();
+      if (!outageNoticeShown) {
+        outageNoticeShown = true;
+        addNotice(TEXT.offline + " " + TEXT.idCard);
+      }
+    }
+
+    function startWaiting() {
+      stopReplyTimer();
+      showTyping();
+      replyTimer = window.setTimeout(function () {
+        replyTimer = null;
+        hideTyping();
+        addNotice(TEXT.slow + " " + TEXT.idCard);
+      }, REPLY_TIMEOUT_MS);
+    }
+
+    function stopWaiting() {
+      stopReplyTimer();
+      hideTyping();
+    }
+
+    function stopReplyTimer() {
+      if (replyTimer !== null) {
+        window.clearTimeout(replyTimer);
+        replyTimer = null;
+      }
+    }
+
+    // The typing dots are for the eyes; screen readers hear the words once.
+    function showTyping() {
+      if (!typing) {
+        typing = element("div", { class: "hcsc-chat__typing", "aria-hidden": "true" });
+        typing.append(element("span", {}), element("span", {}), element("span", {}));
+      }
+      log.append(typing);
+      if (status.textContent !== TEXT.typing) {
+        status.textContent = TEXT.typing;
+      }
+      scrollToEnd();
+    }
+
+    function hideTyping() {
+      if (typing) {
+        typing.remove();
+      }
+      if (status.textContent === TEXT.typing) {
+        status.textContent = "";
+      }
+    }
+
+    function say(text) {
+      // Cleared first, so the same words are read again.
+      status.textContent = "";
+      window.setTimeout(function () { status.textContent = text; }, 50);
+    }
+
+    // ---- start over ---------------------------------------------------------
+
+    function showConfirm() {
+      confirmBox.hidden = false;
+      confirmNo.focus();
+    }
+
+    function hideConfirm() {
+      if (confirmBox.hidden) {
+        return;
+      }
+      const hadFocus = confirmBox.contains(document.activeElement);
+      confirmBox.hidden = true;
+      if (hadFocus) {
+        startOverButton.focus();
+      }
+    }
+
+    // A new conversation: a new conversation id from the server (a new socket
+    // without the old id and token), so the assistant remembers nothing of
+    // the old one; the old one is cleared from the screen and the tab.
+    function startOver() {
+      confirmBox.hidden = true;
+      if (socket) {
+        socket.disconnect();
+        socket = null;
+      }
+      sessionId = null;
+      sessionToken = null;
+      storageRemove(STORAGE_KEYS.sessionId);
+      storageRemove(STORAGE_KEYS.sessionToken);
+      waitingMessages = [];
+      incoming = [];
+      if (turnTimer !== null) {
+        window.clearTimeout(turnTimer);
+        turnTimer = null;
+      }
+      stopWaiting();
+      outageNoticeShown = false;
+      connection = "connecting";
+      clearConversation();
+      focusForInput();
+      connect();
+    }
+
+    // ---- the conversation on screen -------------------------------------------
+
+    function addEntry(entry) {
+      history.push(entry);
+      if (!trimHistory()) {
+        log.insertBefore(entryNode(entry), typing && typing.parentNode === log ? typing : null);
+      }
+      saveHistory();
+      scrollToEnd();
+    }
+
+    // The messages of one turn, shown as one answer: a turn the assistant is
+    // still adding to (no member message since) is shown again, whole.
+    function showTurn() {
+      turnTimer = null;
+      const messages = incoming;
+      incoming = [];
+      hideTyping();
+      let entry = history[history.length - 1];
+      const more = entry && entry.who === "bot";
+      let trimmed = false;
+      if (more) {
+        entry.messages = entry.messages.concat(messages);
+      } else {
+        entry = { who: "bot", messages: messages };
+        history.push(entry);
+        trimmed = trimHistory();
+      }
+      if (Render.answerParts(messages).some(isCoverage)) {
+        withdrawFeedback();
+        entry.feedback = "offered";
+      }
+      saveHistory();
+      const old = log.querySelector("[data-entry='" + history.indexOf(entry) + "']");
+      const node = entryNode(entry);
+      if (old && (more || trimmed)) {
+        old.replaceWith(node);
+      } else {
+        log.append(node);
+      }
+      // The answer is read from its first line.
+      scrollToEntry(node);
+      if (panel.hidden) {
+        unread += 1;
+        showUnread();
+      }
+    }
+
+    function isCoverage(item) {
+      return item.kind === "bubble" && item.coverage;
+    }
+
+    function renderHistory() {
+      log.replaceChildren(welcome);
+      feedbackGroup = null;
+      history.forEach(function (entry) {
+        log.append(entryNode(entry));
+      });
+    }
+
+    function entryNode(entry) {
+      const index = history.indexOf(entry);
+      let node;
+      if (entry.who === "user") {
+        node = element("div", { class: "hcsc-chat__entry hcsc-chat__entry--user" });
+        const bubble = element("div", { class: "hcsc-chat__message hcsc-chat__message--user" });
+        bubble.append(
+          element("span", { class: "hcsc-chat__visually-hidden" }, TEXT.you),
+          element("p", { class: "hcsc-chat__text" }, entry.text)
+        );
+        node.append(bubble);
+        if (entry.failed) {
+          const failed = element("p", { class: "hcsc-chat__failed" }, TEXT.notSent + " ");
+          const again = element("button", { type: "button", class: "hcsc-chat__retry" }, TEXT.retry);
+          again.addEventListener("click", function () { retry(entry); });
+          failed.append(again);
+          node.append(failed);
+        }
+      } else {
+        const latest = index === history.length - 1;
+        node = Render.renderAnswer(null, entry.messages, {
+          quickReplies: latest,
+          onQuickReply: function (reply) {
+            if (sendMessage(reply.payload, reply.title)) {
+              focusForInput();
+            }
+          },
+          labels: { assistant: TEXT.assistant, sources: TEXT.sources, quickReplies: TEXT.quickReplies },
+        });
+        if (entry.feedback === "offered") {
+          const answers = node.querySelectorAll("[data-coverage]");
+          if (answers.length) {
+            renderFeedback(answers[answers.length - 1]);
+          }
+        }
+      }
+      node.setAttribute("data-entry", String(index));
+      return node;
+    }
+
+    function replaceEntryNode(entry) {
+      const old = log.querySelector("[data-entry='" + history.indexOf(entry) + "']");
+      if (old) {
+        old.replaceWith(entryNode(entry));
+      }
+    }
+
+    // Feedback is asked for the latest coverage answer only, so a rating always
+    // belongs to the answer the assistant rates it against (its last one).
+    function withdrawFeedback() {
+      history.forEach(function (entry) {
+        if (entry.feedback === "offered") {
+          delete entry.feedback;
+        }
+      });
+      if (feedbackGroup) {
+        feedbackGroup.remove();
+        feedbackGroup = null;
+      }
+    }
+
+    function renderFeedback(item) {
+      if (feedbackGroup) {
+        feedbackGroup.remove();
+      }
+      const group = element("div", {
+        class: "hcsc-chat__feedback",
+        role: "group",
+        "aria-label": TEXT.feedbackQuestion,
+      });
+      const yes = element("button", { type: "button", class: "hcsc-chat__feedback-button" }, TEXT.feedbackYes);
+      const no = element("button", { type: "button", class: "hcsc-chat__feedback-button" }, TEXT.feedbackNo);
+      yes.addEventListener("click", function () {
+        rate(FEEDBACK.helpful, TEXT.ratedHelpful);
+      });
+      no.addEventListener("click", function () {
+        // The reasons replace the question; focus moves to the first of them.
+        group.setAttribute("aria-label", TEXT.feedbackReasons);
+        const buttons = FEEDBACK.reasons.map(function (reason) {
+          const button = element("button", { type: "button", class: "hcsc-chat__feedback-button" }, reason.title);
+          button.addEventListener("click", function () {
+            rate(reason.payload, TEXT.ratedUnhelpful + reason.title);
+          });
+          return button;
+        });
+        group.replaceChildren(element("p", { class: "hcsc-chat__feedback-question" }, TEXT.feedbackReasons));
+        buttons.forEach(function (button) { group.append(button); });
+        buttons[0].focus();
+      });
+      group.append(element("p", { class: "hcsc-chat__feedback-question" }, TEXT.feedbackQuestion), yes, no);
+      item.append(group);
+      feedbackGroup = group;
+    }
+
+    function rate(payload, shownText) {
       withdrawFeedback();
       saveHistory();
-      input.focus();
+      sendMessage(payload, shownText);
+      focusForInput();
     }
-  }
 
-  function addNotice(text) {
-    log.append(element("p", { class: "hcsc-chat__notice" }, text));
-    scrollToEnd();
-  }
+    function addNotice(text) {
+      log.insertBefore(
+        element("p", { class: "hcsc-chat__notice" }, text),
+        typing && typing.parentNode === log ? typing : null
+      );
+      scrollToEnd();
+    }
 
-  // Quick replies stay until the member says something: the assistant may send
-  // more messages after the one that carries them (the ID-card line does).
-  function showPendingQuickReplies() {
-    removeQuickReplies();
-    let withReplies = null;
-    for (let index = history.length - 1; index >= 0 && history[index].who === "bot"; index -= 1) {
-      if (history[index].replies && history[index].replies.length) {
-        withReplies = history[index];
-        break;
+    // Suggestions belong to the assistant's latest message: they go once the
+    // member has said something.
+    function removeQuickReplies() {
+      log.querySelectorAll(".hcsc-chat__quick-replies").forEach(function (group) {
+        group.remove();
+      });
+    }
+
+    function clearConversation() {
+      history = [];
+      saveHistory();
+      feedbackGroup = null;
+      position = { end: true };
+      storageRemove(STORAGE_KEYS.position);
+      renderHistory();
+    }
+
+    // The privacy line and the links the page gives, above the conversation.
+    function welcomeBlock() {
+      const block = element("div", { class: "hcsc-chat__welcome" });
+      block.append(element("p", { class: "hcsc-chat__privacy" }, TEXT.privacy));
+      const links = [[LINKS.portal, TEXT.portal], [LINKS.idCardHelp, TEXT.idCardHelp]].filter(function (link) {
+        return link[0];
+      });
+      if (links.length) {
+        const list = element("ul", { class: "hcsc-chat__links", "aria-label": TEXT.links });
+        links.forEach(function (link) {
+          const anchor = element("a", { href: link[0], target: "_blank", rel: "noopener" }, link[1]);
+          anchor.append(element("span", { class: "hcsc-chat__visually-hidden" }, TEXT.newTab));
+          const item = element("li", {});
+          item.append(anchor);
+          list.append(item);
+        });
+        block.append(list);
+      }
+      return block;
+    }
+
+    function showUnread() {
+      storageSet(STORAGE_KEYS.unread, String(unread));
+      badge.textContent = unread ? String(unread) : "";
+      badge.hidden = !unread;
+      unreadText.textContent = unread ? "(" + (unread === 1 ? TEXT.unreadOne : unread + " " + TEXT.unreadMany) + ")" : "";
+    }
+
+    // ---- scrolling: where the member reads -------------------------------------
+
+    function scrollToEnd() {
+      log.scrollTop = log.scrollHeight;
+      position = { end: true };
+      savePosition();
+    }
+
+    function scrollToEntry(node) {
+      if (panel.hidden) {
+        // Read from its first line when the member opens the chat again.
+        position = { entry: Number(node.getAttribute("data-entry")), offset: -8 };
+        savePosition();
+        return;
+      }
+      const top = node.getBoundingClientRect().top - log.getBoundingClientRect().top + log.scrollTop;
+      log.scrollTop = Math.max(0, top - 8);
+      rememberPosition();
+    }
+
+    // The first conversation entry in view and how far it is scrolled, or
+    // "the end" when the log is scrolled to its bottom.
+    function rememberPosition() {
+      if (panel.hidden) {
+        return;
+      }
+      if (log.scrollTop + log.clientHeight >= log.scrollHeight - 4) {
+        position = { end: true };
+      } else {
+        const logTop = log.getBoundingClientRect().top;
+        const entries = log.querySelectorAll("[data-entry]");
+        for (let index = 0; index < entries.length; index += 1) {
+          const box = entries[index].getBoundingClientRect();
+          if (box.bottom > logTop) {
+            position = { entry: Number(entries[index].getAttribute("data-entry")), offset: Math.round(logTop - box.top) };
+            break;
+          }
+        }
+      }
+      savePosition();
+    }
+
+    function restorePosition() {
+      if (panel.hidden) {
+        return;
+      }
+      const node = position && !position.end
+        ? log.querySelector("[data-entry='" + position.entry + "']")
+        : null;
+      if (node) {
+        const top = node.getBoundingClientRect().top - log.getBoundingClientRect().top + log.scrollTop;
+        log.scrollTop = top + position.offset;
+      } else {
+        log.scrollTop = log.scrollHeight;
       }
     }
-    if (!withReplies) {
-      return;
+
+    function savePosition() {
+      storageSet(STORAGE_KEYS.position, JSON.stringify(position));
     }
-    quickReplyGroup = element("div", {
-      class: "hcsc-chat__quick-replies",
-      role: "group",
-      "aria-label": TEXT.quickReplies,
-    });
-    withReplies.replies.forEach(function (reply) {
-      const button = element("button", { type: "button", class: "hcsc-chat__quick-reply" }, reply.title);
-      button.addEventListener("click", function () {
-        if (sendMessage(reply.payload, reply.title)) {
-          input.focus();
+
+    function loadPosition() {
+      try {
+        const saved = JSON.parse(storageGet(STORAGE_KEYS.position) || "null");
+        if (saved && Number.isInteger(saved.entry) && Number.isFinite(saved.offset)) {
+          return { entry: saved.entry, offset: saved.offset };
         }
-      });
-      quickReplyGroup.append(button);
-    });
-    log.append(quickReplyGroup);
-    scrollToEnd();
-  }
+      } catch (error) {
+        // A broken value: start at the end.
+      }
+      return { end: true };
+    }
 
-  function removeQuickReplies() {
-    if (quickReplyGroup) {
-      quickReplyGroup.remove();
-      quickReplyGroup = null;
+    // ---- the transcript ---------------------------------------------------------
+
+    // What the widget shows, as a text file made in the browser: nothing is
+    // sent anywhere.
+    function downloadTranscript() {
+      const lines = [TEXT.transcriptTitle, new Date().toLocaleString(), ""];
+      history.forEach(function (entry) {
+        if (entry.who === "user") {
+          lines.push(TEXT.transcriptYou + entry.text + (entry.failed ? TEXT.transcriptNotSent : ""));
+        } else {
+          lines.push(TEXT.transcriptAssistant + Render.answerText(entry.messages, { labels: { sources: TEXT.sources } }));
+        }
+        lines.push("");
+      });
+      const file = new Blob([lines.join("\n")], { type: "text/plain;charset=utf-8" });
+      const url = URL.createObjectURL(file);
+      const link = element("a", { href: url, download: "massage-coverage-chat.txt" });
+      link.hidden = true;
+      root.append(link);
+      link.click();
+      link.remove();
+      window.setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+    }
+
+    // ---- history ------------------------------------------------------------------
+
+    // True when old entries were dropped (and the kept ones shown again,
+    // since their numbers changed).
+    function trimHistory() {
+      if (history.length <= HISTORY_LIMIT) {
+        return false;
+      }
+      history = history.slice(-HISTORY_LIMIT);
+      renderHistory();
+      return true;
+    }
+
+    function loadHistory() {
+      try {
+        const saved = JSON.parse(storageGet(STORAGE_KEYS.history) || "[]");
+        if (!Array.isArray(saved)) {
+          return [];
+        }
+        return saved.map(entryFrom).filter(Boolean).slice(-HISTORY_LIMIT);
+      } catch (error) {
+        return [];
+      }
+    }
+
+    function entryFrom(saved) {
+      if (!saved || typeof saved !== "object") {
+        return null;
+      }
+      if (saved.who === "user" && typeof saved.text === "string") {
+        const entry = { who: "user", text: saved.text };
+        if (saved.failed === true && typeof saved.retry === "string") {
+          entry.failed = true;
+          entry.retry = saved.retry;
+        }
+        return entry;
+      }
+      if (saved.who !== "bot") {
+        return null;
+      }
+      let messages;
+      if (Array.isArray(saved.messages)) {
+        messages = saved.messages.map(botMessageFrom).filter(Boolean);
+      } else if (typeof saved.text === "string") {
+        // Saved by the widget before answers were kept as turns.
+        messages = [botMessageFrom({ text: saved.text, quick_replies: saved.replies })];
+        if (Array.isArray(saved.sources) && saved.sources.length) {
+          messages.push(botMessageFrom({ custom: { coverage: { citations: saved.sources } } }));
+        }
+      }
+      if (!messages || !messages.length) {
+        return null;
+      }
+      const entry = { who: "bot", messages: messages };
+      if (saved.feedback === "offered") {
+        entry.feedback = "offered";
+      }
+      return entry;
+    }
+
+    function saveHistory() {
+      storageSet(STORAGE_KEYS.history, JSON.stringify(history));
     }
   }
 
-  function clearHistory() {
-    history = [];
-    saveHistory();
-    lastBotMessage = null;
-    feedbackGroup = null;
-    removeQuickReplies();
-    log.replaceChildren();
+  // ---- helpers (no state) ---------------------------------------------------
+
+  // Of a bot_uttered payload, what the widget shows and keeps: texts, buttons,
+  // the references and structured steps of a coverage answer.
+  function botMessageFrom(data) {
+    if (!data || typeof data !== "object") {
+      return null;
+    }
+    const message = {};
+    if (typeof data.text === "string" && data.text) {
+      message.text = data.text;
+    }
+    const replies = quickRepliesFrom(data.quick_replies) || quickRepliesFrom(data.buttons);
+    if (message.text && replies) {
+      message.quick_replies = replies;
+    }
+    const custom = data.custom;
+    if (custom && typeof custom === "object" && custom.coverage && typeof custom.coverage === "object") {
+      message.custom = {
+        coverage: {
+          citations: Array.isArray(custom.coverage.citations)
+            ? custom.coverage.citations.filter(function (name) { return typeof name === "string"; })
+            : [],
+        },
+      };
+      if (Array.isArray(custom.blocks)) {
+        message.custom.blocks = custom.blocks;
+      }
+    }
+    return message.text || message.custom ? message : null;
   }
 
-  function scrollToEnd() {
-    log.scrollTop = log.scrollHeight;
+  function quickRepliesFrom(replies) {
+    if (!Array.isArray(replies)) {
+      return null;
+    }
+    const valid = replies.filter(function (reply) {
+      return reply && typeof reply.title === "string" && typeof reply.payload === "string";
+    }).map(function (reply) {
+      return { title: reply.title, payload: reply.payload };
+    });
+    return valid.length ? valid : null;
   }
-
-  // ---- helpers ----------------------------------------------------------
 
   // Builds an element; `text` is set with textContent, never parsed as HTML.
   function element(tag, attributes, text) {
@@ -524,18 +1121,6 @@
       node.textContent = text;
     }
     return node;
-  }
-
-  function quickRepliesFrom(replies) {
-    if (!Array.isArray(replies)) {
-      return undefined;
-    }
-    const valid = replies.filter(function (reply) {
-      return reply && typeof reply.title === "string" && typeof reply.payload === "string";
-    }).map(function (reply) {
-      return { title: reply.title, payload: reply.payload };
-    });
-    return valid.length ? valid : undefined;
   }
 
   // The portal's plan context, sent with every message. Only short plain
@@ -551,32 +1136,21 @@
     return context;
   }
 
-  function loadHistory() {
-    try {
-      const saved = JSON.parse(storageGet(STORAGE_KEYS.history) || "[]");
-      if (!Array.isArray(saved)) {
-        return [];
-      }
-      return saved.filter(function (message) {
-        return message && (message.who === "user" || message.who === "bot") && typeof message.text === "string";
-      }).map(function (message) {
-        return {
-          who: message.who,
-          text: message.text,
-          sources: Array.isArray(message.sources)
-            ? message.sources.filter(function (name) { return typeof name === "string"; })
-            : undefined,
-          replies: quickRepliesFrom(message.replies),
-          feedback: message.feedback === "offered" ? "offered" : undefined,
-        };
-      }).slice(-HISTORY_LIMIT);
-    } catch (error) {
-      return [];
-    }
+  // Links the page gives: only http(s) addresses (never javascript: or data:).
+  function linksFrom(dataset) {
+    return { portal: safeUrl(dataset.portalUrl), idCardHelp: safeUrl(dataset.idCardHelpUrl) };
   }
 
-  function saveHistory() {
-    storageSet(STORAGE_KEYS.history, JSON.stringify(history));
+  function safeUrl(value) {
+    if (typeof value !== "string" || !value.trim()) {
+      return null;
+    }
+    try {
+      const url = new URL(value.trim(), document.baseURI);
+      return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+    } catch (error) {
+      return null;
+    }
   }
 
   // Storage can be switched off in the browser; the widget then still works,
@@ -592,6 +1166,14 @@
   function storageSet(key, value) {
     try {
       window.sessionStorage.setItem(key, value);
+    } catch (error) {
+      // Nothing to do: see storageGet.
+    }
+  }
+
+  function storageRemove(key) {
+    try {
+      window.sessionStorage.removeItem(key);
     } catch (error) {
       // Nothing to do: see storageGet.
     }
