@@ -30,6 +30,8 @@ FLAG_QUEUE_ENV = "REVIEW_FLAG_QUEUE"
 DEFAULT_FLAG_QUEUE = PROJECT_DIR / "var" / "flagged_answers.jsonl"
 # The text fields a flag may carry, in the order reports show them.
 FLAG_TEXT_FIELDS = ("question", "state", "plan_type", "note", "answer", "intent")
+# Written by the server from the assistant's messages, never from member text.
+ASSISTANT_TEXT_FIELDS = ("answer",)
 # An agent's note: a few sentences, not a document.
 MAX_NOTE_CHARS = 1000
 MAX_HISTORY = 20
@@ -57,7 +59,8 @@ def new_flag(
     intent: Optional[str],
     at: Optional[datetime] = None,
 ) -> Dict[str, Any]:
-    """One queue line for a flagged answer, every text redacted.
+    """One queue line for a flagged answer, the question, earlier messages and
+    note redacted (the answer is the assistant's, see answer_as_text).
 
     `at` defaults to now (UTC); the time is written as ISO 8601 to the second.
     """
@@ -69,10 +72,31 @@ def new_flag(
         "state": state,
         "plan_type": plan_type,
         "history": [redacted(message) for message in history][:MAX_HISTORY],
-        "answer": redacted(answer, 4 * MAX_MESSAGE_CHARS),
+        # The assistant's own words, made by the server (answer_as_text): not
+        # member text, and redaction would mangle policy ids ("Policy THE803.010").
+        "answer": answer,
         "intent": intent,
         "note": redacted(note, MAX_NOTE_CHARS),
     }
+
+
+def answer_as_text(messages: Sequence[Dict[str, Any]]) -> str:
+    """The bot messages of one turn as plain text, in order: each text, the
+    buttons offered as "[HMO] [PPO]", and after each coverage payload its
+    references as "Based on: ..." (the widget's words for them)."""
+    lines: List[str] = []
+    for message in messages:
+        if isinstance(message.get("text"), str) and message["text"]:
+            lines.append(message["text"])
+        buttons = message.get("buttons") or message.get("quick_replies") or []
+        titles = [str(button.get("title")) for button in buttons if isinstance(button, dict)]
+        if titles:
+            lines.append("[" + "] [".join(titles) + "]")
+        custom = message.get("custom")
+        coverage = custom.get("coverage") if isinstance(custom, dict) else None
+        if isinstance(coverage, dict) and coverage.get("citations"):
+            lines.append("Based on: " + "; ".join(str(c) for c in coverage["citations"]))
+    return "\n".join(lines)
 
 
 def append_flag(flag: Dict[str, Any], path: Optional[Path] = None) -> Path:
@@ -98,8 +122,8 @@ def flag_record(flag: Any) -> Optional[Dict[str, Any]]:
     """One line of the queue checked and made fit to show, or None when it is not a flag.
 
     Returns {"rules": [str], "at": datetime or None, "history": [str], and
-    each of FLAG_TEXT_FIELDS as a str ("" when absent)}; every text redacted
-    again with today's rules.
+    each of FLAG_TEXT_FIELDS as a str ("" when absent)}; every text but the
+    assistant's answer redacted again with today's rules.
     """
     if not isinstance(flag, dict):
         return None
@@ -130,7 +154,8 @@ def flag_record(flag: Any) -> Optional[Dict[str, Any]]:
         value = flag.get(name)
         if value is not None and not isinstance(value, str):
             return None
-        record[name] = redact_personal_details(value or "").text
+        text = value or ""
+        record[name] = text if name in ASSISTANT_TEXT_FIELDS else redact_personal_details(text).text
     history = flag.get("history")
     if history is not None and not (
         isinstance(history, list) and all(isinstance(message, str) for message in history)
