@@ -76,6 +76,8 @@
     } catch (error) {
       // Storage blocked: the agent types the token again after a reload.
     }
+    // Offered once there is a token to forget (so Tab goes from the token to the question).
+    forgetButton.hidden = !storedToken();
   }
 
   function authHeaders() {
@@ -433,6 +435,7 @@
   flagForm.addEventListener("submit", sendFlag);
 
   tokenInput.value = storedToken();
+  forgetButton.hidden = !tokenInput.value;
   loadPlanContext().then(() => {
     if (!applyLink()) return;
     if (tokenInput.value.trim()) {
