@@ -20,7 +20,7 @@ from launch.servers import Assistant
 from plan_coverage.engine import PlanContext, load_rules
 from tests.preview.preview_client import post_preview
 from tests.review.test_review_e2e import axe_violations, read_csv
-from tests.widget.widget_support import INPUT_LABEL, LAUNCHER_NAME, REPLY_WAIT_MS
+from tests.widget.widget_support import GREETING_START, INPUT_LABEL, LAUNCHER_NAME, REPLY_WAIT_MS
 from tools import review
 from tools.flag_queue import FLAG_QUEUE_ENV
 
@@ -79,14 +79,24 @@ def preview(
     page.get_by_label("Plan type").select_option(plan_type or "")
     page.get_by_label("Earlier member messages (optional, one per line, oldest first)").fill(history)
     page.get_by_role("button", name="Preview the answer").click()
-    expect(page.locator("#status")).to_have_text("Answer ready.")
+    expect(page.locator("#status")).to_have_text("Answer ready.", timeout=REPLY_WAIT_MS)
+
+
+# What the widget adds to its latest answer after rendering it: the "Was this
+# helpful?" controls (widget.js), which the console has no use for.
+WIDGET_ONLY = ".hcsc-chat__feedback"
 
 
 def member_bubbles(page: Any, turn: str) -> List[str]:
-    """The answer bubbles of a rendered turn, as markup."""
+    """The answer bubbles of a rendered turn, as markup (without the widget's own rating controls)."""
     return list(
         page.locator(turn).last.evaluate(
-            "turn => Array.from(turn.querySelectorAll('.hcsc-chat__message')).map(node => node.outerHTML)"
+            """(turn, widgetOnly) => Array.from(turn.querySelectorAll('.hcsc-chat__message')).map(node => {
+                const copy = node.cloneNode(true);
+                copy.querySelectorAll(widgetOnly).forEach(extra => extra.remove());
+                return copy.outerHTML;
+            })""",
+            WIDGET_ONLY,
         )
     )
 
@@ -140,10 +150,14 @@ def test_what_the_member_sees_is_the_widgets_own_rendering(browser: Any, assista
         widget.set_default_timeout(REPLY_WAIT_MS)
         widget.goto(str(assistant.demo_url))
         widget.get_by_role("button", name=LAUNCHER_NAME).click()
+        # The greeting first, so the answer is a turn of its own.
+        expect(widget.locator(".hcsc-chat__message--bot").first).to_contain_text(
+            GREETING_START, timeout=REPLY_WAIT_MS
+        )
         widget.get_by_label(INPUT_LABEL).fill(THERAPY_QUESTION)
         widget.get_by_label(INPUT_LABEL).press("Enter")
         answer_in_widget = widget.locator(".hcsc-chat__log .hcsc-chat__turn").filter(has_text=expected.text)
-        expect(answer_in_widget).to_have_count(1)
+        expect(answer_in_widget).to_have_count(1, timeout=REPLY_WAIT_MS)
         in_widget = member_bubbles(widget, ".hcsc-chat__log .hcsc-chat__turn >> nth=-1")
         widget_style = computed_styles(widget, ".hcsc-chat__log .hcsc-chat__turn >> nth=-1")
     finally:
@@ -161,12 +175,15 @@ def computed_styles(page: Any, turn: str) -> List[Dict[str, str]]:
     """How each element of a turn's answer bubbles looks: the properties that make a bubble."""
     return list(
         page.locator(turn).evaluate(
-            """turn => Array.from(turn.querySelectorAll('.hcsc-chat__message, .hcsc-chat__message *'))
+            """(turn, widgetOnly) => Array
+            .from(turn.querySelectorAll('.hcsc-chat__message, .hcsc-chat__message *'))
+            .filter(node => !node.closest(widgetOnly))
             .map(node => {
             const style = getComputedStyle(node);
             return Object.fromEntries(['font-family', 'font-size', 'font-weight', 'line-height', 'color',
               'background-color', 'padding', 'border-radius', 'display'].map(name => [name, style[name]]));
-        })"""
+        })""",
+            WIDGET_ONLY,
         )
     )
 
@@ -197,7 +214,7 @@ def test_the_token_is_kept_for_the_tab_only_and_never_in_a_url(browser: Any, ass
         # A reload of the tab keeps the token and shows the same preview again (its link is the address).
         page.reload()
         expect(page.get_by_label("Agent token")).to_have_value(token)
-        expect(page.locator("#member-messages")).to_contain_text(expected.text)
+        expect(page.locator("#member-messages")).to_contain_text(expected.text, timeout=REPLY_WAIT_MS)
         assert page.url == share
         # Never in an address, a query, a fragment or a form body; only in the Authorization header.
         assert not [url for url, _ in console.requests if token in url]
@@ -235,7 +252,7 @@ def test_a_share_link_reproduces_the_preview_without_the_token(browser: Any, ass
         expect(page.locator("#result")).to_be_hidden()
         page.get_by_label("Agent token").fill(token)
         page.get_by_label("Agent token").press("Enter")
-        expect(page.locator("#status")).to_have_text("Answer ready.")
+        expect(page.locator("#status")).to_have_text("Answer ready.", timeout=REPLY_WAIT_MS)
         assert member_bubbles(page, "#member-messages .hcsc-chat__turn") == shown
         assert page.locator("#rules .rule-id").all_text_contents() == rules
         screenshot(page, "agent-console-shared-link.png")
@@ -261,7 +278,7 @@ def test_a_flagged_answer_reaches_the_review_queue_without_personal_details(
         page.get_by_label("What is wrong with this answer?").fill(note)
         page.get_by_role("button", name="Send to content owners").click()
         status = page.locator("#flag-status")
-        expect(status).to_contain_text("Flagged for content owners.")
+        expect(status).to_contain_text("Flagged for content owners.", timeout=REPLY_WAIT_MS)
         expect(status).to_contain_text("the Texas HMO note should come first")
         assert not [secret for secret in SECRETS if secret in status.inner_text()]
         screenshot(page, "agent-console-flagged.png")
@@ -278,7 +295,7 @@ def test_a_flagged_answer_reaches_the_review_queue_without_personal_details(
         # Content owners: the console's Review tab...
         page.get_by_role("tab", name="Review", exact=True).click()
         page.get_by_role("button", name="Show the review").click()
-        expect(page.locator("#review-status")).to_have_text("Review ready.")
+        expect(page.locator("#review-status")).to_have_text("Review ready.", timeout=REPLY_WAIT_MS)
         flagged = page.get_by_role("table", name="Answers flagged by agents")
         expect(flagged).to_contain_text("the Texas HMO note should come first")
         expect(flagged).to_contain_text(expected.rule_ids[0])
