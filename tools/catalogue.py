@@ -340,6 +340,7 @@ td code { overflow-wrap: anywhere; font-size: 0.8rem; }
 .outcome-conditional, .outcome-often_required, .outcome-required { color: #6b4e00; }
 .outcome-not_required { color: #1f6b2a; }
 td ul { margin: 0; padding-left: 1rem; }
+td li a, a.mark { display: inline-block; min-height: 24px; line-height: 24px; }
 .legend td:first-child { white-space: nowrap; }
 .rule { border-top: 1px solid #c9d1da; padding: 0.25rem 0 0.5rem; }
 .rule h4 { margin: 0.5rem 0 0.1rem; font-size: 1rem; }
