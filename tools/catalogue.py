@@ -774,6 +774,11 @@ def answer_changes_table(rules: CoverageRules, changes: Sequence[AnswerChange]) 
     )
 
 
+def counted(number: int, one: str, many: str = "") -> str:
+    """ "1 rule", "2 rules"."""
+    return f"{number} {one if number == 1 else many or one + 's'}"
+
+
 def changes_section(
     since: str,
     old: RulesAtRef,
@@ -787,8 +792,9 @@ def changes_section(
         '<section id="changes" aria-labelledby="changes-heading">',
         f'<h2 id="changes-heading">What changed since {esc(since)}</h2>',
         f'<p class="meta">Compared with <code>plan_coverage/rules.yml</code> at <code>{esc(since)}</code> '
-        f"(commit <code>{esc(old.commit[:12])}</code>, {esc(old.date)}): {counts['added']} rules added, "
-        f"{counts['removed']} removed, {changed_ids} rules or settings changed.</p>",
+        f"(commit <code>{esc(old.commit[:12])}</code>, {esc(old.date)}): {counted(counts['added'], 'rule')} "
+        f"added, {counts['removed']} removed, {counted(changed_ids, 'rule or setting', 'rules or settings')} "
+        "changed.</p>",
     ]
     if rule_diff:
         parts.append(
