@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from itertools import product
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, FrozenSet, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
 import yaml
 
@@ -466,28 +466,36 @@ def rules_cell(rule_ids: Sequence[str], flag_counts: Mapping[str, int]) -> str:
 
 
 def differs_line(rules: CoverageRules, topic_rows: Sequence[PageRow]) -> str:
-    """Where a topic's answers differ, key by key: the groups of values that answer alike."""
+    """Where a topic's answers differ, key by key: the values that always answer
+    alike grouped together (two values are in one group when every row holds
+    for both or for neither), e.g. "state (Texas | the others)"."""
     parts = []
-    labelled = {**rules.context_values, "plan_type": rules.context_values["plan_type"]}
+    labels = rules.context_values
     for key, words in KEY_WORDS.items():
-        classes: Dict[Tuple[Optional[str], ...], None] = {}
-        for page_row in topic_rows:
-            row = page_row.first
-            values = {
-                "plan_type": page_row.plan_types,
-                "state": row.states,
-                "setting": row.settings,
-                "purpose": row.purposes,
-                "stage": row.stages,
-            }[key]
-            if len(set(values)) != len(labelled[key]) + 1:
-                classes[tuple(values)] = None
-        if classes:
-            groups = " | ".join(describe_values(values, labelled[key]) for values in classes)
-            parts.append(f"<strong>{esc(words)}</strong> ({esc(groups)})")
+        groups: Dict[FrozenSet[int], List[Optional[str]]] = {}
+        for value in (None, *labels[key]):
+            rows_with_it = frozenset(
+                index for index, page_row in enumerate(topic_rows) if value in row_values(page_row, key)
+            )
+            groups.setdefault(rows_with_it, []).append(value)
+        if len(groups) > 1:
+            described = " | ".join(describe_values(values, labels[key]) for values in groups.values())
+            parts.append(f"<strong>{esc(words)}</strong> ({esc(described)})")
     if not parts:
         return '<p class="differs">The same answer for every plan context.</p>'
     return f'<p class="differs">Answers differ by {"; ".join(parts)}.</p>'
+
+
+def row_values(page_row: PageRow, key: str) -> Tuple[Optional[str], ...]:
+    """The values of a context key a page row holds for."""
+    row = page_row.first
+    return {
+        "plan_type": page_row.plan_types,
+        "state": row.states,
+        "setting": row.settings,
+        "purpose": row.purposes,
+        "stage": row.stages,
+    }[key]
 
 
 def where_cell(rules: CoverageRules, page_row: PageRow) -> str:

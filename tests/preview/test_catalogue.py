@@ -162,6 +162,27 @@ def test_the_page_is_self_contained_and_lists_every_row(
         assert f'<a href="#rule-{rule_id}"><code>{rule_id}</code></a>' in page
 
 
+def test_each_topic_says_where_its_answers_differ(catalogue: Path) -> None:
+    page = (catalogue / "answers.html").read_text(encoding="utf-8")
+
+    def differs(topic: str) -> str:
+        section = page[page.index(f'<section class="topic" id="topic-{topic}"') :]
+        return section[section.index('<p class="differs">') : section.index("</p>", section.index("differs"))]
+
+    # Texas HMO members have their own note; Illinois its eviCore note; referrals go by plan type.
+    assert "<strong>state</strong> (not given, Illinois, Oklahoma, New Mexico, Montana | Texas)" in differs(
+        "therapy_massage"
+    )
+    assert "<strong>state</strong> (not given, Texas, Oklahoma, New Mexico, Montana | Illinois)" in differs(
+        "prior_authorization"
+    )
+    assert "<strong>plan type</strong> (not given | HMO | PPO | Medicaid, Medicare Advantage)" in differs(
+        "referral"
+    )
+    assert "<strong>state</strong>" not in differs("referral")
+    assert differs("non_hcsc_plan") == '<p class="differs">The same answer for every plan context.'
+
+
 def test_the_page_names_its_version_and_effective_date(tmp_path: Path) -> None:
     done = run_catalogue(tmp_path, "--effective-date", "2026-12-01")
     assert done.returncode == 0, done.stderr
