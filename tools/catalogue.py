@@ -383,6 +383,8 @@ SCRIPT = """
         has(row, "outcome", field("outcome").value) &&
         has(row, "states", field("state").value) &&
         has(row, "plan-types", field("plan_type").value) &&
+        (qualifier[0] !== "plain" || (has(row, "setting", "none") && has(row, "purpose", "none") &&
+          has(row, "stage", "none"))) &&
         (qualifier.length < 2 || has(row, qualifier[0], qualifier[1])) &&
         (!onlyChanged || row.hasAttribute("data-changed")) &&
         (!onlyFlagged || row.hasAttribute("data-flagged")) &&
@@ -616,7 +618,8 @@ def filters_form(rules: CoverageRules, since: Optional[str], any_flags: bool) ->
         f'<div><label for="f-plan">Plan type</label><select id="f-plan" name="plan_type">'
         f"{options([*labels['plan_type'].items(), (NONE_VALUE, NOT_GIVEN)], 'All plan types')}</select></div>"
         f'<div><label for="f-qualifier">Qualifier</label><select id="f-qualifier" name="qualifier">'
-        f'<option value="">Any qualifier</option>{qualifier_groups}</select></div>'
+        '<option value="">Any qualifier</option><option value="plain">None given (a plain question)</option>'
+        f"{qualifier_groups}</select></div>"
         f'{checks}<div><button type="reset">Clear filters</button></div>'
         '<p id="shown-count" role="status" aria-live="polite"></p></form>'
     )

@@ -326,6 +326,20 @@ def test_reviewers_can_read_the_page_in_a_browser(
     assert texts and all("97124" in text for text in texts)
     page.get_by_role("button", name="Clear filters").click()
     expect(shown).to_have_text(f"{total} of {total} answers shown.")
+    # The answers to plain questions (no care setting, purpose or stage given): one per topic and plan type
+    # for each group of states.
+    page.get_by_label("Qualifier").select_option("plain")
+    plain = [
+        row
+        for row in rows
+        if all(
+            None in values_of(row[column], key)
+            for column, key in (("care_settings", "setting"), ("purposes", "purpose"), ("stages", "stage"))
+        )
+    ]
+    shown_plain = page.locator("main tbody tr[data-topic]:visible")
+    expect(shown).not_to_have_text(f"{total} of {total} answers shown.")
+    assert sum(len(row.get_attribute("data-plan-types").split()) for row in shown_plain.all()) == len(plain)
     page.get_by_label("Qualifier").select_option("setting:spa")
     visible_rows = page.locator("main tbody tr[data-topic]:visible")
     expect(visible_rows.first).to_be_visible()
