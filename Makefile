@@ -40,7 +40,7 @@ help:
 	@echo "            HOSTS=netns: each process on a host of its own (network namespaces; root)"
 	@echo "make bench  measure latency, throughput, cold start, training time, memory (BENCH_ARGS=...)"
 	@echo 'make preview Q="do i need a referral?" STATE=TX PLAN=hmo  what the assistant answers, and why'
-	@echo "make catalogue  every answer in catalogue/answers.html and .csv, for review"
+	@echo "make catalogue SINCE=v1.0  every answer in catalogue/answers.html and .csv, what changed since v1.0"
 	@echo "make review SINCE=2026-11-01 UNTIL=2026-11-07  what members asked, could not get answered, disliked (review/)"
 	@echo "make purge DAYS=30  delete conversations whose last message is older than DAYS days"
 	@echo "make train  train the model if its inputs changed"
@@ -178,8 +178,10 @@ preview: $(if $(RASA_URL),$(STAMPS)/venv,$(MODEL))
 	@$(PYTHON) -m tools.preview --state "$$STATE" --plan-type "$$PLAN" --history "$$HISTORY" -- "$$Q"
 
 # Content owners and compliance: every answer, from the rules engine the action uses.
+# SINCE=<git ref> (the last release's tag or commit) adds what changed since;
+# EFFECTIVE_DATE=YYYY-MM-DD the date the answers take effect.
 catalogue: $(STAMPS)/venv
-	$(PYTHON) -m tools.catalogue
+	SINCE="$(SINCE)" EFFECTIVE_DATE="$(EFFECTIVE_DATE)" $(PYTHON) -m tools.catalogue
 
 # Content owners: what members asked, what failed, what they disliked
 # (tools/review.py), from TRACKER_STORE_URL (default var/tracker.db) for

@@ -16,6 +16,12 @@ Routes (under /webhooks/preview):
   GET  /plan-context  the states and plan types the rules know (for the pickers)
   POST /answer   {"text", "state", "plan_type", "history"} -> the answer and why;
                  needs `Authorization: Bearer <AGENT_TOKEN>`
+  POST /flag     {"text", "state", "plan_type", "history", "note"} -> the
+                 question previewed again and its answer flagged for content
+                 owners: one line of the review queue (tools/flag_queue.py), the
+                 question and note redacted like a member's; needs the same token
+  GET  /render.js, /widget.css  the member widget's own renderer and styles
+                 (web/widget/), so "What the member sees" is the widget's DOM
   POST /review   {"since", "until"} (YYYY-MM-DD, UTC, both days included; no
                  `until`: today; no `since`: the 7 days up to `until`) -> the
                  review report (tools/review.py) of this server's tracker store,
@@ -51,18 +57,24 @@ from channels.member_channel import offered_commands
 from channels.member_input import MAX_MESSAGE_CHARS, plan_context_metadata, prepare_member_text
 from plan_coverage.engine import CoverageRules, load_rules
 from plan_coverage.replies import NOT_UNDERSTOOD_RESPONSE
+from tools.flag_queue import MAX_NOTE_CHARS, answer_as_text, append_flag, new_flag
 
 logger = logging.getLogger(__name__)
 
 TOKEN_ENV = "AGENT_TOKEN"
 DEMO_ENV = "AGENT_PREVIEW_DEMO"
 WEB_DIR = Path(__file__).resolve().parents[1] / "web" / "agent"
-# Files of the agent page, by the name the page asks for.
+WIDGET_DIR = WEB_DIR.parent / "widget"
+# Files of the agent page, by the name the page asks for: its own, and the
+# member widget's renderer and styles, served from the widget's folder so the
+# page shows an answer exactly as members get it.
 PAGE_FILES = {
-    "": ("index.html", "text/html; charset=utf-8"),
-    "agent.js": ("agent.js", "text/javascript; charset=utf-8"),
-    "agent.css": ("agent.css", "text/css; charset=utf-8"),
-    "review.js": ("review.js", "text/javascript; charset=utf-8"),
+    "": (WEB_DIR / "index.html", "text/html; charset=utf-8"),
+    "agent.js": (WEB_DIR / "agent.js", "text/javascript; charset=utf-8"),
+    "agent.css": (WEB_DIR / "agent.css", "text/css; charset=utf-8"),
+    "review.js": (WEB_DIR / "review.js", "text/javascript; charset=utf-8"),
+    "render.js": (WIDGET_DIR / "render.js", "text/javascript; charset=utf-8"),
+    "widget.css": (WIDGET_DIR / "widget.css", "text/css; charset=utf-8"),
 }
 # The page loads only its own files and talks only to this server.
 PAGE_HEADERS = {
@@ -157,6 +169,23 @@ class AgentPreviewInput(InputChannel):
         async def review_script(request: Request) -> HTTPResponse:
             return await page_file("review.js")
 
+        @preview.route("/render.js", methods=["GET"])
+        async def widget_renderer(request: Request) -> HTTPResponse:
+            return await page_file("render.js")
+
+        @preview.route("/widget.css", methods=["GET"])
+        async def widget_style(request: Request) -> HTTPResponse:
+            return await page_file("widget.css")
+
+        @preview.route("/flag", methods=["POST"])
+        async def flag(request: Request) -> HTTPResponse:
+            if not self.is_authorised(request):
+                return response.empty(status=401, headers={"WWW-Authenticate": "Bearer"})
+            agent = getattr(request.app.ctx, "agent", None)
+            if agent is None or not agent.is_ready():
+                return response.json({"error": "the assistant is not ready"}, 503, NO_STORE)
+            return await flag_response(request, agent.processor, self.name())
+
         @preview.route("/review", methods=["POST"])
         async def review(request: Request) -> HTTPResponse:
             if not self.is_authorised(request):
@@ -240,9 +269,48 @@ def _date_or_none(value: Any, name: Text) -> Optional[Text]:
 
 
 async def page_file(name: Text) -> HTTPResponse:
-    """One file of the agent page, with headers that keep it self-contained."""
-    file_name, content_type = PAGE_FILES[name]
-    return await response.file(WEB_DIR / file_name, mime_type=content_type, headers=PAGE_HEADERS)
+    """One file of the agent page, with headers that keep it self-contained (404 when missing)."""
+    path, content_type = PAGE_FILES[name]
+    if not path.is_file():
+        return response.empty(status=404)
+    return await response.file(path, mime_type=content_type, headers=PAGE_HEADERS)
+
+
+async def flag_response(request: Request, processor: MessageProcessor, input_channel: Text) -> HTTPResponse:
+    """Record a flagged answer in the review queue; answer with what was stored.
+
+    The answer, its rule ids and intent come from this server, not from the
+    page: the question is previewed again, exactly as /answer does. The
+    agent's note, the question and the earlier messages go through the member
+    channels' redaction, so the queue holds no personal details whatever the
+    agent typed or pasted.
+    """
+    rules = load_rules()
+    try:
+        flagged = parse_flag(request, rules)
+    except PreviewRequestError as error:
+        return response.json({"error": str(error)}, 400, NO_STORE)
+    try:
+        result = await run_preview(processor, flagged, input_channel)
+    except Exception as error:  # noqa: BLE001 - any failure becomes a 500
+        logger.error("agent preview for a flag failed: %s", type(error).__name__)
+        return response.json({"error": "the assistant could not answer"}, 500, NO_STORE)
+    record = new_flag(
+        rules=[rule["id"] for rule in result["rules"]],
+        question=flagged["text"],
+        state=flagged["metadata"].get("state"),
+        plan_type=flagged["metadata"].get("plan_type"),
+        history=flagged["history"],
+        answer=answer_as_text(result["messages"]),
+        note=flagged["note"],
+        intent=result["intent"]["name"],
+    )
+    try:
+        await asyncio.get_running_loop().run_in_executor(None, append_flag, record)
+    except OSError as error:
+        logger.error("the flag queue could not be written: %s", type(error).__name__)
+        return response.json({"error": "the flag could not be stored"}, 500, NO_STORE)
+    return response.json({"flagged": record}, headers=NO_STORE)
 
 
 def parse_request(request: Request, rules: CoverageRules) -> Dict[Text, Any]:
@@ -275,6 +343,16 @@ def parse_request(request: Request, rules: CoverageRules) -> Dict[Text, Any]:
     return {"text": text, "history": history, "metadata": context}
 
 
+def parse_flag(request: Request, rules: CoverageRules) -> Dict[Text, Any]:
+    """The question, plan context and earlier messages of a flag request (as for
+    /answer) and the agent's note: 1 to MAX_NOTE_CHARS characters."""
+    question = parse_request(request, rules)
+    note = request.json.get("note")
+    if not isinstance(note, str) or not note.strip() or len(note) > MAX_NOTE_CHARS:
+        raise PreviewRequestError(f"`note` must say what is wrong, in 1 to {MAX_NOTE_CHARS} characters")
+    return {**question, "note": note}
+
+
 def preview_processor(processor: MessageProcessor) -> MessageProcessor:
     """The server's processor (same model, policies, responses and action
     server) with a tracker store and lock store of its own for one preview.
@@ -300,12 +378,14 @@ async def run_preview(
     isolated = preview_processor(processor)
     sender_id = f"{PREVIEW_SENDER_PREFIX}{uuid.uuid4().hex}"
     commands = offered_commands(processor.domain)
+    read_as = []
     for text in [*question["history"], question["text"]]:
         # Only the last message's replies are the answer being previewed.
         collector = CollectingOutputChannel()
+        read_as.append(prepare_member_text(text, commands).text)
         await isolated.handle_message(
             UserMessage(
-                prepare_member_text(text, commands).text,
+                read_as[-1],
                 collector,
                 sender_id,
                 input_channel=input_channel,
@@ -315,7 +395,11 @@ async def run_preview(
     tracker = await isolated.tracker_store.retrieve(sender_id)
     if tracker is None:
         raise RuntimeError("the preview conversation was not stored")
-    return explain(tracker, collector.messages, load_rules())
+    explained = explain(tracker, collector.messages, load_rules())
+    # What the assistant read, personal details replaced: the console's share
+    # links carry these texts, never what the agent pasted.
+    explained["read_as"] = {"text": read_as[-1], "history": read_as[:-1]}
+    return explained
 
 
 def explain(
@@ -335,14 +419,14 @@ def explain(
     member_messages = [
         {key: value for key, value in message.items() if key != "recipient_id"} for message in messages
     ]
-    coverage = next(
-        (
-            (m.get("custom") or {}).get("coverage")
-            for m in member_messages
-            if isinstance(m.get("custom"), dict) and "coverage" in m["custom"]
-        ),
-        None,
-    )
+    # Two questions in one message get two coverage answers: `coverage` is the
+    # first, `rules` describes the rules of all of them.
+    coverages = [
+        m["custom"]["coverage"]
+        for m in member_messages
+        if isinstance(m.get("custom"), dict) and isinstance(m["custom"].get("coverage"), dict)
+    ]
+    coverage = coverages[0] if coverages else None
     responses_sent = [e.metadata.get("utter_action") for e in turn if isinstance(e, BotUttered)]
     fell_back = (
         intent.get("name") == DEFAULT_NLU_FALLBACK_INTENT_NAME
@@ -368,7 +452,7 @@ def explain(
         "actions": actions,
         "coverage": coverage,
         "outcome": describe_outcome(coverage, rules),
-        "rules": describe_rules(coverage, rules),
+        "rules": describe_rules(coverages, rules),
         "fallback": fell_back,
     }
 
@@ -381,14 +465,16 @@ def describe_outcome(coverage: Optional[Dict[Text, Any]], rules: CoverageRules) 
     return {"name": name, "meaning": rules.outcomes.get(name, "")}
 
 
-def describe_rules(coverage: Optional[Dict[Text, Any]], rules: CoverageRules) -> List[Dict[Text, Any]]:
-    """Each rule the answer used, with its text and references as stored in the rules data."""
+def describe_rules(coverages: List[Dict[Text, Any]], rules: CoverageRules) -> List[Dict[Text, Any]]:
+    """Each rule the answers used (once, in order), with its text, the source
+    article's words it rests on and its references, as stored in the rules data."""
     described = []
-    for rule_id in (coverage or {}).get("rules") or []:
+    rule_ids = dict.fromkeys(rule_id for coverage in coverages for rule_id in coverage.get("rules") or [])
+    for rule_id in rule_ids:
         try:
             rule = rules.rule(rule_id)
         except KeyError:
-            described.append({"id": rule_id, "kind": "unknown", "text": "", "references": []})
+            described.append({"id": rule_id, "kind": "unknown", "text": "", "source": [], "references": []})
             continue
         described.append(
             {
@@ -397,6 +483,8 @@ def describe_rules(coverage: Optional[Dict[Text, Any]], rules: CoverageRules) ->
                 "outcome": rule.outcome,
                 "text": rule.text,
                 "redirect_to": rule.redirect_to,
+                # The source article's own words the rule rests on (rules.yml `source`).
+                "source": list(rule.source),
                 "references": [
                     {"id": ref, "title": rules.references.get(ref, "")} for ref in rule.references
                 ],

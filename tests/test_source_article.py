@@ -73,8 +73,11 @@ def references_section(article: str) -> str:
 
 
 def source_quotes() -> List[Tuple[str, str]]:
-    """(rule id, quote) for every `source` quote of every rule and redirect."""
-    return [(rule.id, quote) for rule in RULES.redirects + RULES.rules for quote in rule.source]
+    """(rule id, quote) for every `source` quote of every redirect, qualifier and rule:
+    the agent console and the catalogue show each of them as the article's words."""
+    return [
+        (rule.id, quote) for rule in RULES.redirects + RULES.qualifiers + RULES.rules for quote in rule.source
+    ]
 
 
 def test_normalise_matches_curly_and_straight() -> None:
@@ -88,6 +91,12 @@ def test_normalise_matches_curly_and_straight() -> None:
 def test_source_quote_is_in_article(rule_id: str, quote: str) -> None:
     """Each `source` quote appears word for word in the article."""
     assert normalise(quote) in article_text(), f"{rule_id}: quote not found in the article: {quote!r}"
+
+
+def test_every_redirect_qualifier_and_rule_quotes_the_article() -> None:
+    """The loader needs a `source` on each; this says so for every kind, qualifiers included."""
+    quoted = {rule_id for rule_id, _ in source_quotes()}
+    assert quoted == {rule.id for rule in RULES.redirects + RULES.qualifiers + RULES.rules}
 
 
 def test_reference_ids() -> None:

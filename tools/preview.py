@@ -150,6 +150,10 @@ def format_preview(question: Dict[str, Any], answer: Dict[str, Any]) -> str:
         lines.append(f"    {rule['id']} ({rule['kind']})")
         detail = f"redirects to {rule['redirect_to']}" if rule["kind"] == "redirect" else rule["text"]
         lines.append(wrapped(detail, "      "))
+        # The source article's own words the rule rests on, and its references.
+        lines += [wrapped(f"\u201c{quote}\u201d", "        ", "      > ") for quote in rule.get("source", [])]
+        references = "; ".join(f"{ref['id']}: {ref['title']}" for ref in rule.get("references", []))
+        lines.append(wrapped(f"References: {references or 'none'}", "        ", "      "))
     citations = (answer.get("coverage") or {}).get("citations") or []
     lines.append("  References:" if citations else "  References:  none")
     lines += [wrapped(citation, "      ", "    - ") for citation in citations]

@@ -42,6 +42,7 @@ from sqlalchemy.exc import DatabaseError
 from channels.member_input import redact_personal_details
 from launch.paths import PROJECT_DIR
 from plan_coverage.feedback import DID_NOT_ANSWER, FEEDBACK_ACTION, FEEDBACK_SLOT, REASONS
+from tools.flag_queue import FLAG_COLUMNS, flag_rows, queue_path, read_flags
 from tools.review_clusters import DISTANCE_THRESHOLD, Cluster, cluster_questions, measure, normalise
 from tools.review_store import (
     EventRow,
@@ -65,11 +66,6 @@ MAX_DAYS_LISTED = 366
 # close to falling back.
 LOW_CONFIDENCE_MARGIN = 0.15
 LOW_CONFIDENCE_SHOWN = 200
-# The agent console's "Flag this answer" queue (issue 13): JSON Lines, one
-# flag per line with at least "rules" (list of rule ids) and optionally
-# "time", "question", "state", "plan_type", "note". Read when present.
-FLAG_QUEUE_ENV = "REVIEW_FLAG_QUEUE"
-DEFAULT_FLAG_QUEUE = PROJECT_DIR / "var" / "flagged_answers.jsonl"
 RETENTION_ENV = "RETENTION_DAYS"
 # What a turn's outcome is called, and which count as unanswered.
 UNANSWERED = ("fallback", "out_of_scope", "other_service")
@@ -378,71 +374,6 @@ def collect(url: str, since: datetime, until: datetime) -> Review:
     return review
 
 
-FLAG_TEXT_FIELDS = ("question", "state", "plan_type", "note")
-
-
-def flag_record(flag: Any) -> Optional[Dict[str, Any]]:
-    """One line of the flag queue checked and made fit to show, or None when it is not a flag.
-
-    A flag has "rules", a non-empty list of rule ids (strings); optionally
-    "time" (seconds since the epoch, or an ISO 8601 date and time) and the
-    text fields, strings or null. The question and note are redacted like
-    member text.
-    """
-    if not isinstance(flag, dict):
-        return None
-    rules = flag.get("rules")
-    if not isinstance(rules, list) or not rules or not all(isinstance(r, str) and r.strip() for r in rules):
-        return None
-    record: Dict[str, Any] = {"rules": [rule.strip() for rule in rules], "at": None}
-    when = flag.get("time")
-    if isinstance(when, bool):
-        return None
-    if isinstance(when, (int, float)):
-        try:
-            record["at"] = datetime.fromtimestamp(when, timezone.utc)
-        except (OverflowError, OSError, ValueError):
-            return None
-    elif isinstance(when, str) and when.strip():
-        try:
-            at = datetime.fromisoformat(when.strip().replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        record["at"] = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
-    elif when is not None:
-        return None
-    for name in FLAG_TEXT_FIELDS:
-        value = flag.get(name)
-        if value is not None and not isinstance(value, str):
-            return None
-        record[name] = shown_text(value or "")
-    return record
-
-
-def read_flags(path: Path, since: datetime, until: datetime) -> Tuple[List[Dict[str, Any]], int]:
-    """The flagged answers of the period from the agent console's queue, if it
-    exists, and how many lines were skipped as not being flags."""
-    if not path.exists():
-        return [], 0
-    flags = []
-    skipped = 0
-    with path.open(encoding="utf-8", errors="replace") as lines:
-        for line in lines:
-            if not line.strip():
-                continue
-            try:
-                record = flag_record(json.loads(line))
-            except ValueError:
-                record = None
-            if record is None:
-                skipped += 1
-                continue
-            if record["at"] is not None and not since <= record["at"] < until:
-                continue
-            flags.append(record)
-    return flags, skipped
-
-
 # ---- writing the report ----------------------------------------------------
 
 
@@ -494,14 +425,7 @@ def table_rows(review: Review) -> Dict[str, Tuple[List[str], List[List[Any]]]]:
         [day_text, intent, f"{-negative:.2f}", text]
         for negative, _, day_text, intent, text in sorted(review.low_confidence, reverse=True)
     ]
-    flags = [
-        [
-            f"{flag['at']:%Y-%m-%d %H:%M} UTC" if flag["at"] else "",
-            ", ".join(flag["rules"]),
-            *[flag[name] for name in FLAG_TEXT_FIELDS],
-        ]
-        for flag in review.flags
-    ]
+    flags = flag_rows(review.flags)
     return {
         "volume_by_day": (["day", "turns", *outcomes], days),
         "volume_by_topic": (["topic", "turns"], _counted(review.by_topic)),
@@ -517,7 +441,7 @@ def table_rows(review: Review) -> Dict[str, Tuple[List[str], List[List[Any]]]]:
             ["rule id", "ratings", "helpful", "unhelpful", *REASONS.values(), "topics"],
             unhelpful,
         ),
-        "flagged_answers": (["time", "rule ids", "question", "state", "plan type", "note"], flags),
+        "flagged_answers": (FLAG_COLUMNS, flags),
     }
 
 
@@ -808,7 +732,7 @@ def render(
 ) -> Tuple[Review, Dict[str, Tuple[List[str], List[List[Any]]]], bytes, str]:
     """The review of the period: what was found, its tables, the chart (PNG) and the page (HTML)."""
     review = collect(url, since, until)
-    review.flag_queue = flag_queue or Path(os.environ.get(FLAG_QUEUE_ENV) or DEFAULT_FLAG_QUEUE)
+    review.flag_queue = flag_queue or queue_path()
     review.flags, review.flags_skipped = read_flags(review.flag_queue, since, until)
     tables = table_rows(review)
     chart = chart_png(review, *tables["volume_by_day"])

@@ -1,6 +1,9 @@
 """The answer catalogue: every topic and plan type, and each row what the engine answers."""
 
 import csv
+import hashlib
+import html
+import os
 import re
 import subprocess
 import sys
@@ -10,25 +13,24 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 import pytest
+import yaml
+from playwright.sync_api import expect
 
 from launch.paths import PROJECT_DIR
 from plan_coverage.engine import PlanContext, load_rules
-from tools.catalogue import ANY, NOT_GIVEN, answer_text, member_messages
+from tests.review.test_review_e2e import axe_violations
+from tools.catalogue import ANY, NOT_GIVEN, answer_text, csp_hash, member_messages
+from tools.flag_queue import FLAG_QUEUE_ENV
 
 RULES = load_rules()
+ARTIFACTS = PROJECT_DIR / "test-artifacts"
 
 
 @pytest.fixture(scope="module")
 def catalogue(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The catalogue as `make catalogue` writes it, into a folder of the test's own."""
     out = tmp_path_factory.mktemp("catalogue")
-    result = subprocess.run(
-        [sys.executable, "-m", "tools.catalogue", "--out", str(out)],
-        cwd=PROJECT_DIR,  # -m finds this checkout's tools first
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_catalogue(out)
     assert result.returncode == 0, result.stderr
     return out
 
@@ -115,33 +117,257 @@ def test_rows_differ_by_state_only_where_the_rules_do(rows: Sequence[Dict[str, s
     }
 
 
+def page_rows_of(page: str) -> List[Dict[str, str]]:
+    """The answer rows of the page, by their data attributes."""
+    return [
+        dict(re.findall(r'data-([a-z-]+)(?:="([^"]*)")?', attributes))
+        for attributes in re.findall(r"<tr (data-topic=[^>]*)>", page)
+    ]
+
+
 def test_the_page_is_self_contained_and_lists_every_row(
     catalogue: Path, rows: Sequence[Dict[str, str]]
 ) -> None:
     page = (catalogue / "answers.html").read_text(encoding="utf-8")
-    assert "<style>" in page
-    assert not re.search(r"<link|<script|\bsrc=|url\(|@import|https?://", page)
-    assert page.count("<tbody>") == len(RULES.topics) + 1  # one table per topic and the legend
-    body_rows = re.findall(r"<tr><td>", page)
-    assert len(body_rows) == len(rows) + len(RULES.outcomes)
+    assert not re.search(r"<link|\bsrc=|url\(|@import|https?://|\bstyle=", page)
+    # One inline style and one inline script, each allowed by its hash and nothing else.
+    [style] = re.findall(r"<style>(.*?)</style>", page, re.DOTALL)
+    [script] = re.findall(r"<script>(.*?)</script>", page, re.DOTALL)
+    assert page.count("<script") == 1 and "innerHTML" not in script
+    [policy] = re.findall(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)"', page)
+    assert html.unescape(policy) == (
+        f"default-src 'none'; style-src {csp_hash(style)}; script-src {csp_hash(script)}; "
+        "base-uri 'none'; form-action 'none'"
+    )
+    # Rows that answer alike for several plan types are one row: each CSV row is in exactly one.
+    shown = page_rows_of(page)
+    assert sum(len(row["plan-types"].split()) for row in shown) == len(rows)
+    for topic in RULES.topics:
+        per_plan = Counter(
+            plan for row in shown if row["topic"] == topic for plan in row["plan-types"].split()
+        )
+        expected = Counter(
+            row["plan_type"].replace(NOT_GIVEN, "none") for row in rows if row["topic"] == topic
+        )
+        assert per_plan == expected, topic
+    # Every rule with the article's words and its references.
+    for rule in RULES.redirects + RULES.qualifiers + RULES.rules:
+        entry = page[page.index(f'<div class="rule" id="rule-{rule.id}">') :]
+        entry = entry[: entry.index("</div>")]
+        for quote in rule.source:
+            assert f"<q>{html.escape(quote)}</q>" in entry, (rule.id, quote)
+        for reference in rule.references:
+            assert html.escape(RULES.references[reference]) in entry
     for rule_id in {rule_id for row in rows for rule_id in row["rule_ids"].split("; ")}:
-        assert f"<code>{rule_id}</code>" in page
+        assert f'<a href="#rule-{rule_id}"><code>{rule_id}</code></a>' in page
+
+
+def test_each_topic_says_where_its_answers_differ(catalogue: Path) -> None:
+    page = (catalogue / "answers.html").read_text(encoding="utf-8")
+
+    def differs(topic: str) -> str:
+        section = page[page.index(f'<section class="topic" id="topic-{topic}"') :]
+        return section[section.index('<p class="differs">') : section.index("</p>", section.index("differs"))]
+
+    # Texas HMO members have their own note; Illinois its eviCore note; referrals go by plan type.
+    assert "<strong>state</strong> (not given, Illinois, Oklahoma, New Mexico, Montana | Texas)" in differs(
+        "therapy_massage"
+    )
+    assert "<strong>state</strong> (not given, Texas, Oklahoma, New Mexico, Montana | Illinois)" in differs(
+        "prior_authorization"
+    )
+    assert "<strong>plan type</strong> (not given | HMO | PPO | Medicaid, Medicare Advantage)" in differs(
+        "referral"
+    )
+    assert "<strong>state</strong>" not in differs("referral")
+    assert differs("non_hcsc_plan") == '<p class="differs">The same answer for every plan context.'
+
+
+def test_the_page_names_its_version_and_effective_date(tmp_path: Path) -> None:
+    done = run_catalogue(tmp_path, "--effective-date", "2026-12-01")
+    assert done.returncode == 0, done.stderr
+    page = (tmp_path / "answers.html").read_text(encoding="utf-8")
+    digest = hashlib.sha256(RULES.path.read_bytes()).hexdigest()
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=PROJECT_DIR, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert f"sha256 <code>{digest}</code>" in page and f"commit <code>{commit[:12]}</code>" in page
+    assert "<dt>Effective date</dt><dd>2026-12-01</dd>" in page
+    bad = run_catalogue(tmp_path, "--effective-date", "1 Dec 2026")
+    assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
+    missing = run_catalogue(tmp_path, "--since", "no-such-release")
+    assert missing.returncode == 2 and "no-such-release" in missing.stderr
+
+
+def run_catalogue(out: Path, *args: str) -> "subprocess.CompletedProcess[str]":
+    """`make catalogue` into `out`, with a flag queue of its own (none: no flags)."""
+    return subprocess.run(
+        [sys.executable, "-m", "tools.catalogue", "--out", str(out), *args],
+        cwd=PROJECT_DIR,  # -m finds this checkout's tools first
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, FLAG_QUEUE_ENV: str(out / "no-flags.jsonl")},
+    )
+
+
+# The release the diff test compares with: today's rules with three changes,
+# so since that release referral.ppo changed its outcome and words, the
+# Illinois eviCore note was added and a note was removed.
+OLD_PPO_TEXT = "Yes. A PPO plan needs a referral from your main doctor."
+RETIRED_NOTE = """  - id: note.retired_example
+    kind: note
+    topic: [referral]
+    when: {plan_type: [hmo]}
+    text: An old note.
+    source:
+      - "Referral requirements depend on the specific HCSC-administered plan"
+"""
+
+
+def old_release(rules_text: str) -> str:
+    data = yaml.safe_load(rules_text)
+    ppo = next(rule for rule in data["rules"] if rule["id"] == "referral.ppo")
+    assert ppo["outcome"] == "not_required"
+    lines = rules_text.splitlines(keepends=True)
+    start = lines.index("  - id: referral.ppo\n")
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("  - id: "))
+    old_ppo = "".join(lines[start:end]).replace("outcome: not_required", "outcome: required")
+    old_ppo = re.sub(r"text: >-\n(?:      .*\n)+", f"text: {OLD_PPO_TEXT}\n", old_ppo)
+    evicore = lines.index("  - id: note.il_evicore_list\n")
+    evicore_end = next(i for i in range(evicore + 1, len(lines)) if lines[i].startswith("  - id: "))
+    return "".join(lines[:evicore] + lines[evicore_end:start]) + old_ppo + RETIRED_NOTE + "".join(lines[end:])
+
+
+@pytest.fixture(scope="module")
+def since_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`make catalogue SINCE=HEAD` against a repository whose HEAD is that release."""
+    repo = tmp_path_factory.mktemp("release")
+    (repo / "plan_coverage").mkdir()
+    (repo / "plan_coverage" / "rules.yml").write_text(old_release(RULES.path.read_text(encoding="utf-8")))
+    git = ["git", "-C", str(repo), "-c", "user.name=test", "-c", "user.email=test@example.com"]
+    for command in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "release"]):
+        subprocess.run(git + command, check=True, capture_output=True)
+    out = tmp_path_factory.mktemp("catalogue-since")
+    done = run_catalogue(out, "--since", "HEAD", "--repo", str(repo))
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def test_the_diff_shows_rules_added_removed_and_changed(since_release: Path) -> None:
+    with (since_release / "changes.csv").open(encoding="utf-8", newline="") as handle:
+        changes = {(c["change"], c["id"], c["field"]): c for c in csv.DictReader(handle)}
+    outcome = changes[("changed", "referral.ppo", "outcome")]
+    assert (outcome["before"], outcome["after"]) == ("required", "not_required")
+    text = changes[("changed", "referral.ppo", "text")]
+    assert text["before"] == OLD_PPO_TEXT and text["after"].startswith("Usually not.")
+    assert ("added", "note.il_evicore_list", "") in changes
+    assert ("removed", "note.retired_example", "") in changes
+    assert len(changes) == 4, sorted(changes)
+
+
+def test_the_diff_shows_which_answers_changed_and_where(since_release: Path) -> None:
+    with (since_release / "answer_changes.csv").open(encoding="utf-8", newline="") as handle:
+        answers = list(csv.DictReader(handle))
+    ppo = [a for a in answers if a["topic"] == "referral" and a["outcome_before"] != a["outcome_after"]]
+    assert [(a["plan_types"], a["outcome_before"], a["outcome_after"]) for a in ppo] == [
+        ("PPO", "required", "not_required")
+    ]
+    assert ppo[0]["answer_before"].startswith(OLD_PPO_TEXT) and ppo[0]["answer_after"].startswith(
+        "Usually not."
+    )
+    # The HMO referral answer lost the retired note, for every state.
+    assert any(a["topic"] == "referral" and a["plan_types"] == "HMO" for a in answers)
+    # The eviCore note: only Illinois answers changed.
+    assert {a["states"] for a in answers if a["topic"] in ("prior_authorization", "preauth_steps")} == {
+        "Illinois"
+    }
+    page = (since_release / "answers.html").read_text(encoding="utf-8")
+    assert '<h2 id="changes-heading">What changed since HEAD</h2>' in page
+    changed_rows = [row for row in page_rows_of(page) if "changed" in row]
+    assert {row["topic"] for row in changed_rows} == {"referral", "prior_authorization", "preauth_steps"}
+    assert all("IL" in row["states"].split() for row in changed_rows if row["topic"] != "referral")
 
 
 @pytest.mark.slow
 def test_reviewers_can_read_the_page_in_a_browser(
     browser: Any, catalogue: Path, rows: Sequence[Dict[str, str]]
 ) -> None:
-    page = browser.new_page()
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
     requests: List[str] = []
+    errors: List[str] = []
     page.on("request", lambda request: requests.append(request.url))
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
     page.goto((catalogue / "answers.html").as_uri())
     assert page.title().startswith("Answer catalogue")
-    assert page.locator("main tbody tr").count() == len(rows)
-    referral = page.locator("#topic-referral")
-    hmo = referral.get_by_role("row").filter(has_text="HMO")
-    assert hmo.get_by_text("required", exact=True).is_visible()
+    shown = page.locator("#shown-count")
+    total = page.locator("main tbody tr[data-topic]").count()
+    expect(shown).to_have_text(f"{total} of {total} answers shown.")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "catalogue.png"))
+
+    # Every answer for Texas HMO members: one row for each of the CSV's rows that holds for them.
+    page.get_by_label("State").select_option("TX")
+    page.get_by_label("Plan type").select_option("hmo")
+    for_tx_hmo = [row for row in rows if row["plan_type"] == "hmo" and "TX" in states_of(row)]
+    expect(shown).to_have_text(f"{len(for_tx_hmo)} of {total} answers shown.")
+    visible = page.locator("main tbody tr[data-topic]:visible")
+    for index in range(visible.count()):
+        row = visible.nth(index)
+        assert "TX" in row.get_attribute("data-states").split()
+        assert "hmo" in row.get_attribute("data-plan-types").split()
+    assert page.locator("#topic-non_hcsc_plan").is_visible()
+
+    # Search within them, and a qualifier.
+    page.get_by_label("Search").fill("97124")
+    expect(shown).not_to_have_text(f"{len(for_tx_hmo)} of {total} answers shown.")
+    texts = visible.all_inner_texts()
+    assert texts and all("97124" in text for text in texts)
+    page.get_by_role("button", name="Clear filters").click()
+    expect(shown).to_have_text(f"{total} of {total} answers shown.")
+    # The answers to plain questions (no care setting, purpose or stage given): one per topic and plan type
+    # for each group of states.
+    page.get_by_label("Qualifier").select_option("plain")
+    plain = [
+        row
+        for row in rows
+        if all(
+            None in values_of(row[column], key)
+            for column, key in (("care_settings", "setting"), ("purposes", "purpose"), ("stages", "stage"))
+        )
+    ]
+    shown_plain = page.locator("main tbody tr[data-topic]:visible")
+    expect(shown).not_to_have_text(f"{total} of {total} answers shown.")
+    assert sum(len(row.get_attribute("data-plan-types").split()) for row in shown_plain.all()) == len(plain)
+    page.get_by_label("Qualifier").select_option("setting:spa")
+    visible_rows = page.locator("main tbody tr[data-topic]:visible")
+    expect(visible_rows.first).to_be_visible()
+    assert all("spa" in (row.get_attribute("data-setting") or "").split() for row in visible_rows.all())
+    page.screenshot(path=str(ARTIFACTS / "catalogue-filtered.png"))
     assert requests == [(catalogue / "answers.html").as_uri()]
-    (PROJECT_DIR / "test-artifacts").mkdir(exist_ok=True)
-    page.screenshot(path=str(PROJECT_DIR / "test-artifacts" / "catalogue.png"))
-    page.close()
+    assert errors == []
+    context.close()
+
+
+def states_of(row: Dict[str, str]) -> List[str]:
+    """The states a CSV row holds for ("any": all)."""
+    return list(RULES.context_values["state"]) if row["states"] == ANY else row["states"].split("; ")
+
+
+@pytest.mark.slow
+def test_the_changes_can_be_filtered_and_the_page_is_axe_clean(browser: Any, since_release: Path) -> None:
+    # axe-core is injected, so this context bypasses the page's Content Security Policy.
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
+    page = context.new_page()
+    page.goto((since_release / "answers.html").as_uri())
+    page.get_by_label("Only answers changed since HEAD").check()
+    visible = page.locator("main tbody tr[data-topic]:visible")
+    expect(visible.first).to_be_visible()
+    assert all(row.get_attribute("data-changed") is not None for row in visible.all())
+    page.locator("#topic-referral").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "catalogue-changed-since.png"))
+    page.goto((since_release / "answers.html").as_uri() + "#changes")
+    page.screenshot(path=str(ARTIFACTS / "catalogue-diff.png"))
+    assert axe_violations(page) == []
+    context.close()

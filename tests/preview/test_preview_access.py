@@ -145,6 +145,9 @@ def test_the_terminal_preview_prints_the_answer_and_why(assistant: Assistant) ->
     assert "ask_referral" in flat
     assert "referral.hmo (answer)" in flat
     assert "Outcome: required: " + RULES.outcomes["required"] in flat
+    # Each rule with the source article's words it rests on.
+    for quote in RULES.rule("referral.hmo").source:
+        assert f"> \u201c{quote}\u201d" in flat
 
 
 @pytest.mark.slow

@@ -9,17 +9,23 @@ from typing import Any, Dict, Iterator, List, Optional
 import pytest
 
 from launch.servers import Assistant, embedded_stores, free_port
+from tools.flag_queue import FLAG_QUEUE_ENV
 
 
 @contextmanager
 def running_assistant(run_dir: Path, **options: Any) -> Iterator[Assistant]:
     """The assistant on free ports, with a log in run_dir and, unless `stores`
-    says otherwise, a SQLite tracker store there too.
+    says otherwise, a SQLite tracker store there too; the agents' flag queue is
+    there as well (flagged_answers.jsonl), unless `extra_env` names another.
 
     A server that does not start fails the test with the servers' output.
     """
     log_path = run_dir / "servers.log"
     options.setdefault("stores", embedded_stores(run_dir / "tracker.db"))
+    options["extra_env"] = {
+        FLAG_QUEUE_ENV: str(run_dir / "flagged_answers.jsonl"),
+        **(options.get("extra_env") or {}),
+    }
     with log_path.open("wb") as log:
         assistant = Assistant(
             rasa_port=free_port(),
