@@ -107,9 +107,12 @@ _NOT_NAMES = frozenset(
     "insurance plan covered coverage patient provider doctor hello hi hey thanks thank yes no ok okay "
     "sure sorry please just also still really very so now new old retired pregnant diabetic disabled "
     "american mexican hispanic latino latina asian african black white native indian english spanish "
-    "catholic christian jewish muslim veteran senior "
-    "monday tuesday wednesday thursday friday saturday sunday today tomorrow "
-    "january february march april may june july august september october november december".split()
+    "catholic christian jewish muslim veteran senior today tomorrow".split()
+)
+# Days and months are names too ("April Jones"): not a name alone ("it's March").
+_CALENDAR_WORDS = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday january february march april may june "
+    "july august september october november december".split()
 )
 # A name: capitalised words ("Maria", "O'Neil", "María José", "Garcia-Lopez"),
 # lower-case particles between them ("Juan de la Cruz"), a middle initial, and
@@ -170,8 +173,9 @@ def _full_name(match: "re2._Match", removed: List[str]) -> str:
     group = str(match.group("name"))
     words = group.split()
     name: List[str] = []
-    for word in words:
-        if word.lower().strip(".,'") in _NOT_NAMES:
+    for index, word in enumerate(words):
+        lowered = word.lower().strip(".,'")
+        if lowered in _NOT_NAMES or (lowered in _CALENDAR_WORDS and index == len(words) - 1):
             break
         name.append(word)
     if not name or all(_TITLE_WORD.fullmatch(word) for word in name):

@@ -180,6 +180,7 @@ def test_plan_questions_keep_their_numbers(text: str) -> None:
         ("I am Ana María Pérez-López", "I am […]"),
         ("It is Mrs. Smith", "It is […]"),
         ("I am Maria Texas PPO", "I am […] Texas PPO"),
+        ("I am April Jones", "I am […]"),
         ("my doctor Dr. Patel says I need massage", "my doctor […] says I need massage"),
         ("Mrs Smith here, is massage covered?", "[…] here, is massage covered?"),
         ("I live at 1200 N Lakeshore Dr. Apt 4B, is it covered?", "I live at […], is it covered?"),

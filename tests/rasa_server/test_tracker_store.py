@@ -19,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rasa.core.actions.action import ActionSessionStart
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
@@ -137,6 +138,11 @@ def recent_applied(tracker: DialogueStateTracker) -> List[Event]:
     return applied[first:]
 
 
+def carried_slots(tracker: DialogueStateTracker) -> Dict[str, Any]:
+    """The slot values Rasa's action_session_start carries into a new session."""
+    return {event.key: event.value for event in ActionSessionStart._slot_set_events_from_tracker(tracker)}
+
+
 def messages_since_last(tracker: DialogueStateTracker, action_name: str) -> Optional[int]:
     """How many member messages came after the latest run of the action (None if it never ran)."""
     count = 0
@@ -174,6 +180,9 @@ def check_same_tracker(
     actions = sum(isinstance(event, ActionExecuted) for event in recent)
     if actions:
         assert loaded.past_states(DOMAIN)[-actions:] == full.past_states(DOMAIN)[-actions:]
+    # A session start carries the same slot values over (Rasa copies the
+    # loaded tracker's slot events: here one per slot plus the recent turns').
+    assert carried_slots(loaded) == carried_slots(full)
     since_coverage = messages_since_last(full, COVERAGE_ACTION)
     if since_coverage is not None and since_coverage < MAX_TURNS:
         as_sent = [event.as_dict() for event in loaded.events]
