@@ -183,8 +183,9 @@ async def tell_once_about_personal_details(agent: Agent, sender_id: Text, output
 async def conversation_had_action(tracker_store: TrackerStore, sender_id: Text, action_name: Text) -> bool:
     """True when the action ran in any session of the conversation.
 
-    On the SQL tracker store one indexed query, whatever the conversation's
-    length; on others the tracker (its current session) is loaded.
+    On the SQL tracker store one index seek (rasa_server/tracker_store.py
+    adds the index), whatever the conversation's length; on others the
+    tracker (its current session) is loaded.
     """
     sql_store = _sql_store(tracker_store)
     if sql_store is not None:
@@ -192,7 +193,11 @@ async def conversation_had_action(tracker_store: TrackerStore, sender_id: Text, 
         with sql_store.session_scope() as session:
             row = (
                 session.query(table.id)
-                .filter(table.sender_id == sender_id, table.action_name == action_name)
+                .filter(
+                    table.sender_id == sender_id,
+                    table.type_name == ActionExecuted.type_name,
+                    table.action_name == action_name,
+                )
                 .first()
             )
         return row is not None

@@ -7,8 +7,8 @@ directly, Hypothesis included. Every step does bounded work, in this order:
   an identifier that straddles the cut), so nothing below ever sees more;
 - `normalise_text`: control characters and broken Unicode dropped (Postgres
   rejects NUL), zero-width characters removed, Unicode NFKC ("／" is "/",
-  full-width digits are digits), every dash a "-" and every decimal digit an
-  ASCII digit, so "518\u2013\u200b47\u20132963" is seen as the SSN it is;
+  full-width digits are digits), every dash a "-", every apostrophe a "'"
+  and every decimal digit an ASCII digit, so "518\u2013\u200b47\u20132963" is seen as the SSN it is;
 - `redact_personal_details`: members type member IDs, SSNs, birth dates,
   phone numbers, email addresses, names and street addresses into chat
   boxes although nobody asks; the assistant needs none of them. Each detail,
@@ -56,6 +56,8 @@ PLACEHOLDER = "[…]"
 # later patterns can never match inside it.
 _MARK = "\ue000"
 
+# Typographic apostrophes ("my name\u2019s", "O\u2019Neil"), read as "'".
+_APOSTROPHES = frozenset("\u2018\u2019\u02bc\u2032")
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u034f" + _MARK))
 
 
@@ -94,13 +96,35 @@ _TLD = r"(?:com|org|net|edu|gov|us|io|info|biz|co|uk|me|mail)"
 _AT = r"(?:\s*[\(\[\{<]\s*at\s*[\)\]\}>]\s*|\s+at\s+|\s*@\s*)"
 _DOT = r"(?:\s*[\(\[\{<]\s*dot\s*[\)\]\}>]\s*|\s+dot\s+|\.)"
 
-# Words of this assistant's own domain that follow "I am" or "this is" and are
-# not a name: "this is Blue Cross", "I am Texas PPO".
+# Capitalised words that follow "I am", "this is" or "it's" and are not a
+# name: this assistant's own words ("this is Blue Cross", "I am Texas PPO"),
+# and the other proper words members describe themselves or a day with
+# ("I am Hispanic", "it's Monday").
 _NOT_NAMES = frozenset(
-    "blue cross shield texas illinois oklahoma montana new mexico hmo ppo epo pos hcsc bcbs "
+    "blue cross shield texas illinois oklahoma montana new mexico hmo ppo epo pos hcsc bcbs bcbstx "
     "medicare medicaid member members not a an the in on with from at looking asking wondering "
-    "calling trying going here there curious confused".split()
+    "calling trying going here there curious confused massage therapy therapist spa physical "
+    "insurance plan covered coverage patient provider doctor hello hi hey thanks thank yes no ok okay "
+    "sure sorry please just also still really very so now new old retired pregnant diabetic disabled "
+    "american mexican hispanic latino latina asian african black white native indian english spanish "
+    "catholic christian jewish muslim veteran senior today tomorrow".split()
 )
+# Days and months are names too ("April Jones"): not a name alone ("it's March").
+_CALENDAR_WORDS = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday january february march april may june "
+    "july august september october november december".split()
+)
+# A name: capitalised words ("Maria", "O'Neil", "María José", "Garcia-Lopez"),
+# lower-case particles between them ("Juan de la Cruz"), a middle initial, and
+# a title before them ("Dr. Lee", "Mrs Smith").
+_NAME_WORD = r"\p{Lu}[\p{L}'-]*\p{Ll}[\p{L}'-]*"
+_TITLE = r"(?i:dr|mr|mrs|ms|miss|mx|prof|rev|sr|sra|srta)\.?"
+_PARTICLE = r"(?:de|del|la|las|los|da|das|dos|di|du|van|von|der|den|le|bin|ibn|al|y)"
+_NAME = (
+    rf"(?:{_TITLE}\s+)?{_NAME_WORD}(?:\s+\p{{Lu}}\.?)?"
+    rf"(?:\s+(?:{_PARTICLE}\s+){{0,2}}{_NAME_WORD}){{0,3}}"
+)
+_TITLE_WORD = re.compile(r"(?i:dr|mr|mrs|ms|miss|mx|prof|rev|sr|sra|srta)\.?")
 
 
 def _replace(kind: str) -> Callable[["re2._Match", List[str]], str]:
@@ -143,11 +167,21 @@ def _long_code(match: "re2._Match", removed: List[str]) -> str:
 
 
 def _full_name(match: "re2._Match", removed: List[str]) -> str:
-    """Two or three capitalised words after "I am" / "this is": a full name, unless they are plan words."""
-    words = str(match.group("name")).split()
-    if any(word.lower() in _NOT_NAMES for word in words):
+    """A name after "I am" / "this is" / "it's" (or after a title anywhere): the
+    capitalised words up to the first one that is not a name ("I am Maria
+    Texas PPO" keeps "Texas PPO"); nothing when the first is not a name."""
+    group = str(match.group("name"))
+    words = group.split()
+    name: List[str] = []
+    for index, word in enumerate(words):
+        lowered = word.lower().strip(".,'")
+        if lowered in _NOT_NAMES or (lowered in _CALENDAR_WORDS and index == len(words) - 1):
+            break
+        name.append(word)
+    if not name or all(_TITLE_WORD.fullmatch(word) for word in name):
         return str(match.group(0))
-    return str(match.group("keep")) + _mark("name", removed)
+    rest = "".join(" " + word for word in words[len(name) :])
+    return str(match.group("keep") or "") + _mark("name", removed) + rest
 
 
 def _named(match: "re2._Match", removed: List[str]) -> str:
@@ -197,8 +231,8 @@ _PATTERNS: Tuple[Tuple["re2._Regexp", Replacer], ...] = (
     ),
     (
         _compile_exact_case(
-            r"(?P<keep>\b(?:[Ii]\s+am|I'm|[Tt]his\s+is|[Ss]oy|[Ii]t's)\s+)"
-            r"(?P<name>[A-Z][a-z'-]+(?:\s+[A-Z]\.?)?(?:\s+[A-Z][a-z'-]+){1,2})\b"
+            r"(?P<keep>\b(?:[Ii]\s+am|[Ii]'m|[Tt]his\s+is|[Ss]oy|[Ii]t's|[Ii]t\s+is)\s+)"
+            rf"(?P<name>{_NAME})\b"
         ),
         _full_name,
     ),
@@ -257,6 +291,17 @@ _PATTERNS: Tuple[Tuple["re2._Regexp", Replacer], ...] = (
         ),
         _replace("address"),
     ),
+    # "Dr", "Ct" and "Pl" are streets only after a capitalised street name
+    # ("1200 N Lakeshore Dr. Apt 4B"); "after 3 visits dr said" is a doctor.
+    (
+        _compile_exact_case(
+            r"\b\d{1,6}\s+(?:[\p{L}\d.'-]+\s+){0,3}\p{Lu}[\p{L}'-]*\s+(?:Dr|DR|Ct|CT|Pl|PL)\b\.?"
+            r"(?:,?\s*(?i:apt|apartment|suite|ste|unit|#)\.?\s*[\p{L}\d-]+\b)?"
+        ),
+        _replace("address"),
+    ),
+    # A title and a name anywhere: "my doctor is Dr. Patel", "Mrs Smith here".
+    (_compile_exact_case(rf"\b(?P<keep>)(?P<name>{_TITLE}\s+{_NAME})\b"), _full_name),
     # Card-style digit groups ("1234 5678 9012", "AAA 9999 9999").
     (
         _compile(r"\b(?:(?P<letters>[a-z]{1,4})[ -]?)?(?P<groups>\d{3,5}(?:[ -]\d{3,5})+)\b"),
@@ -306,7 +351,7 @@ def clean_text(text: str, max_chars: int = MAX_MESSAGE_CHARS) -> str:
 
 def normalise_text(text: str, max_chars: int = MAX_MESSAGE_CHARS + CUT_MARGIN_CHARS) -> str:
     """Clean text (see clean_text) in one spelling: NFKC, no zero-width characters,
-    ASCII dashes and digits. At most max_chars long (NFKC can lengthen text)."""
+    ASCII dashes, digits and apostrophes. At most max_chars long (NFKC can lengthen text)."""
     text = unicodedata.normalize("NFKC", clean_text(text, max_chars)).translate(_ZERO_WIDTH)
     chars: List[str] = []
     for char in text[:max_chars]:
@@ -314,6 +359,8 @@ def normalise_text(text: str, max_chars: int = MAX_MESSAGE_CHARS + CUT_MARGIN_CH
             chars.append(char)
         elif unicodedata.category(char) == "Pd" or char == "\u2212":
             chars.append("-")
+        elif char in _APOSTROPHES:
+            chars.append("'")
         elif unicodedata.category(char) == "Nd":
             chars.append(str(unicodedata.digit(char, 0)))
         else:

@@ -16,10 +16,14 @@ reaches were not written for: whoever upgrades reviews the list first.
   agent on the Sanic app as app.ctx.agent;
 - channels/agent_preview.py: a shallow copy of MessageProcessor with its own
   tracker_store reads and writes only that store;
-- channels/member_channel.py: SQLTrackerStore._event_query(session,
-  sender_id, fetch_events_from_all_sessions) and its SQLEvent columns, for
-  one-query reads of a conversation's owner and session length; Rasa's
-  wrappers keep the store they wrap as `_tracker_store`;
+- channels/member_channel.py: SQLTrackerStore's SQLEvent columns, for
+  one-query reads of a conversation's owner and of whether an action ran;
+  Rasa's wrappers keep the store they wrap as `_tracker_store`;
+- rasa_server/tracker_store.py: SQLTrackerStore.save writes the events
+  `_additional_events(session, tracker)` returns; TrackerStore.create_tracker
+  makes new trackers with `init_tracker`; DialogueStateTracker.from_dict
+  builds an instance of the class it is called on; the `events` table keeps
+  a slot event's slot name in `action_name`, as `SlotSet.as_dict()["name"]`;
 - spacy_pipeline (en_hcsc_entities): sets Language._path, since Rasa's
   SpacyNLP refuses a pipeline whose `path` is None.
 """

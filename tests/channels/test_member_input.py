@@ -15,6 +15,7 @@ from channels.member_input import (
     CUT_MARGIN_CHARS,
     MAX_MESSAGE_CHARS,
     PLACEHOLDER,
+    Redaction,
     bounded,
     clean_text,
     is_valid_sender_id,
@@ -166,6 +167,56 @@ def test_plan_questions_keep_their_numbers(text: str) -> None:
     assert redact_personal_details(text).removed == ()
 
 
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("I am Dr. Lee", "I am […]"),
+        ("this is Maria Garcia", "this is […]"),
+        ("my name's John O'Neil", "[…]"),
+        ("my name\u2019s John O\u2019Neil, is massage covered?", "[…], is massage covered?"),
+        ("I\u2019m Maria, is massage covered?", "I'm […], is massage covered?"),
+        ("Hi, I am Priya Raman. Is massage at a spa covered?", "Hi, I am […]. Is massage at a spa covered?"),
+        ("This is Juan de la Cruz, do I need a referral?", "This is […], do I need a referral?"),
+        ("I am Ana María Pérez-López", "I am […]"),
+        ("It is Mrs. Smith", "It is […]"),
+        ("I am Maria Texas PPO", "I am […] Texas PPO"),
+        ("I am April Jones", "I am […]"),
+        ("my doctor Dr. Patel says I need massage", "my doctor […] says I need massage"),
+        ("Mrs Smith here, is massage covered?", "[…] here, is massage covered?"),
+        ("I live at 1200 N Lakeshore Dr. Apt 4B, is it covered?", "I live at […], is it covered?"),
+    ],
+)
+def test_names_after_introductions_and_titles_are_redacted(text: str, expected: str) -> None:
+    prepared = prepare_member_text(text, OFFERED)
+    assert prepared.text == expected
+    assert prepared.removed in (("name",), ("address",))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I am not sure",
+        "I am in Texas",
+        "this is for my back",
+        "I am with BCBSTX",
+        "I am a member",
+        "I am 45",
+        "I am A member",
+        "I am Hispanic",
+        "I am Texas HMO member",
+        "This is Blue Cross of Texas",
+        "This is Massage Envy, is it covered?",
+        "It's March, do I need a new referral?",
+        "It is Monday",
+        "after 3 visits dr said I need more",
+        "is 1 dr visit covered",
+        "I'm curious about massage",
+    ],
+)
+def test_sentences_that_introduce_no_name_stay_whole(text: str) -> None:
+    assert prepare_member_text(text, OFFERED) == Redaction(text=text)
+
+
 def test_clean_text_drops_control_characters_and_broken_unicode() -> None:
     assert clean_text("a\x00b\x07c\nd\ud800e") == "a b c de"
     assert clean_text("مرحبا \u202eabc 👍") == "مرحبا \u202eabc 👍"
@@ -274,7 +325,22 @@ def _redaction_seconds(text: str) -> float:
 
 
 HOSTILE_UNITS = st.sampled_from(
-    ["a", "1 ", "a@", "1-", "a.", "member id is ", "my name is ", "born ", "+1", "(at)", "1 a ", "I am Jo "]
+    [
+        "a",
+        "1 ",
+        "a@",
+        "1-",
+        "a.",
+        "member id is ",
+        "my name is ",
+        "born ",
+        "+1",
+        "(at)",
+        "1 a ",
+        "I am Jo ",
+        "Dr. Jo de ",
+        "1 Jo Dr ",
+    ]
 ) | st.text(alphabet="a1 .@-/(+", min_size=1, max_size=6)
 
 

@@ -89,13 +89,28 @@ def test_the_spacy_pipeline_package_counts_as_loaded_from_disk() -> None:
     SpacyNLP.ensure_proper_language_model(nlp)
 
 
-def test_the_sql_tracker_store_has_the_query_and_columns_the_member_rules_read() -> None:
-    # channels/member_channel.py counts a session's events and finds a conversation's
-    # owner with one query each.
+def test_the_sql_tracker_store_has_the_columns_the_member_rules_read() -> None:
+    # channels/member_channel.py finds a conversation's owner, and whether an
+    # action ran in it, with one query each.
     from rasa.core.tracker_store import AwaitableTrackerStore, SQLTrackerStore
 
-    parameters = list(inspect.signature(SQLTrackerStore._event_query).parameters)
-    assert parameters == ["self", "session", "sender_id", "fetch_events_from_all_sessions"]
     columns = set(SQLTrackerStore.SQLEvent.__table__.columns.keys())
     assert {"sender_id", "type_name", "action_name", "data"} <= columns
     assert "self._tracker_store = " in inspect.getsource(AwaitableTrackerStore.__init__)
+
+
+def test_the_sql_tracker_store_saves_what_the_bounded_store_says_is_new() -> None:
+    # rasa_server/tracker_store.py: what SQLTrackerStore.save writes, how new
+    # trackers are made, and where a slot event's name is stored.
+    from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
+    from rasa.shared.core.events import SlotSet
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from rasa_server.tracker_store import LoadedTracker
+
+    assert "self._additional_events(session, tracker)" in inspect.getsource(SQLTrackerStore.save)
+    assert "self.init_tracker(sender_id)" in inspect.getsource(TrackerStore.create_tracker)
+    assert type(LoadedTracker.from_dict("x", [])) is LoadedTracker
+    assert 'action = data.get("name")' in inspect.getsource(SQLTrackerStore.save)
+    assert SlotSet("state", "TX").as_dict()["name"] == "state"
+    assert DialogueStateTracker.__init__ is LoadedTracker.__init__
