@@ -1,8 +1,11 @@
 """`make run-cluster`: several Rasa servers and action servers behind nginx.
 
 All on loopback, sharing a Postgres tracker store and a Redis lock store, the
-way Rasa scales out. Settings from the environment:
-  RASA_SERVERS (default 2), ACTION_SERVERS (default 2),
+way Rasa scales out. A worker per core: one Rasa server process per core (each
+with one Sanic worker, see `Cluster`) and, in each action server, one Sanic
+worker per core. Settings from the environment:
+  RASA_SERVERS (default: one per core, at least 2), ACTION_SERVERS (default 2),
+  ACTION_WORKERS (Sanic workers per action server, default: one per core),
   CLUSTER_PORT (nginx, default 5005), CLUSTER_ACTION_PORT (default 5055),
   TRACKER_STORE_URL (default postgresql://postgres@127.0.0.1:5432/test),
   LOCK_STORE_HOST / LOCK_STORE_PORT (default 127.0.0.1 / 6379).
@@ -27,6 +30,7 @@ from launch.servers import (
     ServerGroup,
     ServerProcess,
     action_server,
+    cores,
     free_port,
     parse_no_arguments,
     port_in_use,
@@ -38,6 +42,9 @@ from launch.servers import (
 from rasa_server.limits import MAX_REQUEST_BODY_BYTES, nginx_size
 
 NGINX_TEMPLATE = PROJECT_DIR / "deploy" / "nginx" / "cluster.conf.template"
+# Sanic workers per server process: Rasa's and rasa-sdk's own variables.
+RASA_WORKERS_ENV = "SANIC_WORKERS"
+ACTION_WORKERS_ENV = "ACTION_SERVER_SANIC_WORKERS"
 DEFAULT_TRACKER_STORE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
@@ -117,7 +124,21 @@ def nginx_config(
 
 
 class Cluster(ServerGroup):
-    """N Rasa servers and M action servers behind one nginx, on loopback."""
+    """N Rasa servers and M action servers behind one nginx, on loopback.
+
+    Each action server runs `action_workers` Sanic workers (default: one per
+    core): custom actions keep no state between calls (the conversation comes
+    with each call), so any worker may take any call.
+
+    Each Rasa server runs one Sanic worker, whatever SANIC_WORKERS says:
+    Sanic's workers share one port and take connections at random, while a
+    Socket.IO session lives in the process that opened it, and its HTTP
+    long-polling requests (the widget's fallback where WebSocket is blocked)
+    arrive on new connections; on another worker they fail ("Invalid
+    session"). nginx keeps a client on one port, so scaling out is by Rasa
+    server processes, one per core by default (`main`), as the Kubernetes
+    manifests do with one-core replicas.
+    """
 
     def __init__(
         self,
@@ -130,6 +151,7 @@ class Cluster(ServerGroup):
         run_dir: Optional[Path] = None,
         extra_rasa_args: Sequence[str] = (),
         agent_token: Optional[str] = None,
+        action_workers: Optional[int] = None,
     ) -> None:
         self.port = port or free_port()
         self.action_port = action_port or free_port()
@@ -149,10 +171,15 @@ class Cluster(ServerGroup):
             SITE_ORIGINS=os.environ.get("SITE_ORIGINS", ""),
             **self.stores,
         )
+        self.action_workers = action_workers or cores()
+        action_env = dict(env, **{ACTION_WORKERS_ENV: str(self.action_workers)})
+        rasa_env = dict(env, **{RASA_WORKERS_ENV: "1"})  # why: the class docstring
         self.rasa_ports = [free_port() for _ in range(rasa_servers)]
         action_ports = [free_port() for _ in range(action_servers)]
-        self.action_servers = [action_server(p, env, output) for p in action_ports]
-        self.rasa_servers = [rasa_server(p, env, output, extra_args=extra_rasa_args) for p in self.rasa_ports]
+        self.action_servers = [action_server(p, action_env, output) for p in action_ports]
+        self.rasa_servers = [
+            rasa_server(p, rasa_env, output, extra_args=extra_rasa_args) for p in self.rasa_ports
+        ]
         config_path = self.run_dir / "nginx.conf"
         config_path.write_text(
             nginx_config(self.run_dir, self.port, self.action_port, self.rasa_ports, action_ports)
@@ -221,8 +248,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     chosen_token = os.environ.get("AGENT_TOKEN")
     cluster = Cluster(
-        rasa_servers=int(os.environ.get("RASA_SERVERS", "2")),
+        rasa_servers=int(os.environ.get("RASA_SERVERS") or max(2, cores())),
         action_servers=int(os.environ.get("ACTION_SERVERS", "2")),
+        action_workers=int(os.environ.get("ACTION_WORKERS") or cores()),
         port=port,
         action_port=action_port,
         stores=stores,
@@ -231,7 +259,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     )
     print(
         f"Starting {len(cluster.rasa_servers)} Rasa servers, {len(cluster.action_servers)} "
-        f"action servers and nginx on port {port}..."
+        f"action servers ({cluster.action_workers} workers each) and nginx on port {port}..."
     )
     return run_in_foreground(
         cluster,
