@@ -10,7 +10,8 @@ custom action call, the tracker store, and the whole turn.
 
 Output: a Markdown table of per-stage milliseconds per turn (mean over the
 measured turns) and cProfile's top functions by own time and by cumulative
-time. `make bench` prints the stage table (tools/bench.py); run it alone with
+time. `make bench` prints the stage table (tools/bench.py runs this module
+with `--stages-only`); run it alone with
 `python -m tools.profile_turn [--turns N] [--top N]`.
 
 A profile, not a test: nothing here asserts a time.
@@ -231,9 +232,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--turns", type=int, default=100, help="member turns to measure after the warm-up")
     parser.add_argument("--top", type=int, default=25, help="functions to list from cProfile")
+    parser.add_argument("--stages-only", action="store_true", help="print the stage table only")
     args = parser.parse_args(argv)
     clock, stats = profile(args.turns)
     print(stage_table(clock))
+    if args.stages_only:
+        return 0
     print("cProfile, by own time:\n" + top_functions(stats, "tottime", args.top))
     print("cProfile, by cumulative time:\n" + top_functions(stats, "cumulative", args.top))
     return 0
