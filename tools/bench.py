@@ -10,6 +10,11 @@ one long conversation (`--long-turns`, default 300 turns in one conversation:
 median latency per block of 25 turns, which must stay flat); writes JSON, a
 Markdown table and a PNG chart.
 
+In each round Rasa's starter bot (`rasa init`, tools/reference_bot.py) takes
+the same messages at the same concurrencies right after the assistant; the
+report gives the assistant's figures as ratios to it. Last, the per-stage
+profile of a member turn (tools/profile_turn.py).
+
 This is a benchmark, not a test: nothing here asserts a time. `make test`
 runs it once on a tiny load (`--smoke`) only to keep it working.
 """
