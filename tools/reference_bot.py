@@ -78,5 +78,7 @@ class ReferenceBot(ServerGroup):
 
 
 def new_init_dir(parent: Optional[Path] = None) -> Path:
-    """An empty folder for `rasa init` (it refuses to scaffold into a non-empty one without a prompt)."""
-    return Path(tempfile.mkdtemp(prefix="hcsc-reference-", dir=parent)) / "starter"
+    """A new empty folder for `rasa init`: without a prompt it needs one that exists and is empty."""
+    init_dir = Path(tempfile.mkdtemp(prefix="hcsc-reference-", dir=parent)) / "starter"
+    init_dir.mkdir()
+    return init_dir
