@@ -37,7 +37,8 @@ PREFERRED = {
     "purpose": ("medical",),
     "stage": ("maintenance",),
 }
-# Set by entity_value_normalizer on a qualifier the member denies ("not at a spa").
+# Set by RulerEntityExtractor (nlu_components/entity_value_normalizer.py) on a
+# qualifier the member denies ("not at a spa").
 NEGATED = "negated"
 PORTAL_SLOT = "portal_context"
 FALLBACK_INTENT = "nlu_fallback"

@@ -1,12 +1,15 @@
 """`make run-cluster`: several Rasa servers and action servers behind nginx.
 
 Sharing a Postgres tracker store and a Redis lock store, the way Rasa scales
-out. Settings from the environment:
+out. A worker per core: one Rasa server process per core (each with one Sanic
+worker, see `Cluster`) and, in each action server, one Sanic worker per core.
+Settings from the environment:
   HOSTS: `loopback` (default): every process on this host's loopback, with the
     machine's Postgres and Redis; `netns`: every process on a host of its own
     (a network namespace, launch/netns.py), with a throwaway Postgres and Redis
     on a stores host, so nothing can lean on loopback (needs root).
-  RASA_SERVERS (default 2), ACTION_SERVERS (default 2),
+  RASA_SERVERS (default: one per core, at least 2), ACTION_SERVERS (default 2),
+  ACTION_WORKERS (Sanic workers per action server, default: one per core),
   CLUSTER_PORT (nginx, default 5005), CLUSTER_ACTION_PORT (default 5055),
   TRACKER_STORE_URL (default postgresql://postgres@127.0.0.1:5432/test),
   LOCK_STORE_HOST / LOCK_STORE_PORT (default 127.0.0.1 / 6379): loopback only.
@@ -39,6 +42,7 @@ from launch.servers import (
     ServerGroup,
     ServerProcess,
     action_server,
+    cores,
     free_port,
     parse_no_arguments,
     port_in_use,
@@ -50,6 +54,9 @@ from launch.servers import (
 from rasa_server.limits import MAX_REQUEST_BODY_BYTES, nginx_size
 
 NGINX_TEMPLATE = PROJECT_DIR / "deploy" / "nginx" / "cluster.conf.template"
+# Sanic workers per server process: Rasa's and rasa-sdk's own variables.
+RASA_WORKERS_ENV = "SANIC_WORKERS"
+ACTION_WORKERS_ENV = "ACTION_SERVER_SANIC_WORKERS"
 DEFAULT_TRACKER_STORE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 LOOPBACK = "127.0.0.1"
 HOST_MODES = ("loopback", "netns")
@@ -160,6 +167,19 @@ class Cluster(ServerGroup):
     process on a host of its own (launch/netns.py), with a throwaway Postgres
     and Redis on a "stores" host; `stores` is then ignored.
 
+    Each action server runs `action_workers` Sanic workers (default: one per
+    core): custom actions keep no state between calls (the conversation comes
+    with each call), so any worker may take any call.
+
+    Each Rasa server runs one Sanic worker, whatever SANIC_WORKERS says:
+    Sanic's workers share one port and take connections at random, while a
+    Socket.IO session lives in the process that opened it, and its HTTP
+    long-polling requests (the widget's fallback where WebSocket is blocked)
+    arrive on new connections; on another worker they fail ("Invalid
+    session"). nginx keeps a client on one port, so scaling out is by Rasa
+    server processes, one per core by default (`main`), as the Kubernetes
+    manifests do with one-core replicas.
+
     Raises:
         ValueError: an unknown hosts mode.
         subprocess.CalledProcessError: the namespaces could not be made, or initdb failed.
@@ -177,6 +197,7 @@ class Cluster(ServerGroup):
         extra_rasa_args: Sequence[str] = (),
         agent_token: Optional[str] = None,
         hosts: str = "loopback",
+        action_workers: Optional[int] = None,
     ) -> None:
         if hosts not in HOST_MODES:
             raise ValueError(f"hosts must be one of {HOST_MODES}, not {hosts!r}")
@@ -218,6 +239,9 @@ class Cluster(ServerGroup):
             SITE_ORIGINS=os.environ.get("SITE_ORIGINS", ""),
             **self.stores,
         )
+        self.action_workers = action_workers or cores()
+        action_env = dict(env, **{ACTION_WORKERS_ENV: str(self.action_workers)})
+        rasa_env = dict(env, **{RASA_WORKERS_ENV: "1"})  # why: the class docstring
         self.rasa_ports = [free_port() for _ in rasa_hosts]
         action_ports = [free_port() for _ in action_hosts]
         self.rasa_upstreams = [
@@ -227,12 +251,12 @@ class Cluster(ServerGroup):
             f"{self.address_of(h)}:{p}" for h, p in zip(action_hosts, action_ports, strict=True)
         ]
         self.action_servers = [
-            self._placed(host, action_server(p, env, output))
+            self._placed(host, action_server(p, action_env, output))
             for host, p in zip(action_hosts, action_ports, strict=True)
         ]
         self.rasa_servers = [
             self._placed(
-                host, rasa_server(p, env, output, host=self.address_of(host), extra_args=extra_rasa_args)
+                host, rasa_server(p, rasa_env, output, host=self.address_of(host), extra_args=extra_rasa_args)
             )
             for host, p in zip(rasa_hosts, self.rasa_ports, strict=True)
         ]
@@ -343,8 +367,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     chosen_token = os.environ.get("AGENT_TOKEN")
     cluster = Cluster(
-        rasa_servers=int(os.environ.get("RASA_SERVERS", "2")),
+        rasa_servers=int(os.environ.get("RASA_SERVERS") or max(2, cores())),
         action_servers=int(os.environ.get("ACTION_SERVERS", "2")),
+        action_workers=int(os.environ.get("ACTION_WORKERS") or cores()),
         port=port,
         action_port=action_port,
         stores=stores,
@@ -354,7 +379,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     )
     print(
         f"Starting {len(cluster.rasa_servers)} Rasa servers, {len(cluster.action_servers)} "
-        f"action servers and nginx on port {port}..."
+        f"action servers ({cluster.action_workers} workers each) and nginx on port {port}..."
     )
     return run_in_foreground(
         cluster,

@@ -77,6 +77,14 @@ def embedded_stores(tracker_db: Path = EMBEDDED_TRACKER_DB) -> Dict[str, str]:
     }
 
 
+def cores() -> int:
+    """The CPU cores this process may run on: its affinity mask, else os.cpu_count(); at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

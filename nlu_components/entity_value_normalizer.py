@@ -1,53 +1,68 @@
-"""Give each entity the spaCy entity_ruler found its normalised value and its negation.
+"""Entities from the spaCy entity_ruler, with their normalised values and negation.
 
-`SpacyEntityExtractor` reports the matched text ("bcbstx", "Blue Advantage
-HMO"); the ruler's patterns carry the normalised value as their id ("TX",
-"hmo"). This component maps one to the other so that slots and the coverage
-rules only ever see normalised values.
+The ruler's patterns carry the normalised value as their id ("bcbstx" and
+"Blue Advantage HMO" match patterns with ids "TX" and "hmo"), so each entity's
+`value` is its `ent_id_`; an open-ended match without an id (a CPT code from a
+regex pattern) keeps its text. Slots and the coverage rules only ever see
+normalised values.
 
 It also carries negspacy's verdict: a qualifier (care setting, purpose, stage)
 the member denies ("not at a spa", "isn't maintenance") gets `"negated": true`,
 and the coverage action does not use it.
+
+The entities come from the Doc `OnePassSpacyNLP` already made
+(nlu_components/one_pass_spacy.py): spaCy runs once per message. Rasa's
+`SpacyEntityExtractor` ran the pipeline again, and this module's former
+normaliser a third time, to find the ids.
 """
 
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any, Dict, List, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.extractors.spacy_entity_extractor import SpacyEntityExtractor
-from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import (
     ENTITIES,
+    ENTITY_ATTRIBUTE_CONFIDENCE,
     ENTITY_ATTRIBUTE_END,
     ENTITY_ATTRIBUTE_START,
     ENTITY_ATTRIBUTE_TYPE,
     ENTITY_ATTRIBUTE_VALUE,
     EXTRACTOR,
-    TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
+from spacy.tokens import Doc
 
-_SPACY_EXTRACTOR = SpacyEntityExtractor.__name__
+from nlu_components.one_pass_spacy import OnePassSpacyNLP, entity_doc
+
 # The entity key the coverage action reads: the member denied this qualifier.
 NEGATED = "negated"
 # negspacy's Span extension (en_hcsc_entities sets it on qualifiers only).
 NEGEX_EXTENSION = "negex"
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR],
-    is_trainable=False,
-    model_from=SpacyNLP.__name__,
-)
-class EntityValueNormalizer(GraphComponent):
-    """Sets each spaCy entity's value to its ruler pattern id, and marks denied qualifiers."""
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
+class RulerEntityExtractor(GraphComponent, EntityExtractorMixin):
+    """Reports the entity_ruler's entities of `dimensions` with normalised values (module docstring).
+
+    Config: `dimensions`, the entity labels to report (all when None), as for
+    Rasa's SpacyEntityExtractor.
+    """
 
     @classmethod
     def required_components(cls) -> List[type]:
-        """The entities to normalise come from `SpacyEntityExtractor`."""
-        return [SpacyNLP, SpacyEntityExtractor]
+        """The Doc comes from `OnePassSpacyNLP`."""
+        return [OnePassSpacyNLP]
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        """All entity labels unless `dimensions` lists some."""
+        return {"dimensions": None}
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self._config = config
 
     @classmethod
     def create(
@@ -56,39 +71,40 @@ class EntityValueNormalizer(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "EntityValueNormalizer":
+    ) -> "RulerEntityExtractor":
         """Creates the component; it has nothing to train or persist."""
-        return cls()
+        return cls(config)
 
-    def process(self, messages: List[Message], model: SpacyModel) -> List[Message]:
-        """Normalise the value of every entity the spaCy extractor found."""
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Add the entities of each message's Doc to its entities."""
         for message in messages:
-            entities = [e for e in message.get(ENTITIES, []) if e.get(EXTRACTOR) == _SPACY_EXTRACTOR]
-            if not entities:
+            doc = entity_doc(message)
+            if doc is None:
                 continue
-            # The extractor ran the same pipeline on the same text: its spans
-            # are the spaCy entities, found again by their offsets and label.
-            found = spacy_entities(model, str(message.get(TEXT) or ""))
-            for entity in entities:
-                key = (
-                    entity[ENTITY_ATTRIBUTE_START],
-                    entity[ENTITY_ATTRIBUTE_END],
-                    entity[ENTITY_ATTRIBUTE_TYPE],
-                )
-                if key not in found:
-                    continue
-                value, negated = found[key]
-                if value:
-                    entity[ENTITY_ATTRIBUTE_VALUE] = value
-                if negated:
-                    entity[NEGATED] = True
+            found = self.filter_irrelevant_entities(
+                ruler_entities(doc, self.name), self._config["dimensions"]
+            )
+            message.set(ENTITIES, message.get(ENTITIES, []) + found, add_to_output=True)
         return messages
 
 
-def spacy_entities(model: SpacyModel, text: Text) -> Dict[Tuple[int, int, Text], Tuple[Optional[Text], bool]]:
-    """(start, end, label) -> (ruler pattern id or None, negated) for each entity in `text`."""
-    found: Dict[Tuple[int, int, Text], Tuple[Optional[Text], bool]] = {}
-    for ent in model.model(text).ents:
-        negated = bool(ent._.get(NEGEX_EXTENSION)) if ent.has_extension(NEGEX_EXTENSION) else False
-        found[(ent.start_char, ent.end_char, ent.label_)] = (ent.ent_id_ or None, negated)
-    return found
+def ruler_entities(doc: Doc, extractor: Text) -> List[Dict[Text, Any]]:
+    """Rasa entity dicts for the Doc's entities: the ruler's id as value, `negated` when denied."""
+    entities = []
+    for ent in doc.ents:
+        entity: Dict[Text, Any] = {
+            ENTITY_ATTRIBUTE_TYPE: ent.label_,
+            ENTITY_ATTRIBUTE_VALUE: ent.ent_id_ or ent.text,
+            ENTITY_ATTRIBUTE_START: ent.start_char,
+            ENTITY_ATTRIBUTE_CONFIDENCE: None,
+            ENTITY_ATTRIBUTE_END: ent.end_char,
+            EXTRACTOR: extractor,
+        }
+        if _negated(ent):
+            entity[NEGATED] = True
+        entities.append(entity)
+    return entities
+
+
+def _negated(ent: Any) -> bool:
+    return bool(ent._.get(NEGEX_EXTENSION)) if ent.has_extension(NEGEX_EXTENSION) else False

@@ -17,6 +17,12 @@ def test_bench_smoke_run_writes_its_reports(trained_model: Path, tmp_path: Path)
     assert all(level["errors"] == 0 and level["messages"] >= 6 for level in report["levels"])
     assert report["rasa_server_peak_rss_mb"] > 0
     assert "| concurrency |" in (tmp_path / "bench.md").read_text()
+    # The per-stage profile of a member turn: the NLU stages and one spaCy pipeline run per turn.
+    assert "| OnePassSpacyNLP.process |" in report["stage_profile"]
+    assert (
+        "| spaCy pipeline runs (Language.__call__, inside the NLU stages) |"
+        in (tmp_path / "bench.md").read_text()
+    )
     assert (tmp_path / "bench.png").read_bytes().startswith(b"\x89PNG")
 
 
@@ -52,3 +58,26 @@ def test_threshold_curve_counts_fallbacks_and_out_of_scope() -> None:
         {"threshold": 0.0, "in_scope_accuracy": 1.0, "out_of_scope_recall": 0.5},
         {"threshold": 0.5, "in_scope_accuracy": 0.5, "out_of_scope_recall": 1.0},
     ]
+
+
+def test_reference_ratios_divide_the_assistant_s_figures_by_the_starter_bot_s() -> None:
+    ours = {
+        "levels": [{"concurrency": 1, "p50_ms": 30.0, "p95_ms": 40.0, "throughput_msg_s": 30.0}],
+        "cold_start_s": 20.0,
+        "training_from_scratch_s": None,
+        "rasa_server_peak_rss_mb": 800.0,
+    }
+    starter = {
+        "levels": [{"concurrency": 1, "p50_ms": 60.0, "p95_ms": 50.0, "throughput_msg_s": 0.0}],
+        "cold_start_s": 10.0,
+        "training_s": 70.0,
+        "rasa_server_peak_rss_mb": 400.0,
+    }
+    assert bench.reference_ratios(ours, starter) == {
+        "p50_c1": 0.5,
+        "p95_c1": 0.8,
+        "throughput_c1": None,  # the starter bot's figure is 0: no ratio
+        "cold_start": 2.0,
+        "training": None,  # training not timed
+        "rasa_server_peak_rss": 2.0,
+    }

@@ -10,6 +10,11 @@ one long conversation (`--long-turns`, default 300 turns in one conversation:
 median latency per block of 25 turns, which must stay flat); writes JSON, a
 Markdown table and a PNG chart.
 
+In each round Rasa's starter bot (`rasa init`, tools/reference_bot.py) takes
+the same messages at the same concurrencies right after the assistant; the
+report gives the assistant's figures as ratios to it. Last, the per-stage
+profile of a member turn (tools/profile_turn.py).
+
 This is a benchmark, not a test: nothing here asserts a time. `make test`
 runs it once on a tiny load (`--smoke`) only to keep it working.
 """
@@ -20,6 +25,7 @@ import json
 import math
 import os
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -44,6 +50,7 @@ from launch.servers import (
     quiet_env,
 )
 from tools import threshold_curve
+from tools.reference_bot import ReferenceBot, create_and_train, new_init_dir
 
 RESULTS_DIR = PROJECT_DIR / "bench-results"
 REQUEST_TIMEOUT_S = 30
@@ -136,16 +143,21 @@ def conversations() -> List[List[str]]:
 
 
 async def run_conversation(
-    session: aiohttp.ClientSession, url: str, messages: List[str], result: LoadResult
+    session: aiohttp.ClientSession, url: str, messages: List[str], result: LoadResult, need_reply: bool = True
 ) -> None:
-    """Send one conversation's messages in order under a fresh sender id."""
+    """Send one conversation's messages in order under a fresh sender id.
+
+    A message counts as an error unless answered with HTTP 200 and a list of
+    bot messages, which must not be empty when `need_reply` (the assistant
+    always replies; the starter bot of `rasa init` may not).
+    """
     sender = f"bench-{uuid.uuid4().hex}"
     for message in messages:
         started = time.perf_counter()
         try:
             async with session.post(url, json={"sender": sender, "message": message}) as response:
                 body = await response.json()
-                ok = response.status == 200 and isinstance(body, list) and len(body) > 0
+                ok = response.status == 200 and isinstance(body, list) and (len(body) > 0 or not need_reply)
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
             ok = False
         result.latencies_ms.append((time.perf_counter() - started) * 1000)
@@ -153,7 +165,9 @@ async def run_conversation(
         result.errors += 0 if ok else 1
 
 
-async def drive(url: str, mix: List[List[str]], concurrency: int, total_messages: int) -> LoadResult:
+async def drive(
+    url: str, mix: List[List[str]], concurrency: int, total_messages: int, need_reply: bool = True
+) -> LoadResult:
     """Run conversations from the mix with `concurrency` in flight until enough messages went."""
     result = LoadResult(concurrency, 0, 0, 0.0, [])
     queue: "asyncio.Queue[List[str]]" = asyncio.Queue()
@@ -170,7 +184,7 @@ async def drive(url: str, mix: List[List[str]], concurrency: int, total_messages
 
         async def worker() -> None:
             while not queue.empty():
-                await run_conversation(session, url, queue.get_nowait(), result)
+                await run_conversation(session, url, queue.get_nowait(), result, need_reply)
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -230,6 +244,26 @@ def training_seconds() -> float:
             stderr=subprocess.DEVNULL,
         )
         return time.perf_counter() - started
+
+
+def stage_profile_table(turns: int, log_path: Path) -> str:
+    """tools/profile_turn.py's per-stage table for `turns` member turns.
+
+    In a process of its own: the profile loads the model and applies the
+    server's fixes to Rasa in the process it runs in.
+    """
+    with log_path.open("wb") as log:
+        done = subprocess.run(
+            [sys.executable, "-m", "tools.profile_turn", "--turns", str(turns), "--stages-only"],
+            cwd=PROJECT_DIR,
+            env=quiet_env(),
+            check=True,
+            stdout=subprocess.PIPE,
+            stderr=log,
+        )
+    table = done.stdout.decode("utf-8")
+    # Rasa prints "Loading model ..." to stdout before the table.
+    return table[table.find("Per-stage") :] if "Per-stage" in table else table
 
 
 def progress(text: str) -> None:
@@ -300,6 +334,82 @@ def run_once(
         "nlu_parse_p95_ms": round(percentile(nlu, 95), 1),
         "long_conversation_block_p50_ms": block_medians(long_turns),
         **memory,
+    }
+
+
+def reference_run_once(
+    args: argparse.Namespace, mix: List[List[str]], log: Any, init_dir: Path
+) -> Dict[str, Any]:
+    """The starter bot (tools/reference_bot.py) under the assistant's load: cold start, levels, memory."""
+    bot = ReferenceBot(init_dir, output=log)
+    started = time.perf_counter()
+    bot.start()
+    try:
+        asyncio.run(drive(bot.rest_url, [["hello"]], 1, 1, need_reply=False))
+        cold_start_s = time.perf_counter() - started
+        progress("  reference (rasa init bot): warming up...")
+        asyncio.run(drive(bot.rest_url, mix, 1, WARM_UP_MESSAGES, need_reply=False))
+        levels = []
+        for concurrency in args.concurrency:
+            progress(f"  reference (rasa init bot): concurrency {concurrency}, {args.messages} messages...")
+            levels.append(asyncio.run(drive(bot.rest_url, mix, concurrency, args.messages, need_reply=False)))
+        process = bot.rasa_server.process
+        rss = peak_rss_mb(process.pid) if process else None
+    finally:
+        bot.stop()
+    return {
+        "cold_start_s": round(cold_start_s, 2),
+        "levels": [level.summary() for level in levels],
+        "rasa_server_peak_rss_mb": rss,
+    }
+
+
+def reference_ratios(report: Dict[str, Any], reference: Dict[str, Any]) -> Dict[str, Optional[float]]:
+    """The assistant's figures over the starter bot's, measured in the same run.
+
+    Latency ratios (p50, p95) at each concurrency, throughput ratios at each
+    concurrency, and cold start, training time and peak RSS ratios; None where
+    the starter bot's figure is missing or 0. Below 1 is faster for latencies,
+    above 1 is faster for throughput.
+    """
+
+    def ratio(ours: Optional[float], theirs: Optional[float]) -> Optional[float]:
+        return round(ours / theirs, 2) if ours is not None and theirs else None
+
+    ratios: Dict[str, Optional[float]] = {}
+    for level, base in zip(report["levels"], reference["levels"], strict=False):
+        concurrency = level["concurrency"]
+        ratios[f"p50_c{concurrency}"] = ratio(level["p50_ms"], base["p50_ms"])
+        ratios[f"p95_c{concurrency}"] = ratio(level["p95_ms"], base["p95_ms"])
+        ratios[f"throughput_c{concurrency}"] = ratio(level["throughput_msg_s"], base["throughput_msg_s"])
+    ratios["cold_start"] = ratio(report.get("cold_start_s"), reference.get("cold_start_s"))
+    ratios["training"] = ratio(report.get("training_from_scratch_s"), reference.get("training_s"))
+    ratios["rasa_server_peak_rss"] = ratio(
+        report.get("rasa_server_peak_rss_mb"), reference.get("rasa_server_peak_rss_mb")
+    )
+    return ratios
+
+
+def median_report_without_long(runs: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """Medians of the starter bot's runs: levels, cold start and peak RSS."""
+    levels = []
+    for index, level in enumerate(runs[0]["levels"]):
+        levels.append(
+            {
+                key: (
+                    round(statistics.median(run["levels"][index][key] for run in runs), 2)
+                    if key != "concurrency"
+                    else value
+                )
+                for key, value in level.items()
+            }
+        )
+    present = [run["rasa_server_peak_rss_mb"] for run in runs if run["rasa_server_peak_rss_mb"] is not None]
+    return {
+        "runs": len(runs),
+        "levels": levels,
+        "cold_start_s": round(statistics.median(run["cold_start_s"] for run in runs), 2),
+        "rasa_server_peak_rss_mb": round(statistics.median(present), 1) if present else None,
     }
 
 
@@ -374,6 +484,36 @@ def markdown(report: Dict[str, Any]) -> str:
         )
     for concurrency, ratio in (report.get("throughput_ratio_2_to_1") or {}).items():
         lines.append(f"| throughput 2 servers / 1 server at concurrency {concurrency} | {ratio} |")
+    reference = report.get("reference")
+    if reference:
+        lines += [
+            "",
+            "Reference: Rasa's starter bot (`rasa init`), same messages and load, same run "
+            f"(median of {reference['runs']} run(s)).",
+            "",
+            "| concurrency | errors | p50 ms | p95 ms | messages/s "
+            "| assistant / starter: p50 | p95 | messages/s |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        ratios = report.get("ratio_to_reference") or {}
+        for level in reference["levels"]:
+            c = level["concurrency"]
+            lines.append(
+                f"| {c} | {level['errors']:.0f} | {level['p50_ms']} | {level['p95_ms']} | "
+                f"{level['throughput_msg_s']} | {ratios.get(f'p50_c{c}')} | {ratios.get(f'p95_c{c}')} | "
+                f"{ratios.get(f'throughput_c{c}')} |"
+            )
+        lines += [
+            "",
+            "| starter bot figure | value | assistant / starter |",
+            "|---|---:|---:|",
+            f"| cold start s | {reference['cold_start_s']} | {ratios.get('cold_start')} |",
+            f"| training (rasa init) s | {reference['training_s']} | {ratios.get('training')} |",
+            f"| Rasa server peak RSS MB | {reference['rasa_server_peak_rss_mb']} | "
+            f"{ratios.get('rasa_server_peak_rss')} |",
+        ]
+    if report.get("stage_profile"):
+        lines += ["", report["stage_profile"].rstrip("\n")]
     return "\n".join(lines) + "\n"
 
 
@@ -420,7 +560,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Run the benchmark and write its reports."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=300, help="messages per load level")
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 128])
     parser.add_argument("--repeat", type=int, default=3, help="runs to take medians over")
     parser.add_argument("--skip-training", action="store_true", help="do not time training")
     parser.add_argument("--smoke", action="store_true", help="tiny load, to check it works")
@@ -428,6 +568,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         "--skip-threshold-curve", action="store_true", help="do not measure the fallback threshold curve"
     )
     parser.add_argument("--long-turns", type=int, default=300, help="turns of the one long conversation")
+    parser.add_argument(
+        "--skip-reference", action="store_true", help="do not measure the starter bot of `rasa init`"
+    )
+    parser.add_argument(
+        "--profile-turns",
+        type=int,
+        default=100,
+        help="member turns of the per-stage profile (tools/profile_turn.py); 0 skips it",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     parser.add_argument(
         "--target",
@@ -447,6 +596,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.smoke:
         args.messages, args.concurrency, args.repeat, args.skip_training = 6, [1, 2], 1, True
         args.long_turns = 30
+        # The starter bot trains for minutes; the profile is kept working with a few turns.
+        args.skip_reference, args.profile_turns = True, 5
     if not MODEL_PATH.exists():
         print(f"error: no trained model at {MODEL_PATH}; run `make bench`.", file=sys.stderr)
         return 1
@@ -459,18 +610,47 @@ def main(argv: Optional[List[str]] = None) -> int:
     mix = conversations()
     sizes = [1, 2] if args.target == "cluster" else [1]
     runs: Dict[int, List[Dict[str, Any]]] = {size: [] for size in sizes}
-    with (args.out / "servers.log").open("wb") as log:
-        for number in range(1, args.repeat + 1):
-            for size in sizes:
-                progress(f"run {number}/{args.repeat}: starting {args.target} ({size} Rasa server(s))...")
-                runs[size].append(run_once(args, mix, log, rasa_servers=size))
+    # The starter bot is measured in each round right after the assistant, so
+    # that both see the same machine load; the ratio is the figure.
+    init_dir = None if args.skip_reference else new_init_dir()
+    reference_runs: List[Dict[str, Any]] = []
+    reference_train_s = 0.0
+    try:
+        with (args.out / "servers.log").open("wb") as log:
+            if init_dir is not None:
+                progress("reference: rasa init --no-prompt (creates and trains the starter bot)...")
+                reference_train_s = create_and_train(init_dir, output=log)
+            for number in range(1, args.repeat + 1):
+                for size in sizes:
+                    progress(f"run {number}/{args.repeat}: starting {args.target} ({size} Rasa server(s))...")
+                    runs[size].append(run_once(args, mix, log, rasa_servers=size))
+                if init_dir is not None:
+                    progress(f"run {number}/{args.repeat}: starting the starter bot...")
+                    reference_runs.append(reference_run_once(args, mix, log, init_dir))
+    finally:
+        if init_dir is not None:
+            shutil.rmtree(init_dir.parent, ignore_errors=True)
+    reference = None
+    if reference_runs:
+        reference = median_report_without_long(reference_runs)
+        reference["training_s"] = round(reference_train_s, 1)
     train_s = None
     if not args.skip_training:
         progress("timing training from scratch...")
         train_s = training_seconds()
+    stage_profile = None
+    if args.profile_turns > 0:
+        progress(f"per-stage profile of {args.profile_turns} member turns...")
+        stage_profile = stage_profile_table(args.profile_turns, args.out / "profile.log")
     progress("")
     report = median_report(runs[sizes[-1]], train_s)
     report["target"] = args.target
+    if reference is not None:
+        # The single assistant's figures: in a cluster run, the one-server run's.
+        ours = median_report(runs[1] if args.target == "cluster" else runs[sizes[-1]], train_s)
+        report["reference"] = reference
+        report["ratio_to_reference"] = reference_ratios(ours, reference)
+    report["stage_profile"] = stage_profile
     if args.target == "cluster":
         one = median_report(runs[1], None)
         report["one_server_levels"] = one["levels"]

@@ -32,7 +32,7 @@ def tracker(
         entity: Dict[str, Any] = {
             "entity": name,
             "value": value.lstrip("!"),
-            "extractor": "SpacyEntityExtractor",
+            "extractor": "RulerEntityExtractor",
         }
         if value.startswith("!"):
             entity["negated"] = True

@@ -263,3 +263,35 @@ def test_on_namespace_hosts_every_process_has_a_network_of_its_own(cluster: Clus
     assert len(set(networks.values())) == 1 + 1 + len(cluster.rasa_servers) + len(cluster.action_servers)
     assert all(not upstream.startswith("127.") for upstream in cluster.rasa_upstreams)
     assert "127.0.0.1" not in cluster.stores["TRACKER_STORE_URL"]
+
+
+async def long_polling_session(base_url: str) -> List[int]:
+    """One Socket.IO session over HTTP long-polling, each request on a new connection
+    (as through a proxy that blocks WebSocket): the HTTP status of each request."""
+    url = f"{base_url}/socket.io/?EIO=4&transport=polling"
+    statuses = []
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
+        async with session.get(url) as response:
+            statuses.append(response.status)
+            body = await response.text()
+        sid = json.loads(body[body.index("{") :])["sid"]
+        for packet in ("40", '42["session_request",{}]', '42["session_request",{}]'):
+            async with session.post(f"{url}&sid={sid}", data=packet) as response:
+                statuses.append(response.status)
+                await response.read()
+        async with session.get(f"{url}&sid={sid}") as response:
+            statuses.append(response.status)
+            await response.read()
+    return statuses
+
+
+def test_socketio_long_polling_sessions_stay_with_the_process_that_holds_them(cluster: Cluster) -> None:
+    """nginx keeps a client on one Rasa server; each Rasa server must then be one
+    process (one Sanic worker), or polls reach a worker without the session. With
+    SANIC_WORKERS=2, about half of such sessions had requests refused (measured)."""
+
+    async def many() -> List[List[int]]:
+        return list(await asyncio.gather(*(long_polling_session(cluster.base_url) for _ in range(32))))
+
+    refused = [statuses for statuses in asyncio.run(many()) if set(statuses) != {200}]
+    assert refused == []

@@ -44,7 +44,7 @@ def make_tracker(
     state["latest_message"].update(
         intent={"name": intent, "confidence": 0.99},
         entities=[
-            {"entity": name, "value": value, "extractor": "SpacyEntityExtractor"}
+            {"entity": name, "value": value, "extractor": "RulerEntityExtractor"}
             for name, values in entities.items()
             for value in values
         ],

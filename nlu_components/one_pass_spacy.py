@@ -1,0 +1,76 @@
+"""Rasa's SpacyNLP, with the spaCy pipeline run once per message.
+
+Rasa's `SpacyNLP` runs the whole pipeline (entity ruler, unlisted insurers,
+negex) on the lower-cased text, for `SpacyTokenizer`; nobody uses the
+entities of that Doc, because the ruler needs the text as the member typed it
+("OK" is Oklahoma, "ok" is not). The entity extractor then had to run the
+pipeline again on the typed text. `OnePassSpacyNLP` makes, once per message:
+
+- `SPACY_DOCS[TEXT]` ("text_spacy_doc"), what `SpacyTokenizer` reads: the
+  tokens of the text as SpacyNLP prepares it (lower-cased unless
+  `case_sensitive`), from spaCy's tokenizer alone. These are exactly
+  the tokens SpacyNLP gave the tokenizer (the pipeline's components set
+  entities, norms and sentence starts, never tokens), so the features and the
+  trained classifier are unchanged;
+- `SPACY_ENTITY_DOC` ("text_spacy_entity_doc"): the whole pipeline, once, on
+  the text as typed, which `RulerEntityExtractor`
+  (nlu_components/entity_value_normalizer.py) reads.
+
+In training only the tokens are made: no component learns from the spaCy
+entities.
+"""
+
+from typing import List, Optional, Text, Tuple
+
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES, SPACY_DOCS
+from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+from spacy.language import Language
+from spacy.tokens import Doc
+
+# The message key of the Doc the whole pipeline made from the text as typed.
+SPACY_ENTITY_DOC = "text_spacy_entity_doc"
+
+
+@DefaultV1Recipe.register(
+    [
+        DefaultV1Recipe.ComponentType.MODEL_LOADER,
+        DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER,
+    ],
+    is_trainable=False,
+    model_from="OnePassSpacyNLP",
+)
+class OnePassSpacyNLP(SpacyNLP):
+    """Loads the spaCy pipeline like SpacyNLP; runs it once per message (module docstring)."""
+
+    def _doc_for_text(self, model: Language, text: Text) -> Doc:
+        """The tokens of the prepared text: spaCy's tokenizer only."""
+        return model.make_doc(self._preprocess_text(text))
+
+    @staticmethod
+    def _process_content_bearing_samples(
+        model: Language, samples_to_pipe: List[Tuple[int, Text]]
+    ) -> List[Tuple[int, Doc]]:
+        """Training examples: their tokens only, like `_doc_for_text`."""
+        return [(index, model.make_doc(text)) for index, text in samples_to_pipe]
+
+    def process(self, messages: List[Message], model: SpacyModel) -> List[Message]:
+        """Set the tokens Doc of each text attribute and the entity Doc of the text."""
+        for message in messages:
+            for attribute in DENSE_FEATURIZABLE_ATTRIBUTES:
+                if message.get(attribute):
+                    message.set(
+                        SPACY_DOCS[attribute], self._doc_for_text(model.model, message.get(attribute))
+                    )
+            text = message.get(TEXT)
+            if text:
+                message.set(SPACY_ENTITY_DOC, model.model(text))
+        return messages
+
+
+def entity_doc(message: Message) -> Optional[Doc]:
+    """The Doc `OnePassSpacyNLP` made from the message's text as typed; None without text."""
+    doc = message.get(SPACY_ENTITY_DOC)
+    return doc if isinstance(doc, Doc) else None
