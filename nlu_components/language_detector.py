@@ -58,7 +58,9 @@ class LanguageDetector(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> "LanguageDetector":
-        """Creates the component; it has nothing to train or persist."""
+        """Creates the component; it has nothing to train or persist. lingua's models
+        load here (about 2 s), when the server loads the model, not on a member's first message."""
+        detect_language("hola")
         return cls()
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
