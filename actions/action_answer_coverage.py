@@ -11,7 +11,14 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from plan_coverage.engine import CoverageAnswer, CoverageRules, PlanContext, load_rules
+from plan_coverage.engine import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    CoverageAnswer,
+    CoverageRules,
+    PlanContext,
+    load_rules,
+)
 from plan_coverage.followups import order_as_asked, refers_back
 from plan_coverage.replies import (
     NOT_UNDERSTOOD_RESPONSE,
@@ -45,6 +52,8 @@ FALLBACK_INTENT = "nlu_fallback"
 INFORM_INTENT = "inform"
 # Plan context alone is short ("my plan is through my employer in oklahoma, ppo").
 INFORM_MAX_WORDS = 15
+# The conversation's language (domain.yml; set from nlu_components/language_detector.py).
+LANGUAGE_SLOT = "language"
 
 
 class ActionAnswerCoverage(Action):
@@ -59,7 +68,7 @@ class ActionAnswerCoverage(Action):
         tracker: Tracker,
         domain: Dict[Text, Any],
     ) -> List[EventType]:
-        rules = load_rules()
+        rules = load_rules(language=answer_language(tracker))
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         text = str(tracker.latest_message.get("text") or "")
         intent = question_in_a_story(tracker, intent, text, rules)
@@ -99,6 +108,12 @@ class ActionAnswerCoverage(Action):
             SlotSet("topic", TOPIC_SEPARATOR.join(topics) or None),
             *(SlotSet(slot, context.get(key)) for slot, key in QUALIFIER_ENTITIES.items()),
         ]
+
+
+def answer_language(tracker: Tracker) -> Text:
+    """The language to answer in: the conversation's (slot `language`), English when unset."""
+    language = tracker.get_slot(LANGUAGE_SLOT)
+    return language if language in LANGUAGES else DEFAULT_LANGUAGE
 
 
 def question_in_a_story(tracker: Tracker, intent: Text, text: Text, rules: CoverageRules) -> Text:

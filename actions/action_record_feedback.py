@@ -16,7 +16,14 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from plan_coverage.feedback import FEEDBACK_ACTION, FEEDBACK_ENTITY, FEEDBACK_SLOT, THANKS, feedback_record
+from actions.action_answer_coverage import answer_language
+from plan_coverage.feedback import (
+    FEEDBACK_ACTION,
+    FEEDBACK_ENTITY,
+    FEEDBACK_SLOT,
+    THANKS_BY_LANGUAGE,
+    feedback_record,
+)
 
 
 class ActionRecordFeedback(Action):
@@ -39,7 +46,7 @@ class ActionRecordFeedback(Action):
             ),
             None,
         )
-        dispatcher.utter_message(text=THANKS)
+        dispatcher.utter_message(text=THANKS_BY_LANGUAGE[answer_language(tracker)])
         coverage = last_coverage(tracker.events)
         if coverage is None:
             # Nothing answered yet: there is no answer to rate, so no rating.

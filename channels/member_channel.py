@@ -6,7 +6,8 @@ subclass hands on takes these steps:
 
 1. The text is prepared (channels/member_input.py): offered button payloads
    pass, other "/..." text becomes words, personal details are replaced, and
-   only the plan-context metadata is kept.
+   only the plan-context and language metadata is kept; a command carries
+   the language the site asked for as an entity (`command_with_language`).
 2. When personal details were removed, the member is told once per
    conversation (`utter_personal_details_notice`), before the answer.
 3. Rasa handles the message; its log and tracker store see only the
@@ -35,7 +36,8 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from sanic import Blueprint, Sanic
 
-from channels.member_input import plan_context_metadata, prepare_member_text
+from channels.member_input import command_with_language, plan_context_metadata, prepare_member_text
+from nlu_components.language import requested_language
 from plan_coverage.engine import load_rules
 from plan_coverage.replies import offered_payloads
 from rasa_server.always_a_reply import reply_if_silent
@@ -144,14 +146,15 @@ class MemberMessageHandler:
             except Exception as error:  # noqa: BLE001 - the answer matters more than the notice
                 logger.error("Telling the member about personal details failed: %s", type(error).__name__)
         notices = output.sent_count
+        metadata = plan_context_metadata(message.metadata)
         try:
             await self.on_new_message(
                 UserMessage(
-                    prepared.text,
+                    command_with_language(prepared.text, requested_language(metadata)),
                     output,
                     message.sender_id,
                     input_channel=message.input_channel,
-                    metadata=plan_context_metadata(message.metadata),
+                    metadata=metadata,
                 )
             )
         except Exception as error:  # noqa: BLE001 - the member must get a reply whatever failed

@@ -26,6 +26,7 @@ directly, Hypothesis included. Every step does bounded work, in this order:
   and so does any "{...}" entity part, so no slot is set from it.
 """
 
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -44,9 +45,12 @@ CUT_MARGIN_CHARS = 120
 # Conversation ids as member sites make them (uuid4 hex, "member-123", ...):
 # no spaces, no "@", so an email address cannot become a conversation id.
 SENDER_ID_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
-# Metadata a member site may send: the member's plan context. Anything else
+# Metadata a member site may send: the member's plan context, and the
+# language the member chose or the page is in ("lang": "es"). Anything else
 # is dropped before it reaches the tracker store.
-METADATA_KEYS = ("state", "plan_type")
+METADATA_KEYS = ("state", "plan_type", "lang")
+# The entity a command carries the site's language in (domain.yml, slot `language`).
+LANGUAGE_ENTITY = "language"
 MAX_METADATA_VALUE_CHARS = 40
 COMMAND_PREFIX = "/"
 # What a removed detail becomes in the text NLU, the tracker store and the
@@ -461,6 +465,31 @@ def prepare_member_text(raw_text: str, offered_commands: Collection[str]) -> Red
     while prepared.strip().startswith(COMMAND_PREFIX) and prepared.strip() not in offered_commands:
         prepared = prepared.strip().lstrip(COMMAND_PREFIX)
     return Redaction(text=prepared, removed=redaction.removed)
+
+
+def command_with_language(text: str, language: Optional[str]) -> str:
+    """An offered command with the language a site asked for among its entities:
+    ("/greet", "es") -> '/greet{"language": "es"}'; '/inform{"plan_type": "hmo"}'
+    keeps its entities and gains the language. Other text, or no language,
+    is returned as it is.
+
+    Rasa hands commands straight to the dialogue, past the NLU components
+    that read the site's language for typed messages
+    (nlu_components/language_detector.py); this way the widget's opening
+    "/greet" and its buttons set the language too. Call it only on text that
+    passed the command gate (`prepare_member_text`), with a language from
+    `nlu_components.language.requested_language`.
+    """
+    if language is None or not text.startswith(COMMAND_PREFIX):
+        return text
+    name, brace, rest = text.partition("{")
+    try:
+        entities = json.loads(brace + rest) if brace else {}
+    except ValueError:
+        return text
+    if not isinstance(entities, dict):
+        return text
+    return name + json.dumps({**entities, LANGUAGE_ENTITY: language})
 
 
 def is_valid_sender_id(sender_id: object) -> bool:

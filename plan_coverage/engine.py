@@ -5,9 +5,14 @@ and plan context, qualifiers included, must resolve to exactly one answer, and
 a not-covered qualifier to no other outcome), and turns a topic plus a
 member's plan context into a `CoverageAnswer` that names the rules it used,
 the qualifier that decided it and the policy references behind them.
+
+Every member-facing text is written in each of `LANGUAGES`, side by side in
+the rules file; `CoverageRules.in_language` gives the same rules with the
+texts of one language, so the ids, outcomes and references of an answer
+never depend on the language it is given in.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from itertools import product
 from pathlib import Path
@@ -16,6 +21,11 @@ from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Seque
 import yaml
 
 RULES_PATH = Path(__file__).with_name("rules.yml")
+
+# The languages every member-facing text is written in (ISO 639-1 codes);
+# the first is the default.
+LANGUAGES = ("en", "es")
+DEFAULT_LANGUAGE = LANGUAGES[0]
 
 CONTEXT_KEYS = ("state", "plan_type", "setting", "insurer", "purpose", "stage")
 # Context keys about the massage itself rather than the plan: a not-covered
@@ -110,6 +120,19 @@ class Rule:
     redirect_to: Optional[str] = None
     # The text as paragraphs and numbered steps; `text` is their plain form.
     blocks: Tuple[TextBlock, ...] = ()
+    # `text` and `closing` are in one language; these hold every language's.
+    texts: Mapping[str, str] = field(default_factory=dict)
+    closings: Optional[Mapping[str, str]] = None
+    blocks_by_language: Mapping[str, Tuple[TextBlock, ...]] = field(default_factory=dict)
+
+    def in_language(self, language: str) -> "Rule":
+        """The rule with its text and closing in `language` (a code of `LANGUAGES`)."""
+        if not self.texts:  # a redirect: nothing to say
+            return self
+        closing = None if self.closings is None else self.closings[language]
+        return replace(
+            self, text=self.texts[language], closing=closing, blocks=self.blocks_by_language[language]
+        )
 
     def matches(self, context: PlanContext) -> bool:
         """True when every condition in `when` accepts the context's value."""
@@ -137,6 +160,8 @@ class CoverageAnswer:
         """True when the text has numbered steps that a channel may show as a list."""
         return any(block.steps for block in self.blocks)
 
+    language: str = DEFAULT_LANGUAGE  # of `text` and `closing`
+
     def payload(self) -> Dict[str, Any]:
         """The custom payload every coverage answer carries to the channel."""
         return {
@@ -149,13 +174,30 @@ class CoverageAnswer:
                 "decided_by": self.decided_by,
                 "rules": list(self.rule_ids),
                 "citations": list(self.citations),
+                "language": self.language,
             }
         }
 
 
 @dataclass(frozen=True)
+class LanguageTexts:
+    """The texts around the rules, in one language."""
+
+    closing: str
+    phrases: Mapping[str, str]
+    # plan_type_question, context_noted: str; suggested_topics: {topic: button label}
+    prompts: Mapping[str, Any]
+    context_values: Mapping[str, Mapping[str, str]]  # {key: {value: label}}
+
+
+@dataclass(frozen=True)
 class CoverageRules:
-    """The validated rules and everything needed to apply them."""
+    """The validated rules and everything needed to apply them.
+
+    Texts (`closing`, `phrases`, `prompts`, the labels of `context_values`,
+    each rule's `text` and `closing`) are in `language`; `in_language` gives
+    the same rules in another.
+    """
 
     closing: str
     phrases: Mapping[str, str]
@@ -170,6 +212,35 @@ class CoverageRules:
     qualifiers: Tuple[Rule, ...] = ()
     qualifier_exempt: Tuple[str, ...] = ()  # topics the qualifiers leave to their own answer
     path: Path = field(default=RULES_PATH, compare=False)
+    language: str = DEFAULT_LANGUAGE
+    translations: Mapping[str, LanguageTexts] = field(default_factory=dict, compare=False)
+    # The views of these rules in each language, made once (shared by all views).
+    _views: Dict[str, "CoverageRules"] = field(default_factory=dict, compare=False, repr=False)
+
+    def in_language(self, language: str) -> "CoverageRules":
+        """The same rules with every member-facing text in `language`.
+
+        Raises KeyError for a language the rules are not written in.
+        """
+        if language == self.language:
+            return self
+        if language not in self.translations:
+            raise KeyError(f"no texts in language {language!r}; the rules have {list(self.translations)}")
+        view = self._views.get(language)
+        if view is None:
+            texts = self.translations[language]
+            view = replace(
+                self,
+                language=language,
+                closing=texts.closing,
+                phrases=texts.phrases,
+                prompts=texts.prompts,
+                context_values=texts.context_values,
+                rules=tuple(rule.in_language(language) for rule in self.rules),
+                qualifiers=tuple(rule.in_language(language) for rule in self.qualifiers),
+            )
+            self._views[language] = view
+        return view
 
     def rule(self, rule_id: str) -> Rule:
         """The rule, redirect or qualifier with this id."""
@@ -189,8 +260,11 @@ class CoverageRules:
         """The first qualifier that decides this (resolved) topic in this context, if any."""
         return next((q for q in self.qualifiers if topic in q.topics and q.matches(context)), None)
 
-    def answer(self, topic: str, context: PlanContext) -> CoverageAnswer:
-        """Apply the rules to a topic and a plan context."""
+    def answer(self, topic: str, context: PlanContext, language: Optional[str] = None) -> CoverageAnswer:
+        """Apply the rules to a topic and a plan context, in `language` (default: the
+        rules' own). Raises KeyError for an unknown topic or language."""
+        if language is not None and language != self.language:
+            return self.in_language(language).answer(topic, context)
         if topic not in self.topics:
             raise KeyError(f"unknown topic {topic!r}")
         context = self.clean_context(context)
@@ -231,6 +305,7 @@ class CoverageRules:
             ask_plan_type=ask_plan_type,
             decided_by=None if qualifier is None else qualifier.id,
             blocks=blocks,
+            language=self.language,
         )
 
     def clean_context(self, context: PlanContext) -> PlanContext:
@@ -242,13 +317,15 @@ class CoverageRules:
         return PlanContext(**values)
 
     def describe_plan(self, context: PlanContext) -> str:
-        """The member's plan in words: "Texas HMO plan", "PPO plan", "plan"."""
-        words = [
-            self.context_values[key][str(value)]
+        """The member's plan in words: "Texas HMO plan", "PPO plan", "plan";
+        in Spanish "plan HMO de Texas", "plan PPO", "plan"."""
+        state, plan_type = (
+            self.context_values[key].get(str(value)) if value is not None else None
             for key, value in (("state", context.state), ("plan_type", context.plan_type))
-            if value is not None and value in self.context_values[key]
-        ]
-        return " ".join(words + ["plan"])
+        )
+        if self.language == "es":  # Spanish puts the plan first and the state after "de"
+            return " ".join(w for w in ("plan", plan_type, f"de {state}" if state else None) if w)
+        return " ".join(w for w in (state, plan_type, "plan") if w)
 
     def contexts(self) -> Iterator[PlanContext]:
         """Every plan context the rules distinguish, unknown values included."""
@@ -281,8 +358,12 @@ def _unique(items: Iterator[str]) -> Tuple[str, ...]:
 
 
 @lru_cache(maxsize=None)
-def load_rules(path: Path = RULES_PATH) -> CoverageRules:
-    """Load and validate the rules file; raise `RulesError` naming what is wrong."""
+def load_rules(path: Path = RULES_PATH, language: str = DEFAULT_LANGUAGE) -> CoverageRules:
+    """Load and validate the rules file, with its texts in `language` (a code of
+    `LANGUAGES`); raise `RulesError` naming what is wrong, KeyError for a
+    language the file is not written in."""
+    if language != DEFAULT_LANGUAGE:
+        return load_rules(path).in_language(language)
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
@@ -303,16 +384,13 @@ def load_rules(path: Path = RULES_PATH) -> CoverageRules:
             raise RulesError(f"{path}: missing top-level key {key!r}")
     exempt = tuple(data.get("qualifier_exempt_topics") or ())
     qualified_topics = [topic for topic in data["topics"] if topic not in exempt]
-    context_values = {
-        key: {str(v): str(label) for v, label in (data["context_values"].get(key) or {}).items()}
-        for key in CONTEXT_KEYS
-    }
-    phrases = {str(name): " ".join(str(text).split()) for name, text in data["phrases"].items()}
+    translations = _language_texts(path, data)
+    english = translations[DEFAULT_LANGUAGE]
     rules = CoverageRules(
-        closing=fill_phrases(str(data["closing"]), phrases),
-        phrases=phrases,
-        prompts=dict(data["prompts"]),
-        context_values=context_values,
+        closing=english.closing,
+        phrases=english.phrases,
+        prompts=english.prompts,
+        context_values=english.context_values,
         outcomes=dict(data["outcomes"]),
         references={str(k): str(v) for k, v in data["references"].items()},
         topics=dict(data["topics"]),
@@ -329,9 +407,64 @@ def load_rules(path: Path = RULES_PATH) -> CoverageRules:
         ),
         qualifier_exempt=exempt,
         path=Path(path),
+        translations=translations,
     )
     _validate(rules)
     return rules
+
+
+def _texts(path: Path, where: str, value: Any) -> Dict[str, str]:
+    """One member-facing text in every language, whitespace folded:
+    `{en: ..., es: ...}` in the file. Raises RulesError naming `where`."""
+    if not isinstance(value, dict):
+        raise RulesError(f"{path}: {where}: needs a text in each of {LANGUAGES}, as {{en: ..., es: ...}}")
+    texts = {language: " ".join(str(value.get(language) or "").split()) for language in LANGUAGES}
+    missing = [language for language, text in texts.items() if not text]
+    if missing:
+        raise RulesError(f"{path}: {where}: the text has no {', '.join(missing)} version")
+    return texts
+
+
+def _language_texts(path: Path, data: Mapping[str, Any]) -> Dict[str, LanguageTexts]:
+    """The texts around the rules (phrases, closing, prompts, value labels) by language."""
+    if not isinstance(data["prompts"], dict):
+        raise RulesError(f"{path}: prompts: expected a mapping")
+    for key in ("plan_type_question", "context_noted", "suggested_topics"):
+        if not data["prompts"].get(key):
+            raise RulesError(f"{path}: prompts: missing {key!r}")
+    phrases = {str(name): _texts(path, f"phrases: {name}", text) for name, text in data["phrases"].items()}
+    closing = _texts(path, "closing", data["closing"])
+    questions = {
+        key: _texts(path, f"prompts: {key}", data["prompts"][key])
+        for key in ("plan_type_question", "context_noted")
+    }
+    topic_labels = {
+        str(topic): _texts(path, f"prompts: suggested_topics: {topic}", label)
+        for topic, label in dict(data["prompts"]["suggested_topics"]).items()
+    }
+    labels = {
+        key: {
+            str(value): _texts(path, f"context_values: {key}: {value}", label)
+            for value, label in (data["context_values"].get(key) or {}).items()
+        }
+        for key in CONTEXT_KEYS
+    }
+    translations = {}
+    for language in LANGUAGES:
+        language_phrases = {name: texts[language] for name, texts in phrases.items()}
+        translations[language] = LanguageTexts(
+            closing=fill_phrases(closing[language], language_phrases),
+            phrases=language_phrases,
+            prompts={
+                **{key: texts[language] for key, texts in questions.items()},
+                "suggested_topics": {topic: texts[language] for topic, texts in topic_labels.items()},
+            },
+            context_values={
+                key: {value: texts[language] for value, texts in values.items()}
+                for key, values in labels.items()
+            },
+        )
+    return translations
 
 
 def _every_topic_but(entry: Any, topics: Mapping[str, Any]) -> Any:
@@ -363,34 +496,49 @@ def _parse_rule(path: Path, entry: Any, forced_kind: Optional[str]) -> Rule:
     when = entry.get("when") or {}
     if not isinstance(when, dict) or any(not isinstance(v, list) or not v for v in when.values()):
         raise fail("`when` must map context keys to non-empty lists")
-    if kind != "redirect" and not str(entry.get("text", "")).strip():
-        raise fail("needs member-facing text")
+    texts: Dict[str, str] = {}
+    closings: Optional[Dict[str, str]] = None
+    if kind != "redirect":
+        if not isinstance(entry.get("text"), dict):
+            raise fail(f"needs member-facing text in each of {LANGUAGES}: `text: {{en: ..., es: ...}}`")
+        texts = _texts(path, f"rule {rule_id}: text", entry["text"])
+        if entry.get("closing") is not None:
+            closings = _texts(path, f"rule {rule_id}: closing", entry["closing"])
     steps = entry.get("steps") or []
-    if not isinstance(steps, list) or not all(isinstance(step, str) and step.strip() for step in steps):
-        raise fail("`steps` must be a list of member-facing sentences")
+    if not isinstance(steps, list) or not all(isinstance(step, dict) for step in steps):
+        raise fail(f"`steps` must be a list of member-facing sentences, each in {LANGUAGES}")
     if steps and kind != "answer":
         raise fail("only answer rules have `steps`")
+    step_texts = [_texts(path, f"rule {rule_id}: steps {n}", step) for n, step in enumerate(steps, start=1)]
     if not entry.get("source"):
         raise fail("needs `source`: the article's words the rule rests on")
-    blocks = _joined(
-        [
-            TextBlock(text=" ".join(str(entry.get("text", "")).split())),
-            TextBlock(steps=tuple(" ".join(step.split()) for step in steps)),
-        ]
-    )
+    blocks_by_language = {
+        language: _joined(
+            [
+                TextBlock(text=texts[language]),
+                TextBlock(steps=tuple(step[language] for step in step_texts)),
+            ]
+        )
+        for language in texts
+    }
+    # A rule's text in each language is its blocks' plain text (steps numbered in line).
+    texts = {language: plain_text(blocks) for language, blocks in blocks_by_language.items()}
     return Rule(
         id=str(entry["id"]),
         kind=str(kind),
         topics=topics,
         when={str(k): tuple(str(v) for v in values) for k, values in when.items()},
         outcome=entry.get("outcome"),
-        text=plain_text(blocks),
+        text=texts.get(DEFAULT_LANGUAGE, ""),
         references=_as_tuple(entry.get("references")),
         source=_as_tuple(entry["source"]),
-        closing=entry.get("closing"),
+        closing=None if closings is None else closings[DEFAULT_LANGUAGE],
         offer_plan_types=bool(entry.get("offer_plan_types", False)),
         redirect_to=entry.get("to"),
-        blocks=blocks,
+        blocks=blocks_by_language.get(DEFAULT_LANGUAGE, ()),
+        texts=texts,
+        closings=closings,
+        blocks_by_language=blocks_by_language,
     )
 
 
@@ -409,9 +557,6 @@ def _validate(rules: CoverageRules) -> None:
         seen[rule.id] = rule
         if problems:
             raise RulesError(f"{path}: rule {rule.id}: " + "; ".join(problems))
-    for key in ("plan_type_question", "context_noted", "suggested_topics"):
-        if not rules.prompts.get(key):
-            raise RulesError(f"{path}: prompts: missing {key!r}")
     for topic in rules.prompts["suggested_topics"]:
         if topic not in rules.topics:
             raise RulesError(f"{path}: prompts: suggested topic {topic!r} is not a topic")
@@ -450,9 +595,10 @@ def _rule_problems(rules: CoverageRules, rule: Rule) -> Iterator[str]:
         for value in allowed:
             if value not in (*rules.context_values[key], UNKNOWN, KNOWN):
                 yield f"unknown value {value!r} for {key}"
-    for text in (rule.text, rule.closing or ""):
-        if "{" in fill_phrases(text, rules.phrases):
-            yield "a {placeholder} in its text is not one of `phrases`"
+    for language, texts in rules.translations.items():
+        for text in (rule.texts.get(language, ""), (rule.closings or {}).get(language, "")):
+            if "{" in fill_phrases(text, texts.phrases):
+                yield f"a {{placeholder}} in its {language} text is not one of `phrases`"
     if rule.kind in ("answer", "qualifier") and rule.outcome not in rules.outcomes:
         yield f"unknown outcome {rule.outcome!r}"
     if rule.kind in ("note", "qualified") and rule.outcome is not None:

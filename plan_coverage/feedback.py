@@ -35,6 +35,8 @@ REASONS: Mapping[str, str] = {
 # "did not answer my question" puts the question among the unanswered ones.
 DID_NOT_ANSWER = "did_not_answer"
 THANKS = "Thanks for your feedback."
+# The same line in each language the assistant answers in (plan_coverage.engine.LANGUAGES).
+THANKS_BY_LANGUAGE: Mapping[str, str] = {"en": THANKS, "es": "Gracias por su opinión."}
 
 
 def feedback_payload(value: str) -> str:

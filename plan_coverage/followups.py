@@ -28,6 +28,20 @@ REFERRING = (
     "what if",
     "and what",
     "also",
+    # Spanish ("y fuera de la red?" alone starts clean, as "out of network?" does)
+    "eso",
+    "esos",
+    "esas",
+    "esa",
+    "esto",
+    "estos",
+    "lo mismo",
+    "y si",
+    "y para",
+    "y que",
+    "que tal",
+    "tambien",
+    "también",
 )
 _REFERRING_RE = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in REFERRING) + r")\b", re.IGNORECASE)
 
@@ -41,15 +55,17 @@ def refers_back(text: str) -> bool:
 # questions in the order asked: Rasa's multi-intent label ("ask_referral+
 # ask_visit_limits") is the same for both orders.
 TOPIC_CUES: Dict[str, str] = {
-    "referral": r"referr|refer\b",
-    "visit_limits": r"how many|limit|\bcap\b|\bmax|per year|a year|sessions|visits",
-    "billing_codes": r"\bcodes?\b|97124|97140|\bbill(?:ed|ing|s)?\b",
-    "prior_authorization": r"prior|pre-?auth|pre-?approv|approv|authori[sz]|pre-?cert",
-    "preauth_steps": r"steps|how do i get|submit",
-    "out_of_network": r"out of network|out-of-network|\boon\b|not in (?:my )?network",
-    "documentation": r"document|notes|chart|records",
-    "coverage_overview": r"cover|\bpay|paid|benefit|reimburs",
-    "therapy_massage": r"physical therap|\bpt\b|rehab|physio",
+    "referral": r"referr|refer\b|referid|referencia",
+    "visit_limits": r"how many|limit|l[ií]mite|\bcap\b|\bmax|m[aá]ximo|per year|a year|al a[nñ]o|por a[nñ]o"
+    r"|sessions|sesiones|visits|visitas|cu[aá]nt[oa]s",
+    "billing_codes": r"\bcodes?\b|c[oó]digo|97124|97140|\bbill(?:ed|ing|s)?\b|factur",
+    "prior_authorization": r"prior|pre-?auth|pre-?approv|approv|authori[sz]|pre-?cert|autoriza|aprobaci",
+    "preauth_steps": r"steps|how do i get|submit|pasos|c[oó]mo pido",
+    "out_of_network": r"out of network|out-of-network|\boon\b|not in (?:my )?network|fuera de (?:la )?red",
+    "documentation": r"document|notes|chart|records|notas|registros|expediente",
+    "coverage_overview": r"cover|\bpay|paid|benefit|reimburs"
+    r"|cubr|cubiert|\bpag(?:a|an|ar|o|u)|benefici|reembols",
+    "therapy_massage": r"physical therap|\bpt\b|rehab|physio|terapia f[ií]sica|fisio",
 }
 
 

@@ -26,7 +26,15 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
-from plan_coverage.engine import CoverageAnswer, CoverageRules, PlanContext, RulesError, load_rules
+from plan_coverage.engine import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    CoverageAnswer,
+    CoverageRules,
+    PlanContext,
+    RulesError,
+    load_rules,
+)
 
 # The parts of the rules file the comparison reads, rule lists by their kind.
 RULE_LISTS = {"redirects": "redirect", "qualifiers": "qualifier", "rules": None}
@@ -144,25 +152,47 @@ def shown(value: Any) -> str:
     )
 
 
+def _in_languages(value: Any) -> bool:
+    """True for one text written in several languages ({en: ..., es: ...})."""
+    return isinstance(value, dict) and bool(value) and set(value) <= set(LANGUAGES)
+
+
+def rule_fields(entry: Mapping[str, Any]) -> Dict[str, str]:
+    """A rule's fields, each as one line: a text in several languages as one field
+    per language ("text.en", "text.es"), steps as one per step and language
+    ("steps.2.es"), so a reviewer sees exactly which words changed."""
+    fields: Dict[str, str] = {}
+    for name, value in entry.items():
+        if name in ("id", "kind"):
+            continue
+        if _in_languages(value):
+            fields.update({f"{name}.{language}": shown(text) for language, text in value.items()})
+        elif isinstance(value, list) and value and all(_in_languages(item) for item in value):
+            for number, item in enumerate(value, start=1):
+                fields.update({f"{name}.{number}.{language}": shown(text) for language, text in item.items()})
+        else:
+            fields[name] = shown(value)
+    return fields
+
+
+def _summary(entry: Mapping[str, Any]) -> str:
+    """What an added or removed rule says (its English text), or where it redirects."""
+    text = entry.get("text") or entry.get("to")
+    return shown(text.get(DEFAULT_LANGUAGE) if _in_languages(text) else text)
+
+
 def rule_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> List[RuleChange]:
     """Rules added, removed and changed (one entry per changed field), then changed settings."""
     old, new = raw_rules(before), raw_rules(after)
-    changes = [
-        RuleChange("added", new[i][0], i, after=shown(new[i][1].get("text") or new[i][1].get("to")))
-        for i in new
-        if i not in old
-    ]
-    changes += [
-        RuleChange("removed", old[i][0], i, before=shown(old[i][1].get("text") or old[i][1].get("to")))
-        for i in old
-        if i not in new
-    ]
+    changes = [RuleChange("added", new[i][0], i, after=_summary(new[i][1])) for i in new if i not in old]
+    changes += [RuleChange("removed", old[i][0], i, before=_summary(old[i][1])) for i in old if i not in new]
     for rule_id in (i for i in new if i in old):
         (old_kind, old_entry), (new_kind, new_entry) = old[rule_id], new[rule_id]
         if old_kind != new_kind:
             changes.append(RuleChange("changed", new_kind, rule_id, "kind", old_kind, new_kind))
-        for name in sorted((set(old_entry) | set(new_entry)) - {"id", "kind"}):
-            was, now = shown(old_entry.get(name)), shown(new_entry.get(name))
+        old_fields, new_fields = rule_fields(old_entry), rule_fields(new_entry)
+        for name in sorted(set(old_fields) | set(new_fields)):
+            was, now = old_fields.get(name, ""), new_fields.get(name, "")
             if was != now:
                 changes.append(RuleChange("changed", new_kind, rule_id, name, was, now))
     for name in SETTINGS:

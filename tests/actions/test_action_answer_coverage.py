@@ -48,6 +48,7 @@ def test_a_question_gets_answer_payload_and_id_card_line_in_that_order() -> None
             "decided_by": None,
             "rules": ["spa_wellness.general"],
             "citations": [RULES.references["CPCP040"], RULES.references["BCBSTX-BAHMO"]],
+            "language": "en",
         }
     }
     assert messages[-1]["text"] == RULES.closing

@@ -18,6 +18,7 @@ from channels.member_input import (
     Redaction,
     bounded,
     clean_text,
+    command_with_language,
     is_valid_sender_id,
     member_command_or_text,
     plan_context_metadata,
@@ -473,3 +474,26 @@ def test_sender_ids_that_end_in_a_newline_or_look_personal_are_refused(sender: s
 def test_hex_conversation_ids_are_accepted() -> None:
     assert is_valid_sender_id("3f2a9c8e1b7d4e5fa0b1c2d3e4f50617")
     assert is_valid_sender_id("pii-rest-3fa9c01b2e")
+
+
+def test_the_language_a_site_asks_for_is_kept_with_the_plan_context() -> None:
+    metadata = {"state": "TX", "lang": "es-MX", "email": "a@b.example"}
+    assert plan_context_metadata(metadata) == {"state": "TX", "lang": "es-MX"}
+
+
+@pytest.mark.parametrize(
+    "text, language, expected",
+    [
+        ("/greet", "es", '/greet{"language": "es"}'),
+        ('/inform{"plan_type": "hmo"}', "es", '/inform{"plan_type": "hmo", "language": "es"}'),
+        ('/inform{"feedback": "helpful"}', "en", '/inform{"feedback": "helpful", "language": "en"}'),
+        ("/greet", None, "/greet"),
+        ("hola, tengo una pregunta", "es", "hola, tengo una pregunta"),
+        ("/greet{not json", "es", "/greet{not json"),
+    ],
+)
+def test_a_command_carries_the_language_the_site_asked_for(
+    text: str, language: "str | None", expected: str
+) -> None:
+    """Commands skip NLU, so the site's language travels as the command's entity."""
+    assert command_with_language(text, language) == expected

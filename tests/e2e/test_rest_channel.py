@@ -14,7 +14,17 @@ pytestmark = pytest.mark.slow
 Reply = List[Dict[str, Any]]
 Send = Callable[..., Reply]
 RULES = load_rules()
-PAYLOAD_KEYS = {"topic", "outcome", "state", "plan_type", "qualifiers", "decided_by", "rules", "citations"}
+PAYLOAD_KEYS = {
+    "topic",
+    "outcome",
+    "state",
+    "plan_type",
+    "qualifiers",
+    "decided_by",
+    "rules",
+    "citations",
+    "language",
+}
 
 
 def new_sender() -> str:

@@ -14,7 +14,17 @@ from tests.support.socketio_client import ID_CARD, WAIT_S, ChatClient
 
 pytestmark = pytest.mark.slow
 
-PAYLOAD_KEYS = {"topic", "outcome", "state", "plan_type", "qualifiers", "decided_by", "rules", "citations"}
+PAYLOAD_KEYS = {
+    "topic",
+    "outcome",
+    "state",
+    "plan_type",
+    "qualifiers",
+    "decided_by",
+    "rules",
+    "citations",
+    "language",
+}
 
 
 def coverage_of(reply: List[Dict[str, Any]]) -> Dict[str, Any]:

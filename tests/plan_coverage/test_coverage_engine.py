@@ -10,10 +10,11 @@ import textstat
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plan_coverage.engine import CoverageAnswer, PlanContext, load_rules, plain_text
+from plan_coverage.engine import LANGUAGES, CoverageAnswer, PlanContext, load_rules, plain_text
 from plan_coverage.replies import answer_messages
 
 RULES = load_rules()
+SPANISH = load_rules(language="es")
 TOPICS: Tuple[str, ...] = tuple(RULES.topics)
 CONTEXTS: Tuple[PlanContext, ...] = tuple(RULES.contexts())
 
@@ -97,6 +98,15 @@ def invented(text: str, topic: str) -> List[str]:
 def grade(text: str) -> float:
     """Flesch-Kincaid grade level of a text."""
     return float(textstat.flesch_kincaid_grade(text))
+
+
+def fernandez_huerta(text: str) -> float:
+    """Fernández-Huerta reading ease of a Spanish text (0-100; 70 and above is "fairly easy")."""
+    textstat.set_lang("es")  # textstat's language is global: Spanish syllables, then back
+    try:
+        return float(textstat.fernandez_huerta(text))
+    finally:
+        textstat.set_lang("en_US")
 
 
 # --- every topic x context resolves ---------------------------------------------
@@ -275,7 +285,9 @@ def check_payload(answer: CoverageAnswer) -> None:
         "decided_by",
         "rules",
         "citations",
+        "language",
     }
+    assert coverage["language"] == answer.language
     assert coverage["qualifiers"] == answer.context.qualifiers()
     assert coverage["decided_by"] is None or coverage["decided_by"] in coverage["rules"]
     assert coverage["state"] in (*STATES, None)
@@ -323,6 +335,16 @@ def test_prior_approval_steps_are_structured_and_sent_with_the_payload() -> None
     assert custom["custom"]["coverage"] == answer.payload()["coverage"]
     assert custom["custom"]["blocks"][1] == {"steps": list(answer.blocks[1].steps)}
     assert closing == {"text": answer.closing}
+
+
+def test_spanish_answers_have_the_same_steps_in_spanish() -> None:
+    """Same blocks shape in both languages; the Spanish blocks are the Spanish text."""
+    english = RULES.answer("preauth_steps", context(state="IL"))
+    spanish = SPANISH.answer("preauth_steps", context(state="IL"))
+    assert [len(b.steps) for b in spanish.blocks] == [len(b.steps) for b in english.blocks]
+    assert spanish.text.startswith("Estos son los pasos de siempre: 1. Confirme")
+    assert plain_text(spanish.blocks) == spanish.text
+    assert spanish.payload()["coverage"]["rules"] == english.payload()["coverage"]["rules"]
 
 
 def test_only_answers_with_steps_carry_blocks() -> None:
@@ -435,6 +457,56 @@ def test_closings_and_prompts_are_easy_to_read() -> None:
     assert {line: grade(line) for line in lines if grade(line) > 8} == {}
 
 
+def test_spanish_answer_texts_are_easy_to_read() -> None:
+    """Composed Spanish answers are "fairly easy" or easier on the Fernández-Huerta scale
+    (>= 70), provider topics >= 60; so are the Spanish closings and prompts."""
+    too_hard = []
+    spanish = {(a.topic, a.text) for a in (SPANISH.answer(t, c) for t in TOPICS for c in CONTEXTS)}
+    for topic, text in sorted(spanish):
+        limit = 60 if topic in SPANISH.provider_topics else 70
+        if fernandez_huerta(text) < limit:
+            too_hard.append((topic, fernandez_huerta(text), text))
+    lines = {SPANISH.closing, SPANISH.prompts["plan_type_question"]}
+    lines |= {SPANISH.prompts["context_noted"].format(plan="plan HMO de Texas")}
+    lines |= {SPANISH.answer("non_hcsc_plan", PlanContext()).closing}
+    too_hard += [("line", fernandez_huerta(line), line) for line in lines if fernandez_huerta(line) < 70]
+    assert too_hard == []
+
+
+def test_spanish_answers_have_the_english_rules_outcomes_and_references() -> None:
+    """Parity: for every topic x plan context x qualifier, the Spanish answer has exactly
+    the English answer's rule ids, outcome, references and plan-type question."""
+    for (topic, english), context in zip(all_answers(), (c for _ in TOPICS for c in CONTEXTS), strict=True):
+        spanish = RULES.answer(topic, context, language="es")
+        assert (spanish.topic, spanish.outcome, spanish.rule_ids, spanish.citations) == (
+            english.topic,
+            english.outcome,
+            english.rule_ids,
+            english.citations,
+        ), (topic, context)
+        assert (spanish.decided_by, spanish.ask_plan_type) == (english.decided_by, english.ask_plan_type)
+        assert (spanish.language, english.language) == ("es", "en")
+        assert spanish.payload()["coverage"] == {**english.payload()["coverage"], "language": "es"}
+
+
+def test_spanish_texts_are_translations_with_nothing_added() -> None:
+    """Every rule has its own Spanish text (not the English copied), and no Spanish answer
+    has a number, amount, phone number, other service or insurer the article lacks."""
+    for rule in RULES.qualifiers + RULES.rules:
+        assert set(rule.texts) == set(LANGUAGES), rule.id
+        assert rule.texts["es"] != rule.texts["en"], rule.id
+    for topic in TOPICS:
+        for plan in CONTEXTS:
+            answer = SPANISH.answer(topic, plan)
+            assert invented(answer.text, answer.topic) == [], (answer.topic, answer.text)
+            assert invented(answer.closing, answer.topic) == [], answer.closing
+    assert SPANISH.closing.endswith(SPANISH.phrases["id_card"] + ".")
+    assert SPANISH.phrases["id_card"] == (
+        "llame al número de servicio al cliente que aparece en su tarjeta de identificación "
+        "de Blue Cross and Blue Shield"
+    )
+
+
 # --- describing the plan ---------------------------------------------------------------
 
 
@@ -451,6 +523,21 @@ def test_closings_and_prompts_are_easy_to_read() -> None:
 def test_describe_plan(plan: PlanContext, words: str) -> None:
     """The plan is described in the words members see."""
     assert RULES.describe_plan(plan) == words
+
+
+@pytest.mark.parametrize(
+    "plan, words",
+    [
+        (context(state="TX", plan_type="hmo"), "plan HMO de Texas"),
+        (context(plan_type="ppo"), "plan PPO"),
+        (context(state="NM"), "plan de Nuevo México"),
+        (context(), "plan"),
+        (context(state="CA", plan_type="gold"), "plan"),
+    ],
+)
+def test_describe_plan_in_spanish(plan: PlanContext, words: str) -> None:
+    """In Spanish the plan comes first and the state after "de"."""
+    assert SPANISH.describe_plan(plan) == words
 
 
 # --- property tests ------------------------------------------------------------------------

@@ -155,14 +155,68 @@ BROKEN: List[Tuple[str, Mutation, Tuple[str, ...]]] = [
     ),
     (
         "blank_step",
-        set_field("preauth_steps.general", "steps", ["Call.", " "]),
+        set_field(
+            "preauth_steps.general", "steps", [{"en": "Call.", "es": "Llame."}, {"en": " ", "es": " "}]
+        ),
         ("preauth_steps.general", "steps"),
     ),
     (
         "steps_on_a_note",
-        set_field("note.il_evicore_list", "steps", ["Call."]),
+        set_field("note.il_evicore_list", "steps", [{"en": "Call.", "es": "Llame."}]),
         ("note.il_evicore_list", "steps"),
     ),
+    (
+        "step_without_spanish",
+        set_field("preauth_steps.general", "steps", [{"en": "Call."}]),
+        ("preauth_steps.general", "steps 1", "no es version"),
+    ),
+    # Every member-facing text in English and Spanish, side by side.
+    (
+        "text_not_bilingual",
+        set_field("referral.hmo", "text", "Probably yes."),
+        ("referral.hmo", "text", "es"),
+    ),
+    (
+        "text_without_spanish",
+        set_field("referral.hmo", "text", {"en": "Probably yes."}),
+        ("referral.hmo", "no es version"),
+    ),
+    (
+        "blank_spanish_closing",
+        set_field("non_hcsc_plan.general", "closing", {"en": "Please call.", "es": " "}),
+        ("non_hcsc_plan.general", "closing", "no es version"),
+    ),
+    (
+        "unknown_spanish_placeholder",
+        set_field("referral.hmo", "text", {"en": "Yes.", "es": "Sí, {tarjeta}."}),
+        ("referral.hmo", "es text", "placeholder"),
+    ),
+    (
+        "phrase_without_spanish",
+        lambda data: data["phrases"]["id_card"].pop("es"),
+        ("phrases: id_card", "no es version"),
+    ),
+    (
+        "prompt_without_spanish",
+        lambda data: data["prompts"]["plan_type_question"].pop("es"),
+        ("prompts: plan_type_question", "no es version"),
+    ),
+    (
+        "button_label_without_spanish",
+        lambda data: data["prompts"]["suggested_topics"]["referral"].pop("es"),
+        ("suggested_topics: referral", "no es version"),
+    ),
+    (
+        "value_label_without_spanish",
+        lambda data: data["context_values"]["state"]["NM"].pop("es"),
+        ("context_values: state: NM", "no es version"),
+    ),
+    (
+        "qualifier_text_without_spanish",
+        lambda data: data["qualifiers"][0]["text"].pop("es"),
+        ("qualifier.spa", "no es version"),
+    ),
+    ("closing_not_bilingual", set_top_level("closing", "For your plan, {id_card}."), ("closing", "en: ...")),
 ]
 
 
@@ -229,7 +283,7 @@ def test_a_new_topic_is_redirected_for_other_insurers_without_naming_it(tmp_path
             "kind": "answer",
             "topic": "new_topic",
             "outcome": "info",
-            "text": "A short answer.",
+            "text": {"en": "A short answer.", "es": "Una respuesta corta."},
             "source": ["HCSC is the parent company behind Blue Cross and Blue Shield plans"],
         }
     )
@@ -239,7 +293,7 @@ def test_a_new_topic_is_redirected_for_other_insurers_without_naming_it(tmp_path
             "id": "new_topic.qualified",
             "kind": "qualified",
             "topic": "new_topic",
-            "text": "So this does not apply.",
+            "text": {"en": "So this does not apply.", "es": "Así que esto no aplica."},
             "source": ["HCSC-administered plans generally do not cover spa or wellness massage."],
         }
     )

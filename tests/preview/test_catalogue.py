@@ -215,11 +215,12 @@ def run_catalogue(out: Path, *args: str) -> "subprocess.CompletedProcess[str]":
 # so since that release referral.ppo changed its outcome and words, the
 # Illinois eviCore note was added and a note was removed.
 OLD_PPO_TEXT = "Yes. A PPO plan needs a referral from your main doctor."
+OLD_PPO_TEXT_ES = "Sí. Un plan PPO necesita un referido de su médico principal."
 RETIRED_NOTE = """  - id: note.retired_example
     kind: note
     topic: [referral]
     when: {plan_type: [hmo]}
-    text: An old note.
+    text: {en: An old note., es: Una nota vieja.}
     source:
       - "Referral requirements depend on the specific HCSC-administered plan"
 """
@@ -233,7 +234,11 @@ def old_release(rules_text: str) -> str:
     start = lines.index("  - id: referral.ppo\n")
     end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("  - id: "))
     old_ppo = "".join(lines[start:end]).replace("outcome: not_required", "outcome: required")
-    old_ppo = re.sub(r"text: >-\n(?:      .*\n)+", f"text: {OLD_PPO_TEXT}\n", old_ppo)
+    old_ppo = re.sub(
+        r"text:\n      en: >-\n(?:        .*\n)+      es: >-\n(?:        .*\n)+",
+        f"text:\n      en: {OLD_PPO_TEXT}\n      es: {OLD_PPO_TEXT_ES}\n",
+        old_ppo,
+    )
     evicore = lines.index("  - id: note.il_evicore_list\n")
     evicore_end = next(i for i in range(evicore + 1, len(lines)) if lines[i].startswith("  - id: "))
     return "".join(lines[:evicore] + lines[evicore_end:start]) + old_ppo + RETIRED_NOTE + "".join(lines[end:])
@@ -259,11 +264,15 @@ def test_the_diff_shows_rules_added_removed_and_changed(since_release: Path) -> 
         changes = {(c["change"], c["id"], c["field"]): c for c in csv.DictReader(handle)}
     outcome = changes[("changed", "referral.ppo", "outcome")]
     assert (outcome["before"], outcome["after"]) == ("required", "not_required")
-    text = changes[("changed", "referral.ppo", "text")]
+    # Each language's words are their own field, so a reviewer sees which changed.
+    text = changes[("changed", "referral.ppo", "text.en")]
     assert text["before"] == OLD_PPO_TEXT and text["after"].startswith("Usually not.")
+    spanish = changes[("changed", "referral.ppo", "text.es")]
+    assert spanish["before"] == OLD_PPO_TEXT_ES and spanish["after"].startswith("Por lo general, no.")
     assert ("added", "note.il_evicore_list", "") in changes
     assert ("removed", "note.retired_example", "") in changes
-    assert len(changes) == 4, sorted(changes)
+    assert changes[("removed", "note.retired_example", "")]["before"] == "An old note."
+    assert len(changes) == 5, sorted(changes)
 
 
 def test_the_diff_shows_which_answers_changed_and_where(since_release: Path) -> None:
@@ -371,3 +380,19 @@ def test_the_changes_can_be_filtered_and_the_page_is_axe_clean(browser: Any, sin
     page.screenshot(path=str(ARTIFACTS / "catalogue-diff.png"))
     assert axe_violations(page) == []
     context.close()
+
+
+def test_a_rules_words_are_diffed_per_language_and_step() -> None:
+    from tools.catalogue_diff import rule_fields
+
+    fields = rule_fields(
+        {
+            "id": "x",
+            "text": {"en": "Here:", "es": "Aquí:"},
+            "steps": [{"en": "Call  the plan's\n number.", "es": "Llame."}],
+            "when": {"plan_type": ["hmo"]},
+        }
+    )
+    assert fields["text.es"] == "Aquí:"
+    assert fields["steps.1.en"] == "Call the plan's number."
+    assert fields["when"] == "{plan_type: [hmo]}"

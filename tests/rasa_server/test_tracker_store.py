@@ -139,8 +139,22 @@ def recent_applied(tracker: DialogueStateTracker) -> List[Event]:
 
 
 def carried_slots(tracker: DialogueStateTracker) -> Dict[str, Any]:
-    """The slot values Rasa's action_session_start carries into a new session."""
-    return {event.key: event.value for event in ActionSessionStart._slot_set_events_from_tracker(tracker)}
+    """The slot values Rasa's action_session_start carries into a new session,
+    leaving out values a slot reset cleared.
+
+    Rasa's own list (`_slot_set_events_from_tracker`) reads `applied_events()`,
+    which ignores AllSlotsReset, so it would carry over values set before a
+    reset; the bounded tracker loads only values in force. The assistant never
+    resets slots, so the values in force are what must match.
+    """
+    carried = ActionSessionStart._slot_set_events_from_tracker(tracker)
+    applied = tracker.applied_events()
+    resets = [index for index, event in enumerate(applied) if isinstance(event, AllSlotsReset)]
+    if resets:
+        in_force = {id(event) for event in applied[resets[-1] + 1 :] if isinstance(event, SlotSet)}
+        applied_slots = [event for event in applied if isinstance(event, SlotSet)]
+        carried = [c for c, event in zip(carried, applied_slots, strict=True) if id(event) in in_force]
+    return {event.key: event.value for event in carried}
 
 
 def messages_since_last(tracker: DialogueStateTracker, action_name: str) -> Optional[int]:
