@@ -177,8 +177,10 @@ def rule_fields(entry: Mapping[str, Any]) -> Dict[str, str]:
 
 def _summary(entry: Mapping[str, Any]) -> str:
     """What an added or removed rule says (its English text), or where it redirects."""
-    text = entry.get("text") or entry.get("to")
-    return shown(text.get(DEFAULT_LANGUAGE) if _in_languages(text) else text)
+    text: Any = entry.get("text") or entry.get("to")
+    if isinstance(text, dict) and _in_languages(text):
+        text = text.get(DEFAULT_LANGUAGE)
+    return shown(text)
 
 
 def rule_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> List[RuleChange]:
