@@ -141,6 +141,11 @@ class MemberMessageHandler:
         if prepared.removed and agent is not None and agent.is_ready():
             # Kinds only: the log must not hold what was removed.
             logger.info("Removed personal details from a member message: %s", ", ".join(prepared.removed))
+            # Channels that show the member's own message (the site widget)
+            # show it as kept, so the notice's "not saved" holds there too.
+            show_member_text = getattr(message.output_channel, "show_member_text", None)
+            if show_member_text is not None:
+                await show_member_text(message.sender_id, prepared.text)
             try:
                 await tell_once_about_personal_details(agent, message.sender_id, output)
             except Exception as error:  # noqa: BLE001 - the answer matters more than the notice

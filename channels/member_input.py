@@ -111,7 +111,8 @@ _NOT_NAMES = frozenset(
     "insurance plan covered coverage patient provider doctor hello hi hey thanks thank yes no ok okay "
     "sure sorry please just also still really very so now new old retired pregnant diabetic disabled "
     "american mexican hispanic latino latina asian african black white native indian english spanish "
-    "catholic christian jewish muslim veteran senior today tomorrow".split()
+    "catholic christian jewish muslim veteran senior today tomorrow services service portal support "
+    "handbook guide card id number".split()
 )
 # Days and months are names too ("April Jones"): not a name alone ("it's March").
 _CALENDAR_WORDS = frozenset(
@@ -235,7 +236,11 @@ _PATTERNS: Tuple[Tuple["re2._Regexp", Replacer], ...] = (
     ),
     (
         _compile_exact_case(
-            r"(?P<keep>\b(?:[Ii]\s+am|[Ii]'m|[Tt]his\s+is|[Ss]oy|[Ii]t's|[Ii]t\s+is)\s+)"
+            r"(?P<keep>\b(?:[Ii]\s+am|[Ii]'m|[Tt]his\s+is|[Ss]oy|[Ii]t's|[Ii]t\s+is"
+            # Who a message is about, as agents' notes and members write it:
+            # "Member John Smith asked...", "my wife Maria needs...".
+            r"|(?i:member|patient|caller|customer|subscriber|dependent|miembro|paciente)"
+            r"|(?i:my)\s+(?i:wife|husband|partner|son|daughter|mom|mother|dad|father|child|kid|spouse))\s+)"
             rf"(?P<name>{_NAME})\b"
         ),
         _full_name,

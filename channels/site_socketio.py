@@ -54,6 +54,8 @@ logger = logging.getLogger(__name__)
 
 # Sent to a socket with each conversation id it may rejoin: {"session_id", "token"}.
 SESSION_TOKEN_EVENT = "session_token"
+# In a custom payload: the member's last message as kept (personal details replaced).
+MEMBER_TEXT_KEY = "member_text"
 
 
 class SiteSocketIOOutput(SocketIOOutput):
@@ -63,6 +65,13 @@ class SiteSocketIOOutput(SocketIOOutput):
         self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any
     ) -> None:
         await self._send_message(recipient_id, {"custom": json_message})
+
+    async def show_member_text(self, recipient_id: Text, text: Text) -> None:
+        """Give the widget the member's message as the assistant kept it
+        (personal details replaced), so that the member's bubble, the widget's
+        saved history and its transcript hold no more than the server does.
+        Not a bot message: the widget replaces the member's text with it."""
+        await self._send_message(recipient_id, {"custom": {MEMBER_TEXT_KEY: text}})
 
 
 class SiteSocketIOInput(MemberChannel, SocketIOInput):

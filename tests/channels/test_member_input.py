@@ -185,6 +185,10 @@ def test_plan_questions_keep_their_numbers(text: str) -> None:
         ("my doctor Dr. Patel says I need massage", "my doctor […] says I need massage"),
         ("Mrs Smith here, is massage covered?", "[…] here, is massage covered?"),
         ("I live at 1200 N Lakeshore Dr. Apt 4B, is it covered?", "I live at […], is it covered?"),
+        # Who a message is about, as agents' flag notes and members write it.
+        ("Member John Smith asked me to call back", "[…] asked me to call back"),
+        ("patient Ana García de la Cruz has PT", "patient […] has PT"),
+        ("my wife Maria needs massage after surgery", "my wife […] needs massage after surgery"),
     ],
 )
 def test_names_after_introductions_and_titles_are_redacted(text: str, expected: str) -> None:
@@ -212,6 +216,10 @@ def test_names_after_introductions_and_titles_are_redacted(text: str, expected: 
         "after 3 visits dr said I need more",
         "is 1 dr visit covered",
         "I'm curious about massage",
+        "call Member Services for help",
+        "the Member Portal says it is covered",
+        "my son Blue Cross plan covers PT",
+        "is a member of BCBS covered",
     ],
 )
 def test_sentences_that_introduce_no_name_stay_whole(text: str) -> None:

@@ -58,17 +58,27 @@ def notices_in(reply: Reply) -> int:
 
 
 def socketio_conversation(assistant: Assistant) -> Tuple[str, List[Reply]]:
-    """The conversation id and the replies of one widget-like conversation."""
+    """The conversation id and the replies of one widget-like conversation.
 
-    async def conversation() -> Tuple[str, List[Reply]]:
+    The widget is also given each message as the server kept it: every one
+    of them here had personal details, so each comes back, without them.
+    """
+
+    async def conversation() -> Tuple[str, List[Reply], List[str]]:
         client = ChatClient(assistant.base_url, origin=assistant.site_origins[0])
         try:
             session_id = await client.connect()
-            return session_id, [await client.ask(session_id, text) for text, _ in MESSAGES]
+            replies = [await client.ask(session_id, text) for text, _ in MESSAGES]
+            return session_id, replies, client.member_texts
         finally:
             await client.close()
 
-    return asyncio.run(conversation())
+    session_id, replies, member_texts = asyncio.run(conversation())
+    assert len(member_texts) == len(MESSAGES)
+    assert all("[…]" in text for text in member_texts)
+    for secret in SECRETS:
+        assert secret not in str(member_texts)
+    return session_id, replies
 
 
 def check_replies(replies: List[Reply]) -> None:

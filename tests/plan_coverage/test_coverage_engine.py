@@ -150,7 +150,20 @@ OUTCOME_TABLE: List[Tuple[str, Conditions, str, str]] = [
     ("spa_wellness", {"setting": (None,), "purpose": ("medical",)}, "coverage_overview", "conditional"),
     ("therapy_massage", {}, "therapy_massage", "conditional"),
     ("maintenance_care", {"setting": (None,), "stage": (None,)}, "maintenance_care", "not_covered"),
-    ("maintenance_care", {"setting": ("physical_therapy",)}, "therapy_massage", "conditional"),
+    # Naming PT does not make a maintenance question covered ("done with PT,
+    # want to keep getting massage to stay loose"): only "still improving" does.
+    (
+        "maintenance_care",
+        {"setting": ("physical_therapy",), "stage": (None,)},
+        "maintenance_care",
+        "not_covered",
+    ),
+    (
+        "maintenance_care",
+        {"setting": ("physical_therapy",), "stage": ("improving",)},
+        "therapy_massage",
+        "conditional",
+    ),
     ("maintenance_care", {"setting": (None,), "stage": ("improving",)}, "therapy_massage", "conditional"),
     ("prior_authorization", {}, "prior_authorization", "often_required"),
     ("preauth_steps", {}, "preauth_steps", "info"),

@@ -86,6 +86,8 @@ CORPUS: List[Case] = [
     ("name: Tomasz Kowalczyk massage therapy coverage", ["Kowalczyk"]),
     ("I am Dr. Lee-Whitfield, does my plan cover massage?", ["Lee-Whitfield", "Whitfield"]),
     ("this is Maria Garcia from Tulsa, do I need a referral?", ["Maria Garcia", "Garcia"]),
+    ("member Maria Lopez wants to know if massage in PT is covered", ["Maria Lopez", "Lopez"]),
+    ("my husband Tomas Okonkwo needs a referral for massage, texas hmo", ["Okonkwo", "Tomas"]),
     ("my name\u2019s John O\u2019Neil, is massage at a spa covered?", ["O\u2019Neil", "O'Neil"]),
     ("I\u2019m Marisol, is massage covered for back pain?", ["Marisol"]),
     ("Mrs. Abernathy here: is out of network massage covered?", ["Abernathy"]),

@@ -33,7 +33,17 @@ class ChatClient:
         self.tokens: Dict[str, str] = {}
         self.sio.on("session_confirm", self.sessions.put_nowait)
         self.sio.on("session_token", self._keep_token)
-        self.sio.on("bot_uttered", self.messages.put_nowait)
+        # The member's messages as the server kept them (personal details
+        # replaced): sent to the widget apart from the assistant's replies.
+        self.member_texts: List[str] = []
+        self.sio.on("bot_uttered", self._on_bot_uttered)
+
+    def _on_bot_uttered(self, message: Message) -> None:
+        custom = message.get("custom") if isinstance(message, dict) else None
+        if isinstance(custom, dict) and "member_text" in custom:
+            self.member_texts.append(custom["member_text"])
+        else:
+            self.messages.put_nowait(message)
 
     def _keep_token(self, data: Dict[str, str]) -> None:
         self.tokens[data["session_id"]] = data["token"]

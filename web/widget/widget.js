@@ -564,6 +564,12 @@
     }
 
     function onBotMessage(data) {
+      // The member's last message as the assistant kept it (personal details
+      // replaced): the bubble, the saved history and the transcript show that.
+      if (data && data.custom && typeof data.custom.member_text === "string") {
+        showMemberTextAsKept(data.custom.member_text);
+        return;
+      }
       const message = botMessageFrom(data);
       if (!message) {
         return;
@@ -789,6 +795,19 @@
       }
       node.setAttribute("data-entry", String(index));
       return node;
+    }
+
+    function showMemberTextAsKept(text) {
+      for (let index = history.length - 1; index >= 0; index -= 1) {
+        const entry = history[index];
+        if (entry.who === "user") {
+          entry.text = text;
+          delete entry.retry;
+          saveHistory();
+          replaceEntryNode(entry);
+          return;
+        }
+      }
     }
 
     function replaceEntryNode(entry) {
