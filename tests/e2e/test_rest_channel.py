@@ -7,24 +7,13 @@ from typing import Any, Callable, Dict, List, Optional
 import pytest
 
 from plan_coverage.engine import load_rules
-from tests.support.replies import ID_CARD
+from tests.support.replies import COVERAGE_PAYLOAD_KEYS, ID_CARD
 
 pytestmark = pytest.mark.slow
 
 Reply = List[Dict[str, Any]]
 Send = Callable[..., Reply]
 RULES = load_rules()
-PAYLOAD_KEYS = {
-    "topic",
-    "outcome",
-    "state",
-    "plan_type",
-    "qualifiers",
-    "decided_by",
-    "rules",
-    "citations",
-    "language",
-}
 
 
 def new_sender() -> str:
@@ -77,7 +66,7 @@ def test_each_topic_is_answered_with_its_payload_and_the_id_card_line(
     reply = send(new_sender(), text)
     coverage = coverage_of(reply)
     assert coverage is not None, reply
-    assert set(coverage) == PAYLOAD_KEYS
+    assert set(coverage) == COVERAGE_PAYLOAD_KEYS
     assert (coverage["topic"], coverage["outcome"]) == (topic, outcome)
     asked_topic = "coverage_overview" if topic == "non_hcsc_plan" else topic
     expected = RULES.answer(asked_topic, _context_for(topic))

@@ -10,21 +10,10 @@ import socketio
 
 from channels.origins import parse_origins
 from launch.servers import Assistant, free_port
+from tests.support.replies import COVERAGE_PAYLOAD_KEYS
 from tests.support.socketio_client import ID_CARD, WAIT_S, ChatClient
 
 pytestmark = pytest.mark.slow
-
-PAYLOAD_KEYS = {
-    "topic",
-    "outcome",
-    "state",
-    "plan_type",
-    "qualifiers",
-    "decided_by",
-    "rules",
-    "citations",
-    "language",
-}
 
 
 def coverage_of(reply: List[Dict[str, Any]]) -> Dict[str, Any]:
@@ -46,7 +35,7 @@ def test_custom_payloads_arrive_as_custom_and_plan_metadata_is_used(assistant: A
     custom = [message for message in reply if "custom" in message]
     assert [set(message) for message in custom] == [{"custom"}]
     coverage = coverage_of(reply)
-    assert set(coverage) == PAYLOAD_KEYS
+    assert set(coverage) == COVERAGE_PAYLOAD_KEYS
     assert (coverage["topic"], coverage["state"], coverage["plan_type"], coverage["outcome"]) == (
         "referral",
         "TX",

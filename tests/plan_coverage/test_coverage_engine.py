@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from plan_coverage.engine import LANGUAGES, CoverageAnswer, PlanContext, load_rules, plain_text
 from plan_coverage.replies import answer_messages
+from tests.support.replies import COVERAGE_PAYLOAD_KEYS
 
 RULES = load_rules()
 SPANISH = load_rules(language="es")
@@ -289,17 +290,7 @@ def check_payload(answer: CoverageAnswer) -> None:
     payload = answer.payload()
     assert set(payload) == {"coverage"}
     coverage = payload["coverage"]
-    assert set(coverage) == {
-        "topic",
-        "outcome",
-        "state",
-        "plan_type",
-        "qualifiers",
-        "decided_by",
-        "rules",
-        "citations",
-        "language",
-    }
+    assert set(coverage) == COVERAGE_PAYLOAD_KEYS
     assert coverage["language"] == answer.language
     assert coverage["qualifiers"] == answer.context.qualifiers()
     assert coverage["decided_by"] is None or coverage["decided_by"] in coverage["rules"]

@@ -16,3 +16,9 @@ def ends_with_a_closing_line(reply: List[Dict[str, Any]]) -> bool:
     closing a member of another insurer gets instead."""
     last = reply[-1].get("text", "") if reply else ""
     return ID_CARD in last or OTHER_INSURER_CLOSING in last
+
+
+# The keys of every coverage payload (`custom.coverage`): the channels' contract.
+COVERAGE_PAYLOAD_KEYS = frozenset(
+    {"topic", "outcome", "state", "plan_type", "qualifiers", "decided_by", "rules", "citations", "language"}
+)

@@ -282,6 +282,7 @@
     renderAnswer: renderAnswer,
     answerParts: answerParts,
     answerText: answerText,
+    element: element,
     labels: Object.freeze(Object.assign({}, LABELS)),
   });
 })();

@@ -123,6 +123,8 @@
   }
 
   function start(Render) {
+    // The renderer's element builder (textContent only, never HTML).
+    const element = Render.element;
     if (!document.body) {
       document.addEventListener("DOMContentLoaded", function () { start(Render); }, { once: true });
       return;
@@ -1128,18 +1130,6 @@
       return { title: reply.title, payload: reply.payload };
     });
     return valid.length ? valid : null;
-  }
-
-  // Builds an element; `text` is set with textContent, never parsed as HTML.
-  function element(tag, attributes, text) {
-    const node = document.createElement(tag);
-    Object.keys(attributes || {}).forEach(function (name) {
-      node.setAttribute(name, attributes[name]);
-    });
-    if (text !== undefined) {
-      node.textContent = text;
-    }
-    return node;
   }
 
   // The portal's plan context, sent with every message. Only short plain
