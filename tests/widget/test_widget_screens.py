@@ -131,11 +131,17 @@ def input_and_last_answer_visible(page: Any) -> None:
     assert seen["inLog"] and seen["inViewport"] and seen["uncovered"], seen
 
 
+# Resolves once the next frame has been drawn: what the member sees after a
+# key press, after the widget's own scroll (it runs in an animation frame).
+NEXT_FRAME = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+
+
 def tab_through(page: Any, presses: int) -> List[Dict[str, Any]]:
-    """Press Tab `presses` times; where focus was after each press."""
+    """Press Tab `presses` times; where focus was after each press, once drawn."""
     seen = []
     for _ in range(presses):
         page.keyboard.press("Tab")
+        page.evaluate(NEXT_FRAME)
         seen.append(page.evaluate(FOCUS_VISIBLE))
     return seen
 
