@@ -5,7 +5,8 @@ metadata), asks `plan_coverage` for the answers and sends the messages
 `plan_coverage.replies` builds. No coverage logic lives here.
 """
 
-from typing import Any, Dict, List, Optional, Sequence, Text
+from dataclasses import replace
+from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -19,7 +20,17 @@ from plan_coverage.engine import (
     PlanContext,
     load_rules,
 )
-from plan_coverage.followups import order_as_asked, refers_back
+from plan_coverage.followups import (
+    GENERIC_TOPIC,
+    asked_on_its_own,
+    asks_about_money,
+    first_cue,
+    names_it,
+    order_as_asked,
+    question_sentence,
+    question_spans,
+    refers_back,
+)
 from plan_coverage.replies import (
     NOT_UNDERSTOOD_RESPONSE,
     TOPIC_SEPARATOR,
@@ -44,11 +55,17 @@ PREFERRED = {
     "purpose": ("medical",),
     "stage": ("maintenance",),
 }
+# Topics that are a qualifier's own question ("is a spa massage covered?").
+QUALIFIER_TOPICS = ("spa_wellness", "maintenance_care")
 # Set by RulerEntityExtractor (nlu_components/entity_value_normalizer.py) on a
-# qualifier the member denies ("not at a spa").
+# qualifier the member denies ("not at a spa") or an insurer they no longer
+# have; and on a state named as an HCSC plan ("BCBSTX").
 NEGATED = "negated"
+HCSC_PLAN = "hcsc_plan"
 PORTAL_SLOT = "portal_context"
 FALLBACK_INTENT = "nlu_fallback"
+# The domain's reply to questions about costs, claims and accounts (domain.yml).
+ACCOUNT_QUESTION_RESPONSE = "utter_account_question"
 INFORM_INTENT = "inform"
 # Plan context alone is short ("my plan is through my employer in oklahoma, ppo").
 INFORM_MAX_WORDS = 15
@@ -72,13 +89,26 @@ class ActionAnswerCoverage(Action):
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         text = str(tracker.latest_message.get("text") or "")
         intent = question_in_a_story(tracker, intent, text, rules)
+        intent = with_second_question(tracker, intent, text, rules)
         asked = order_as_asked(topics_for_intent(intent, rules), text)
+        if asked and any(asks_about_money(text[start:end]) for start, end in question_spans(text)):
+            # "how many dollars will my plan pay for massage": an amount, which
+            # the assistant cannot see. Say so; answer only what else was asked.
+            dispatcher.utter_message(response=ACCOUNT_QUESTION_RESPONSE)
+            asked = topics_beside_money(asked, text)
+            if not asked:
+                return []
         pending = [t for t in (tracker.get_slot("topic") or "").split(TOPIC_SEPARATOR) if t in rules.topics]
         topics = asked or pending
         entities = latest_entities(tracker)
         said = entities.keys() | denied_entities(tracker)
+        if denied_entities(tracker) and not QUALIFIER_ENTITIES.keys() & entities.keys():
+            # "not for relaxing, it's for my torn rotator cuff": the spa or
+            # maintenance words NLU heard were denied, and nothing else is
+            # named: a plain coverage question.
+            topics = list(dict.fromkeys(GENERIC_TOPIC if t in QUALIFIER_TOPICS else t for t in topics))
         if intent == FALLBACK_INTENT:
-            if "insurer" not in entities:
+            if "insurer" not in entities or names_hcsc_plan(tracker):
                 dispatcher.utter_message(response=NOT_UNDERSTOOD_RESPONSE)
                 return []
             # Not understood, but another insurer is named: HCSC's rules are not theirs.
@@ -102,12 +132,32 @@ class ActionAnswerCoverage(Action):
             send(dispatcher, context_noted_messages(rules, context))
             return events
 
-        answers = answer_all(rules, topics or ["coverage_overview"], context)
-        send(dispatcher, answers_messages(rules, answers))
+        each = answer_each_question(rules, tracker, topics or ["coverage_overview"], context)
+        if each is None:
+            answers = answer_all(rules, topics or ["coverage_overview"], context)
+        else:
+            answers, context = each
+        # "I have Cigna and BCBSTX": answered for the HCSC plan, with a word on the other.
+        other_plan_too = "insurer" in entities and names_hcsc_plan(tracker)
+        send(dispatcher, answers_messages(rules, answers, other_plan_too=other_plan_too))
         return events + [
             SlotSet("topic", TOPIC_SEPARATOR.join(topics) or None),
             *(SlotSet(slot, context.get(key)) for slot, key in QUALIFIER_ENTITIES.items()),
         ]
+
+
+def topics_beside_money(topics: Sequence[str], text: Text) -> List[str]:
+    """Of the topics asked, those asked outside a question about money.
+
+    A message with no money question keeps them all; "what is my copay for
+    massage in PT" keeps none; "is massage covered? and what's my copay?"
+    keeps the coverage question.
+    """
+    spans = question_spans(text)
+    plain = [text[start:end] for start, end in spans if not asks_about_money(text[start:end])]
+    if len(plain) == len(spans):
+        return list(topics)
+    return [t for t in topics if any(first_cue(t, part) is not None for part in plain)]
 
 
 def answer_language(tracker: Tracker) -> Text:
@@ -117,13 +167,48 @@ def answer_language(tracker: Tracker) -> Text:
 
 
 def question_in_a_story(tracker: Tracker, intent: Text, text: Text, rules: CoverageRules) -> Text:
-    """A long story with a question in it is not plan context alone: when NLU read it as
-    `inform`, the best-ranked coverage question is what the member asks."""
-    if intent != INFORM_INTENT or len(text.split()) <= INFORM_MAX_WORDS or "?" not in text:
+    """The question a long story asks (a story of more than INFORM_MAX_WORDS words with a "?").
+
+    When NLU read it as `inform`, it is not plan context alone: the best-ranked
+    coverage question is what the member asks. When NLU's question has no
+    words in the question sentence but a runner-up does ("...the physical
+    therapist does massage... How many of these sessions will the plan
+    cover?"), the story's words misled it: the runner-up is what is asked.
+    """
+    if len(text.split()) <= INFORM_MAX_WORDS or "?" not in text:
         return intent
-    ranking = tracker.latest_message.get("intent_ranking") or []
-    questions = [str(i.get("name")) for i in ranking if topics_for_intent(str(i.get("name") or ""), rules)]
-    return questions[0] if questions else intent
+    ranking = [str(i.get("name") or "") for i in tracker.latest_message.get("intent_ranking") or []]
+    questions = [name for name in ranking if topics_for_intent(name, rules)]
+    if intent == INFORM_INTENT:
+        return questions[0] if questions else intent
+    sentence = question_sentence(text)
+    asked = topics_for_intent(intent, rules)
+    if not asked or any(first_cue(topic, sentence) is not None for topic in asked):
+        return intent
+    for name in questions[:3]:
+        topics = topics_for_intent(name, rules)
+        if len(topics) == 1 and first_cue(topics[0], sentence) is not None:
+            return name
+    return intent
+
+
+def with_second_question(tracker: Tracker, intent: Text, text: Text, rules: CoverageRules) -> Text:
+    """A single question whose message asks another in a clause of its own
+    ("necesito referido para el spa y cuantos me dan?"): NLU's runner-up
+    multi-intent that holds it ("ask_referral+ask_visit_limits"), when the
+    other topic has words of its own there. "Is it covered" is never added:
+    "cover" is also the verb of other questions."""
+    topics = topics_for_intent(intent, rules)
+    if len(topics) != 1:
+        return intent
+    for ranked in (tracker.latest_message.get("intent_ranking") or [])[1:4]:
+        name = str(ranked.get("name") or "")
+        both = topics_for_intent(name, rules)
+        others = [t for t in both if t != topics[0]]
+        if len(both) == 2 and len(others) == 1 and others[0] != GENERIC_TOPIC:
+            if asked_on_its_own(others[0], both, text):
+                return name
+    return intent
 
 
 def answer_all(rules: CoverageRules, topics: Sequence[str], context: PlanContext) -> List[CoverageAnswer]:
@@ -134,6 +219,77 @@ def answer_all(rules: CoverageRules, topics: Sequence[str], context: PlanContext
         if all((a.topic, a.text) != (answer.topic, answer.text) for a in answers):
             answers.append(answer)
     return answers
+
+
+def answer_each_question(
+    rules: CoverageRules, tracker: Tracker, topics: Sequence[str], context: PlanContext
+) -> Optional[Tuple[List[CoverageAnswer], PlanContext]]:
+    """Answers, in order, to a message whose questions are about different massages.
+
+    "my PT does massage, is that covered? and also what about a massage for
+    relaxation after" asks twice: each question gets the qualifiers it names
+    and, unless it names a care setting without calling the massage "it"
+    (another massage), those of the question before it that it does not
+    replace. `topics`
+    are all the topics asked; each question answers those it has words for
+    (else those of the question before it). Returns (answers, the last
+    question's context, which follow-ups refer to), or None when at most one
+    set of qualifiers is named: then one context serves the whole message,
+    so a spa named anywhere decides every topic.
+    """
+    text = str(tracker.latest_message.get("text") or "")
+    spans = question_spans(text)
+    named = [own_qualifiers(tracker, span) for span in spans]
+    if len({tuple(sorted(q.items())) for q in named if q}) < 2:
+        return None
+    # The first question may refer to the last message's massage ("is that covered?").
+    carried = (
+        {key: tracker.get_slot(slot) for slot, key in QUALIFIER_ENTITIES.items()}
+        if refers_back(text[slice(*spans[0])])
+        else {}
+    )
+    answers: List[CoverageAnswer] = []
+    asked: Sequence[str] = topics
+    for (start, end), own in zip(spans, named, strict=True):
+        cued = order_as_asked(
+            [t for t in topics if first_cue(t, text[start:end]) is not None], text[start:end]
+        )
+        asked = cued or asked
+        # A question naming a care setting is about another massage ("...for
+        # stress? and how about one my PT does?"), unless it calls the massage
+        # "it" ("what about if my PT does it?"); one naming only a purpose or
+        # stage keeps the setting before it ("a spa? what about for my injury?").
+        another = bool(own.get("setting")) and not names_it(text[start:end])
+        carried = {**({} if another else carried), **own}
+        context = rules.clean_context(
+            replace(context, **{k: carried.get(k) for k in QUALIFIER_ENTITIES.values()})
+        )
+        for answer in answer_all(rules, asked, context):
+            if all((a.topic, a.text) != (answer.topic, answer.text) for a in answers):
+                answers.append(answer)
+    return answers, context
+
+
+def own_qualifiers(tracker: Tracker, span: Tuple[int, int]) -> Dict[str, Optional[str]]:
+    """The qualifiers named inside one question (context keys): value, or None when denied there."""
+    named: Dict[Text, List[Text]] = {}
+    denied = set()
+    for entity in tracker.latest_message.get("entities") or []:
+        name = entity.get("entity")
+        if name not in QUALIFIER_ENTITIES or not span[0] <= int(entity.get("start") or 0) < span[1]:
+            continue
+        if entity.get(NEGATED):
+            denied.add(QUALIFIER_ENTITIES[name])
+        else:
+            named.setdefault(name, []).append(str(entity.get("value")))
+    values: Dict[str, Optional[str]] = {key: None for key in denied}
+    values.update({QUALIFIER_ENTITIES[name]: preferred(name, found) for name, found in named.items()})
+    return values
+
+
+def preferred(entity: Text, values: Sequence[Text]) -> Text:
+    """Of several values of one qualifier entity, the one that decides (PREFERRED)."""
+    return next((v for v in PREFERRED[entity] if v in values), values[0])
 
 
 def send(dispatcher: CollectingDispatcher, messages: List[Message]) -> None:
@@ -152,7 +308,9 @@ def plan_context(tracker: Tracker, is_new_question: bool) -> PlanContext:
     Slots already hold what the member said (Rasa fills them from entities).
     Metadata from a member portal fills what the member has not said, and
     replaces the plan context when it changes (the member switched plan or
-    account). Naming an HCSC plan ends an earlier "I have Aetna".
+    account). Naming an HCSC plan ends an earlier "I have Aetna" ("I have
+    Cigna and BCBSTX" is answered for BCBSTX), and an insurer the member no
+    longer has ("I used to have Cigna") is none.
     Qualifiers (care setting, purpose, stage) belong to the question they
     were asked with; a follow-up that refers back ("those", "what about...")
     keeps them, and a qualifier the member denies is dropped.
@@ -174,6 +332,13 @@ def plan_context(tracker: Tracker, is_new_question: bool) -> PlanContext:
         plan_type = plan_type or portal.get("plan_type")
     if "state" in entities and "insurer" not in entities:
         insurer = None
+    if names_hcsc_plan(tracker):
+        # "I have Cigna and BCBSTX": the HCSC plan named is the one asked about.
+        insurer = None
+    if "insurer" in denied_entities(tracker) and "insurer" not in entities:
+        # "I used to have Cigna", "switched from Aetna": Rasa filled the slot
+        # from the entity, but that insurer is not the member's plan now.
+        insurer = None
     qualifiers = question_qualifiers(tracker, is_new_question)
     return PlanContext(state=state, plan_type=plan_type, insurer=insurer, **qualifiers)
 
@@ -187,7 +352,7 @@ def question_qualifiers(tracker: Tracker, is_new_question: bool) -> Dict[str, Op
     for entity, key in QUALIFIER_ENTITIES.items():
         named = entities.get(entity, [])
         if named:
-            values[key] = next((v for v in PREFERRED[entity] if v in named), named[0])
+            values[key] = preferred(entity, named)
         elif entity in denied or not keep_previous:
             values[key] = None
         else:
@@ -202,6 +367,11 @@ def latest_entities(tracker: Tracker) -> Dict[Text, List[Text]]:
         if not entity.get(NEGATED):
             values.setdefault(entity["entity"], []).append(str(entity.get("value")))
     return values
+
+
+def names_hcsc_plan(tracker: Tracker) -> bool:
+    """True when the latest message names an HCSC plan ("BCBSTX"), not only a state."""
+    return any(e.get(HCSC_PLAN) for e in tracker.latest_message.get("entities") or [])
 
 
 def denied_entities(tracker: Tracker) -> set:

@@ -7,8 +7,10 @@ regex pattern) keeps its text. Slots and the coverage rules only ever see
 normalised values.
 
 It also carries negspacy's verdict: a qualifier (care setting, purpose, stage)
-the member denies ("not at a spa", "isn't maintenance") gets `"negated": true`,
-and the coverage action does not use it.
+the member denies ("not at a spa", "isn't maintenance") or an insurer the member
+no longer has ("I used to have Cigna") gets `"negated": true`, and the coverage
+action does not use it. A state named as an HCSC plan ("BCBSTX", "Blue Cross
+and Blue Shield of Texas") gets `"hcsc_plan": true`.
 
 The entities come from the Doc `OnePassSpacyNLP` already made
 (nlu_components/one_pass_spacy.py): spaCy runs once per message. Rasa's
@@ -35,10 +37,14 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from spacy.tokens import Doc
 
+from en_hcsc_entities import names_hcsc_plan
 from nlu_components.one_pass_spacy import OnePassSpacyNLP, entity_doc
 
-# The entity key the coverage action reads: the member denied this qualifier.
+# The entity key the coverage action reads: the member denied this qualifier,
+# or no longer has this insurer.
 NEGATED = "negated"
+# The entity key on a state named as an HCSC plan ("BCBSTX", not "Texas").
+HCSC_PLAN = "hcsc_plan"
 # negspacy's Span extension (en_hcsc_entities sets it on qualifiers only).
 NEGEX_EXTENSION = "negex"
 
@@ -102,6 +108,8 @@ def ruler_entities(doc: Doc, extractor: Text) -> List[Dict[Text, Any]]:
         }
         if _negated(ent):
             entity[NEGATED] = True
+        if names_hcsc_plan(ent):
+            entity[HCSC_PLAN] = True
         entities.append(entity)
     return entities
 

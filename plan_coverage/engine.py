@@ -31,6 +31,8 @@ CONTEXT_KEYS = ("state", "plan_type", "setting", "insurer", "purpose", "stage")
 # Context keys about the massage itself rather than the plan: a not-covered
 # value of one of them decides every topic (rules.yml, `qualifiers`).
 QUALIFIER_KEYS = ("setting", "purpose", "stage")
+# The one-line prompts of rules.yml's `prompts`, each in every language.
+PROMPT_TEXTS = ("plan_type_question", "context_noted", "other_plan_too")
 NOT_APPLICABLE = "not_applicable"  # the outcome for another insurer's plan
 UNKNOWN = "unknown"  # in `when`: the member has not said
 KNOWN = "known"  # in `when`: any value the member has said
@@ -154,6 +156,9 @@ class CoverageAnswer:
     decided_by: Optional[str] = None  # the qualifier rule that decided the outcome
     # `text` as paragraphs and numbered steps (plain_text(blocks) == text).
     blocks: Tuple[TextBlock, ...] = ()
+    # The deciding qualifier's words that open `text` ("No. A massage at a spa
+    # is not covered."); empty when no qualifier decided.
+    lead: str = ""
 
     @property
     def has_steps(self) -> bool:
@@ -305,6 +310,7 @@ class CoverageRules:
             ask_plan_type=ask_plan_type,
             decided_by=None if qualifier is None else qualifier.id,
             blocks=blocks,
+            lead="" if qualifier is None else fill_phrases(qualifier.text, self.phrases),
             language=self.language,
         )
 
@@ -429,15 +435,12 @@ def _language_texts(path: Path, data: Mapping[str, Any]) -> Dict[str, LanguageTe
     """The texts around the rules (phrases, closing, prompts, value labels) by language."""
     if not isinstance(data["prompts"], dict):
         raise RulesError(f"{path}: prompts: expected a mapping")
-    for key in ("plan_type_question", "context_noted", "suggested_topics"):
+    for key in (*PROMPT_TEXTS, "suggested_topics"):
         if not data["prompts"].get(key):
             raise RulesError(f"{path}: prompts: missing {key!r}")
     phrases = {str(name): _texts(path, f"phrases: {name}", text) for name, text in data["phrases"].items()}
     closing = _texts(path, "closing", data["closing"])
-    questions = {
-        key: _texts(path, f"prompts: {key}", data["prompts"][key])
-        for key in ("plan_type_question", "context_noted")
-    }
+    questions = {key: _texts(path, f"prompts: {key}", data["prompts"][key]) for key in PROMPT_TEXTS}
     topic_labels = {
         str(topic): _texts(path, f"prompts: suggested_topics: {topic}", label)
         for topic, label in dict(data["prompts"]["suggested_topics"]).items()

@@ -43,13 +43,24 @@ def answer_messages(rules: CoverageRules, answer: CoverageAnswer) -> List[Messag
     return messages
 
 
-def answers_messages(rules: CoverageRules, answers: Sequence[CoverageAnswer]) -> List[Message]:
+def answers_messages(
+    rules: CoverageRules, answers: Sequence[CoverageAnswer], other_plan_too: bool = False
+) -> List[Message]:
     """Several answers as sent: each text with its own coverage payload, in the
-    order asked; then the plan-type question once, if any answer wants it; and
-    the closing line once, last."""
+    order asked; the `other_plan_too` prompt when the member also named another
+    insurer; then the plan-type question once, if any answer wants it; and the
+    closing line once, last. Answers decided by the same qualifier say it once:
+    "No. A massage at a spa is not covered." opens the first of them only."""
     messages: List[Message] = []
+    leads_said = set()
     for answer in answers:
-        messages += [{"text": answer.text}, {"custom": answer_custom(answer)}]
+        text = answer.text
+        if answer.lead in leads_said and not answer.has_steps:
+            text = text[len(answer.lead) :].lstrip()
+        leads_said.add(answer.lead)
+        messages += [{"text": text}, {"custom": answer_custom(answer)}]
+    if other_plan_too:
+        messages.append({"text": rules.prompts["other_plan_too"]})
     if any(answer.ask_plan_type for answer in answers):
         messages.append({"text": rules.prompts["plan_type_question"], "buttons": plan_type_buttons(rules)})
     for closing in dict.fromkeys(answer.closing for answer in answers):

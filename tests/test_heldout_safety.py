@@ -18,7 +18,7 @@ from launch.servers import PROJECT_DIR
 pytestmark = pytest.mark.slow
 
 HELDOUT_DIR = Path(__file__).with_name("heldout")
-FULL_MARKS = {"qualifier_topic", "issue_table"}
+FULL_MARKS = {"qualifier_topic", "issue_table", "es_qualifier_topic"}
 MIN_SLICE_SCORE = 0.95
 _senders = itertools.count()
 
@@ -27,12 +27,20 @@ Reply = List[Dict[str, Any]]
 
 
 def load_slices() -> Dict[str, List[Case]]:
-    """Every slice of every held-out file, each case as a list of turns."""
+    """Every slice of every held-out file, each case as a list of turns.
+
+    A file with `language: es` (spanish.yml, issue 15) holds Spanish slices:
+    their names get the prefix "es_", and every answer must be in Spanish.
+    """
     slices: Dict[str, List[Case]] = {}
     for path in sorted(HELDOUT_DIR.glob("*.yml")):
-        for name, cases in yaml.safe_load(path.read_text(encoding="utf-8"))["slices"].items():
-            slices.setdefault(name, []).extend(
-                case if "turns" in case else {"turns": [case]} for case in cases
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        language = data.get("language", "en")
+        prefix = "" if language == "en" else f"{language}_"
+        for name, cases in data["slices"].items():
+            slices.setdefault(prefix + name, []).extend(
+                {"turns": case["turns"] if "turns" in case else [case], "language": language}
+                for case in cases
             )
     return slices
 
@@ -53,9 +61,11 @@ def _accepts(expected: Any, actual: Any) -> bool:
     return actual in expected if isinstance(expected, list) else actual == expected
 
 
-def turn_problem(turn: Dict[str, Any], reply: Reply) -> Optional[str]:
+def turn_problem(turn: Dict[str, Any], reply: Reply, language: str = "en") -> Optional[str]:
     """Why a reply does not meet a turn's expectation, or None when it does."""
     payloads = coverage_payloads(reply)
+    if any(p.get("language") != language for p in payloads):
+        return f"expected answers in {language!r}, got {[p.get('language') for p in payloads]}"
     found = [(p["topic"], p["outcome"]) for p in payloads]
     if turn["expect"] == "none":
         if payloads:
@@ -80,7 +90,7 @@ def run_case(send: Callable[..., Reply], case: Case) -> Optional[str]:
     sender = f"heldout-{next(_senders)}"
     for turn in case["turns"]:
         reply = send(sender, turn["say"], turn.get("metadata"))
-        problem = turn_problem(turn, reply)
+        problem = turn_problem(turn, reply, case["language"])
         if problem:
             return f"{turn['say']!r}: {problem}"
     return None
@@ -105,7 +115,7 @@ def test_heldout_slice(slice_name: str, send: Callable[..., Reply]) -> None:
 
 
 def test_slices_are_all_there() -> None:
-    assert set(SLICES) == {
+    english = {
         "qualifier_topic",
         "negation",
         "followups",
@@ -114,9 +124,10 @@ def test_slices_are_all_there() -> None:
         "near_scope",
         "noise",
         "long_stories",
-        "issue_table",
     }
+    assert set(SLICES) == english | {"issue_table"} | {f"es_{name}" for name in english}
     assert len(SLICES["qualifier_topic"]) >= 30
+    assert len(SLICES["es_qualifier_topic"]) >= 30
 
 
 def test_heldout_messages_are_not_training_examples() -> None:

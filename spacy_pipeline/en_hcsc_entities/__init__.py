@@ -1,14 +1,19 @@
 """spaCy pipeline for the member FAQ assistant.
 
 Blank English tokenizer, then:
-- `hcsc_norm`: each token's NORM is its lower-case text without dots, so
-  patterns ignore case and dots ("H.M.O.", "P.P.O.", "TEXAS");
+- `hcsc_norm`: each token's NORM is its lower-case text without dots or
+  accents, so patterns ignore case, dots and accents ("H.M.O.", "TEXAS",
+  "fisioterapia"/"fisioterapía");
 - `entity_ruler`: the reviewed vocabulary in `entity_patterns.yml`;
 - `hcsc_unlisted_insurer`: a name the vocabulary does not know in "I have
-  <name> insurance" / "I'm with <name> health plan" is another insurer;
+  <name> insurance" / "I'm with <name> health plan" / "tengo seguro <name>"
+  is another insurer;
 - `sentencizer` + `negex` (negspacy's NegEx, with the reviewed terms in
   `negation_terms.yml`): qualifiers the member denies ("not at a spa", "isn't
-  maintenance") get `ent._.negex` set, so the assistant does not use them.
+  maintenance") get `ent._.negex` set, so the assistant does not use them;
+- `past_insurer_negex` (a second NegEx, terms under `past_insurer`): an
+  insurer the member no longer has ("I used to have Cigna", "switched from
+  Aetna") gets `ent._.negex` too.
 
 No pretrained spaCy model can be downloaded where this project runs, and the
 entities it needs are a closed vocabulary, so the pipeline is built from these
@@ -16,6 +21,7 @@ files when spaCy loads the package. Installed as a package,
 `spacy.load("en_hcsc_entities")` finds it whatever the working directory is.
 """
 
+import unicodedata
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Set, Tuple, Union
 
@@ -30,18 +36,34 @@ PATTERNS_PATH = Path(__file__).with_name("entity_patterns.yml")
 NEGATION_PATH = Path(__file__).with_name("negation_terms.yml")
 UNLISTED_INSURER_PATH = Path(__file__).with_name("unlisted_insurer.yml")
 
-# Entities a member may deny; the others (state, plan, insurer) are never negated.
+# Entities a member may deny; state and plan type are never negated.
 QUALIFIER_LABELS = ["care_setting", "purpose", "stage"]
+# An insurer may be one the member no longer has (its own, narrower terms).
+PAST_INSURER_LABELS = ["insurer"]
+PAST_INSURER_TERMS = "past_insurer"
 UNLISTED_INSURER = "unlisted"
 ARTICLES = {"a", "an", "the"}
 
 Phrase = Union[str, Dict[str, Any]]
 
 
+# A state entity that starts with one of these names an HCSC plan ("bcbstx",
+# "Blue Cross and Blue Shield of Texas"), not only where the member lives.
+HCSC_PLAN_WORDS = ("bcbs", "blue")
+
+
+def names_hcsc_plan(ent: Span) -> bool:
+    """True when a state entity is an HCSC plan's name ("BCBSTX"), not a place ("Texas")."""
+    return ent.label_ == "state" and norm(ent[0].text).startswith(HCSC_PLAN_WORDS)
+
+
 def norm(text: str) -> str:
-    """A token's text as patterns match it: lower case, dots removed ("H.M.O." -> "hmo")."""
+    """A token's text as patterns match it: lower case, dots and accents removed
+    ("H.M.O." -> "hmo", "Rehabilitación" -> "rehabilitacion"): members often
+    type Spanish without accents."""
     lowered = text.lower()
-    return lowered.replace(".", "") or lowered
+    plain = "".join(c for c in unicodedata.normalize("NFKD", lowered) if not unicodedata.combining(c))
+    return plain.replace(".", "") or plain
 
 
 @Language.component("hcsc_norm")
@@ -110,6 +132,7 @@ class UnlistedInsurer:
 
         self.lead_ins = phrases("lead_ins")
         self.plan_words = phrases("plan_words")
+        self.lead_ins_before_name = phrases("lead_ins_before_name")
         self.not_names: Set[str] = {norm(str(w)) for w in words["not_names"]}
         self.max_words = int(words.get("max_words", 4))
 
@@ -142,9 +165,35 @@ class UnlistedInsurer:
                     ):
                         found.append(Span(doc, end_lead, name_end, label="insurer", span_id=UNLISTED_INSURER))
                         break
+        found += self._names_after_plan_words(doc, norms, in_entity, blocked)
         if found:
             doc.ents = filter_spans(list(doc.ents) + found)
         return doc
+
+    def _names_after_plan_words(
+        self, doc: Doc, norms: List[str], in_entity: Set[int], blocked: Set[int]
+    ) -> List[Span]:
+        """Names after a lead-in that ends in a plan word ("tengo seguro <name>", Spanish
+        order): the name runs to the next word that cannot be part of a name, and is
+        not taken when it would run past `max_words` (a sentence, not a name)."""
+        found: List[Span] = []
+        for start in range(len(doc)):
+            for lead in self.lead_ins_before_name:
+                end_lead = start + len(lead)
+                if tuple(norms[start:end_lead]) != lead:
+                    continue
+                name_end = end_lead
+                while (
+                    name_end < len(doc)
+                    and name_end not in blocked
+                    and norms[name_end] not in self.not_names
+                    and (doc[name_end].is_alpha or norms[name_end] == "&")
+                ):
+                    name_end += 1
+                name = range(end_lead, name_end)
+                if 0 < len(name) <= self.max_words and any(i not in in_entity for i in name):
+                    found.append(Span(doc, end_lead, name_end, label="insurer", span_id=UNLISTED_INSURER))
+        return filter_spans(found)
 
 
 @Language.factory("hcsc_unlisted_insurer")
@@ -152,14 +201,18 @@ def make_unlisted_insurer(nlp: Language, name: str) -> UnlistedInsurer:
     return UnlistedInsurer(nlp)
 
 
-def negation_config(path: Path = NEGATION_PATH) -> Dict[str, Any]:
-    """negspacy's termset for this domain, from the reviewed YAML."""
+def negation_config(path: Path = NEGATION_PATH, section: str = "") -> Dict[str, Any]:
+    """negspacy's config from the reviewed YAML: the qualifiers' termset, or the
+    past insurers' when `section` is "past_insurer"."""
     terms = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if section:
+        terms = terms[section]
     termset = {
         key: [str(t) for t in terms[key]]
         for key in ("pseudo_negations", "preceding_negations", "following_negations", "termination")
     }
-    return {"neg_termset": termset, "ent_types": QUALIFIER_LABELS}
+    labels = PAST_INSURER_LABELS if section == PAST_INSURER_TERMS else QUALIFIER_LABELS
+    return {"neg_termset": termset, "ent_types": labels}
 
 
 def build(path: Path = PATTERNS_PATH) -> Language:
@@ -171,6 +224,7 @@ def build(path: Path = PATTERNS_PATH) -> Language:
     nlp.add_pipe("hcsc_unlisted_insurer")
     nlp.add_pipe("sentencizer")
     nlp.add_pipe("negex", config=negation_config())
+    nlp.add_pipe("negex", name="past_insurer_negex", config=negation_config(section=PAST_INSURER_TERMS))
     return nlp
 
 

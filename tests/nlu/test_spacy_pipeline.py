@@ -11,6 +11,7 @@ import spacy
 from spacy.language import Language
 
 import en_hcsc_entities
+from en_hcsc_entities import names_hcsc_plan
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / "spacy_pipeline"
 
@@ -33,7 +34,14 @@ def test_loads_by_name_from_any_directory(tmp_path: Path) -> None:
         loaded = spacy.load("en_hcsc_entities")
     finally:
         os.chdir(cwd)
-    assert loaded.pipe_names == ["hcsc_norm", "entity_ruler", "hcsc_unlisted_insurer", "sentencizer", "negex"]
+    assert loaded.pipe_names == [
+        "hcsc_norm",
+        "entity_ruler",
+        "hcsc_unlisted_insurer",
+        "sentencizer",
+        "negex",
+        "past_insurer_negex",
+    ]
     assert loaded.path is not None  # Rasa's SpacyNLP rejects pipelines without one
 
 
@@ -127,6 +135,10 @@ def test_dots_case_and_qualifiers(nlp: Language, text: str, expected: List[Tuple
             "not a wellness center - a licensed PT",
             [("care_setting", "wellness_center", True), ("care_setting", "physical_therapy", False)],
         ),
+        (
+            "I don't go to a spa, my PT does the massage",
+            [("care_setting", "spa", True), ("care_setting", "physical_therapy", False)],
+        ),
         # Not denials: the qualifier stands.
         ("I'm not sure if a spa massage is covered", [("care_setting", "spa", False)]),
         ("I don't have a referral, is the day spa massage covered", [("care_setting", "spa", False)]),
@@ -164,6 +176,112 @@ def test_plan_entities_are_never_negated(nlp: Language) -> None:
 )
 def test_other_insurers_listed_or_not(nlp: Language, text: str, value: str) -> None:
     assert [(label, v) for label, v, _ in labelled(nlp, text) if label == "insurer"] == [("insurer", value)]
+
+
+# --- issue 15: Spanish entities, accents or none, and Spanish negation ----------------
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("tengo un ppo de blue cross de texas", [("plan_type", "ppo", False), ("state", "TX", False)]),
+        ("vivo en Nuevo México", [("state", "NM", False)]),
+        ("masaje en un centro de bienestar", [("care_setting", "wellness_center", False)]),
+        ("en la clínica de masajes", [("care_setting", "massage_clinic", False)]),
+        ("con mi fisioterapeuta", [("care_setting", "physical_therapy", False)]),
+        (
+            "rehabilitacion despues de la cirugia",
+            [("care_setting", "physical_therapy", False), ("purpose", "medical", False)],
+        ),
+        ("un masaje para relajarme", [("purpose", "relaxation", False)]),
+        ("ya no estoy mejorando", [("stage", "maintenance", False)]),
+        ("sigo mejorando", [("stage", "improving", False)]),
+        # Negation: "no es...", "no para...", "en vez de..."; "no sé si" is no denial.
+        (
+            "no es en un spa, es con mi fisio",
+            [("care_setting", "spa", True), ("care_setting", "physical_therapy", False)],
+        ),
+        (
+            "no para relajarme sino por una lesion",
+            [("purpose", "relaxation", True), ("purpose", "medical", False)],
+        ),
+        ("en vez de la clinica de masajes", [("care_setting", "massage_clinic", True)]),
+        (
+            "no voy a un spa, mi fisio me da el masaje",
+            [("care_setting", "spa", True), ("care_setting", "physical_therapy", False)],
+        ),
+        ("si me estanco con la terapia", [("stage", "maintenance", False)]),
+        ("no voy a mejorar mas", [("stage", "maintenance", False)]),
+        ("no sé si cubren un masaje en el spa", [("care_setting", "spa", False)]),
+        ("el spa no esta cubierto?", [("care_setting", "spa", False)]),
+    ],
+)
+def test_spanish_entities_and_denials(
+    nlp: Language, text: str, expected: List[Tuple[str, str, bool]]
+) -> None:
+    assert labelled(nlp, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, found",
+    [
+        ("tengo seguro Kestrel Salud, cubre masajes?", True),
+        ("mi aseguranza es Orion Vida", True),
+        ("tengo seguro medico por mi trabajo", False),
+        ("tengo seguro de blue cross de texas", False),
+        ("tengo aseguranza, cubre el masaje?", False),
+        ("tengo seguro privado y bueno", False),
+    ],
+)
+def test_spanish_unlisted_insurers(nlp: Language, text: str, found: bool) -> None:
+    assert ("insurer", "unlisted") in [(label, value) for label, value, _ in labelled(nlp, text)] or not found
+    assert found or "insurer" not in [label for label, _, _ in labelled(nlp, text)]
+
+
+@pytest.mark.parametrize(
+    "text, negated",
+    [
+        # An insurer the member no longer has.
+        ("I used to have Cigna but now I have BCBSTX", True),
+        ("switched from aetna to blue cross of texas", True),
+        ("I dont have aetna anymore, i have bcbsil", True),
+        ("i'm not with humana any more", True),
+        ("my old insurance was UHC", True),
+        ("I had cigna before, now bcbsok", True),
+        # One they have: "had", "old" and "not" alone do not make it past.
+        ("I have Cigna, is massage covered?", False),
+        ("ive had cigna for years", False),
+        ("my old job gave me Cigna", False),
+        ("i'm not sure if humana covers it", False),
+        ("does aetna not cover massage?", False),
+        ("not at a spa, is it covered with my aetna?", False),
+        # Spanish
+        ("ya no tengo molina, ahora tengo bcbs de texas", True),
+        ("me cambie de aetna a blue cross", True),
+        ("tenia cigna antes", True),
+        ("no tengo idea si aetna cubre masaje", False),
+        ("tengo humana por mi trabajo", False),
+    ],
+)
+def test_insurers_the_member_no_longer_has_are_negated(nlp: Language, text: str, negated: bool) -> None:
+    assert [n for label, _, n in labelled(nlp, text) if label == "insurer"] == [negated]
+
+
+@pytest.mark.parametrize(
+    "text, names_a_plan",
+    [
+        ("bcbstx", True),
+        ("Blue Cross and Blue Shield of Texas", True),
+        ("BCBS of Illinois", True),
+        ("blue cross oklahoma", True),
+        ("Texas", False),
+        ("I live in new mexico", False),
+    ],
+)
+def test_a_state_named_as_an_hcsc_plan_is_told_from_a_place(
+    nlp: Language, text: str, names_a_plan: bool
+) -> None:
+    assert [names_hcsc_plan(e) for e in nlp(text).ents if e.label_ == "state"] == [names_a_plan]
 
 
 @pytest.mark.parametrize(

@@ -457,6 +457,7 @@ def test_closings_and_prompts_are_easy_to_read() -> None:
         RULES.closing,
         RULES.prompts["plan_type_question"],
         RULES.prompts["context_noted"].format(plan="Texas HMO plan"),
+        RULES.prompts["other_plan_too"],
     }
     assert {line: grade(line) for line in lines if grade(line) > 8} == {}
 
@@ -470,7 +471,7 @@ def test_spanish_answer_texts_are_easy_to_read() -> None:
         limit = 60 if topic in SPANISH.provider_topics else 70
         if fernandez_huerta(text) < limit:
             too_hard.append((topic, fernandez_huerta(text), text))
-    lines = {SPANISH.closing, SPANISH.prompts["plan_type_question"]}
+    lines = {SPANISH.closing, SPANISH.prompts["plan_type_question"], SPANISH.prompts["other_plan_too"]}
     lines |= {SPANISH.prompts["context_noted"].format(plan="plan HMO de Texas")}
     lines |= {SPANISH.answer("non_hcsc_plan", PlanContext()).closing}
     too_hard += [("line", fernandez_huerta(line), line) for line in lines if fernandez_huerta(line) < 70]
