@@ -103,7 +103,7 @@ $(WIDGET_SOCKET_IO): $(NODE_MODULES)
 
 # The widget carries copies of the rules' ID-card line and of its reply time
 # limit (tools/widget_facts.py).
-$(STAMPS)/widget-facts: plan_coverage/rules.yml rasa_server/limits.py web/widget/widget.js | $(STAMPS)/venv
+$(STAMPS)/widget-facts: plan_coverage/rules.yml rasa_server/limits.py tools/widget_facts.py web/widget/widget.js | $(STAMPS)/venv
 	$(PYTHON) -m tools.widget_facts
 	@touch $@
 

@@ -50,60 +50,131 @@
     // Where the member was reading: {entry, offset} or {end: true}.
     position: "hcscChat.position",
     unread: "hcscChat.unread",
+    // The language the member chose ("en" or "es").
+    language: "hcscChat.language",
   };
-  const TEXT = {
-    launcher: "Chat with us about massage coverage",
-    title: "Massage therapy coverage",
-    intro: "I am a virtual assistant, not a person. Ask me if your plan covers massage therapy.",
-    privacy: "Please don't type personal details such as your member ID.",
-    close: "Close chat",
-    closeShort: "Close",
-    inputLabel: "Your question",
-    inputPlaceholder: "Type your question",
-    send: "Send",
-    you: "You said: ",
-    assistant: "Assistant said: ",
-    sources: "Based on: ",
-    quickReplies: "Suggested answers",
-    // Written by `make` from plan_coverage/rules.yml (tools/widget_facts.py): edit it there.
-    idCard: "For help now, call the customer service number on your Blue Cross and Blue Shield ID card.", // phrase: id_card
-    offline: "Sorry, I can't reach the assistant right now. I will keep trying to connect.",
-    slow: "Sorry, the assistant is taking too long to answer.",
-    backOnline: "You are connected again. You can ask your question now.",
-    typing: "The assistant is typing.",
-    notSent: "Not sent.",
-    retry: "Try again",
-    stillOffline: "Still not connected. Please try again soon.",
-    startOver: "Start over",
-    startOverQuestion: "Start a new chat? This chat will be cleared.",
-    startOverYes: "Yes, start over",
-    startOverNo: "Keep this chat",
-    download: "Save chat",
-    transcriptTitle: "Chat about massage therapy coverage",
-    transcriptYou: "You: ",
-    transcriptAssistant: "Assistant: ",
-    transcriptNotSent: " (not sent)",
-    links: "Links",
-    portal: "Your member portal",
-    idCardHelp: "Find your ID card",
-    newTab: " (opens in a new tab)",
-    unreadOne: "1 new answer",
-    unreadMany: "new answers",
-    feedbackQuestion: "Was this helpful?",
-    feedbackYes: "Yes",
-    feedbackNo: "No",
-    feedbackReasons: "What was wrong?",
-    ratedHelpful: "Yes, this was helpful",
-    ratedUnhelpful: "Not helpful: ",
+  // The widget's own words in each language it speaks, with the same keys
+  // (a test checks): English, and US Spanish (formal "usted", plain words)
+  // for members in Texas and New Mexico. The assistant's answers come in the
+  // language the widget sends with each message.
+  const TEXTS = {
+    en: {
+      launcher: "Chat with us about massage coverage",
+      title: "Massage therapy coverage",
+      intro: "I am a virtual assistant, not a person. Ask me if your plan covers massage therapy.",
+      privacy: "Please don't type personal details such as your member ID.",
+      close: "Close chat",
+      closeShort: "Close",
+      inputLabel: "Your question",
+      inputPlaceholder: "Type your question",
+      send: "Send",
+      conversation: "Conversation",
+      you: "You said: ",
+      assistant: "Assistant said: ",
+      sources: "Based on: ",
+      quickReplies: "Suggested answers",
+      // Written by `make` from plan_coverage/rules.yml (tools/widget_facts.py): edit it there.
+      idCard: "For help now, call the customer service number on your Blue Cross and Blue Shield ID card.", // phrase: id_card (en)
+      offline: "Sorry, I can't reach the assistant right now. I will keep trying to connect.",
+      slow: "Sorry, the assistant is taking too long to answer.",
+      backOnline: "You are connected again. You can ask your question now.",
+      typing: "The assistant is typing.",
+      notSent: "Not sent.",
+      retry: "Try again",
+      stillOffline: "Still not connected. Please try again soon.",
+      startOver: "Start over",
+      startOverQuestion: "Start a new chat? This chat will be cleared.",
+      startOverYes: "Yes, start over",
+      startOverNo: "Keep this chat",
+      download: "Save chat",
+      transcriptTitle: "Chat about massage therapy coverage",
+      transcriptYou: "You: ",
+      transcriptAssistant: "Assistant: ",
+      transcriptNotSent: " (not sent)",
+      links: "Links",
+      portal: "Your member portal",
+      idCardHelp: "Find your ID card",
+      newTab: " (opens in a new tab)",
+      unreadOne: "1 new answer",
+      unreadMany: "new answers",
+      feedbackQuestion: "Was this helpful?",
+      feedbackYes: "Yes",
+      feedbackNo: "No",
+      feedbackReasons: "What was wrong?",
+      // The reasons' titles, in the order of FEEDBACK.reasons (English:
+      // plan_coverage/feedback.py's REASONS, a test checks).
+      reasonDidNotAnswer: "Did not answer my question",
+      reasonHardToUnderstand: "Hard to understand",
+      reasonWrongPlan: "Not right for my plan",
+      ratedHelpful: "Yes, this was helpful",
+      ratedUnhelpful: "Not helpful: ",
+      // Said to screen readers after the member switches to this language.
+      languageNow: "The chat is now in English.",
+    },
+    es: {
+      launcher: "Chat sobre la cobertura de masajes",
+      title: "Cobertura de terapia de masaje",
+      intro: "Soy un asistente virtual, no una persona. Pregúnteme si su plan cubre la terapia de masaje.",
+      privacy: "Por favor, no escriba datos personales, como su número de miembro.",
+      close: "Cerrar el chat",
+      closeShort: "Cerrar",
+      inputLabel: "Su pregunta",
+      inputPlaceholder: "Escriba su pregunta",
+      send: "Enviar",
+      conversation: "Conversación",
+      you: "Usted dijo: ",
+      assistant: "El asistente dijo: ",
+      sources: "Basado en: ",
+      quickReplies: "Respuestas sugeridas",
+      // Written by `make` from plan_coverage/rules.yml (tools/widget_facts.py): edit it there.
+      idCard: "Para recibir ayuda ahora, llame al número de servicio al cliente que aparece en su tarjeta de identificación de Blue Cross and Blue Shield.", // phrase: id_card (es)
+      offline: "Lo siento, no me puedo comunicar con el asistente ahora. Voy a seguir intentando conectarme.",
+      slow: "Lo siento, el asistente está tardando demasiado en responder.",
+      backOnline: "Ya está conectado otra vez. Ahora puede hacer su pregunta.",
+      typing: "El asistente está escribiendo.",
+      notSent: "No se envió.",
+      retry: "Intentar de nuevo",
+      stillOffline: "Todavía no hay conexión. Por favor, vuelva a intentarlo pronto.",
+      startOver: "Empezar de nuevo",
+      startOverQuestion: "¿Empezar un chat nuevo? Se borrará este chat.",
+      startOverYes: "Sí, empezar de nuevo",
+      startOverNo: "Seguir con este chat",
+      download: "Guardar el chat",
+      transcriptTitle: "Chat sobre la cobertura de terapia de masaje",
+      transcriptYou: "Usted: ",
+      transcriptAssistant: "Asistente: ",
+      transcriptNotSent: " (no se envió)",
+      links: "Enlaces",
+      portal: "Su portal para miembros",
+      idCardHelp: "Busque su tarjeta de identificación",
+      newTab: " (se abre en una pestaña nueva)",
+      unreadOne: "1 respuesta nueva",
+      unreadMany: "respuestas nuevas",
+      feedbackQuestion: "¿Le fue útil?",
+      feedbackYes: "Sí",
+      feedbackNo: "No",
+      feedbackReasons: "¿Qué estuvo mal?",
+      reasonDidNotAnswer: "No respondió a mi pregunta",
+      reasonHardToUnderstand: "Difícil de entender",
+      reasonWrongPlan: "No corresponde a mi plan",
+      ratedHelpful: "Sí, me fue útil",
+      ratedUnhelpful: "No fue útil: ",
+      languageNow: "El chat ahora está en español.",
+    },
   };
+  // Each language by its own name: the switch offers the other one so.
+  const LANGUAGE_NAMES = { en: "English", es: "Español" };
+  // Without a choice or a page in one of TEXTS' languages.
+  const DEFAULT_LANGUAGE = "en";
   // Answer feedback: the commands the assistant accepts for each choice
-  // (plan_coverage/feedback.py; a test checks they match). No free text.
+  // (plan_coverage/feedback.py; a test checks they match), each reason with
+  // its title's key in TEXTS. No free text.
   const FEEDBACK = {
     helpful: '/inform{"feedback": "helpful"}',
     reasons: [
-      { title: "Did not answer my question", payload: '/inform{"feedback": "did_not_answer"}' },
-      { title: "Hard to understand", payload: '/inform{"feedback": "hard_to_understand"}' },
-      { title: "Not right for my plan", payload: '/inform{"feedback": "wrong_plan"}' },
+      { text: "reasonDidNotAnswer", payload: '/inform{"feedback": "did_not_answer"}' },
+      { text: "reasonHardToUnderstand", payload: '/inform{"feedback": "hard_to_understand"}' },
+      { text: "reasonWrongPlan", payload: '/inform{"feedback": "wrong_plan"}' },
     ],
   };
 
@@ -152,6 +223,12 @@
     let lastFocusOutside = null;
     const smallScreen = window.matchMedia(SMALL_SCREEN);
     const coarsePointer = window.matchMedia("(pointer: coarse)");
+    // The widget's language and its words; the member can switch it.
+    let language = startingLanguage();
+    let words = TEXTS[language];
+    // Elements showing the widget's words, {node, key, attribute}: a switch
+    // of language sets each again, so the conversation stays as it is.
+    const wordedElements = [];
 
     // ---- the page elements ----------------------------------------------
 
@@ -164,15 +241,6 @@
     });
     const badge = element("span", { class: "hcsc-chat__badge", "aria-hidden": "true" });
     const unreadText = element("span", { class: "hcsc-chat__visually-hidden" });
-    // On small screens only the first word shows ("Chat"): the full name
-    // stays the button's name, and the launcher covers less of the page.
-    const firstWord = TEXT.launcher.split(" ")[0];
-    launcher.append(
-      element("span", {}, firstWord),
-      element("span", { class: "hcsc-chat__launcher-more" }, TEXT.launcher.slice(firstWord.length)),
-      badge,
-      unreadText
-    );
     const panel = element("div", {
       id: "hcsc-chat-panel",
       class: "hcsc-chat__panel",
@@ -183,16 +251,21 @@
     });
     panel.hidden = true;
     const header = element("div", { class: "hcsc-chat__header" });
-    const title = element("h2", { id: "hcsc-chat-title", class: "hcsc-chat__title" }, TEXT.title);
-    const closeButton = element("button", { type: "button", class: "hcsc-chat__close", "aria-label": TEXT.close });
+    const title = withWords(element("h2", { id: "hcsc-chat-title", class: "hcsc-chat__title" }), "title");
+    // Named in the language it offers (lang set to match), so a member who
+    // cannot read the current one still finds it.
+    const languageButton = element("button", { type: "button", class: "hcsc-chat__language" });
+    const closeButton = withWords(
+      element("button", { type: "button", class: "hcsc-chat__close" }), "close", "aria-label"
+    );
     closeButton.append(
       element("span", { class: "hcsc-chat__close-icon", "aria-hidden": "true" }, "\u00d7"),
-      element("span", { class: "hcsc-chat__close-text" }, TEXT.closeShort)
+      withWords(element("span", { class: "hcsc-chat__close-text" }), "closeShort")
     );
-    const intro = element("p", { id: "hcsc-chat-intro", class: "hcsc-chat__intro" }, TEXT.intro);
+    const intro = withWords(element("p", { id: "hcsc-chat-intro", class: "hcsc-chat__intro" }), "intro");
     const toolbar = element("div", { class: "hcsc-chat__toolbar" });
-    const startOverButton = element("button", { type: "button", class: "hcsc-chat__tool" }, TEXT.startOver);
-    const downloadButton = element("button", { type: "button", class: "hcsc-chat__tool" }, TEXT.download);
+    const startOverButton = withWords(element("button", { type: "button", class: "hcsc-chat__tool" }), "startOver");
+    const downloadButton = withWords(element("button", { type: "button", class: "hcsc-chat__tool" }), "download");
     toolbar.append(startOverButton, downloadButton);
     const confirmBox = element("div", {
       class: "hcsc-chat__confirm",
@@ -200,42 +273,44 @@
       "aria-labelledby": "hcsc-chat-confirm-question",
     });
     confirmBox.hidden = true;
-    const confirmYes = element("button", { type: "button", class: "hcsc-chat__confirm-yes" }, TEXT.startOverYes);
-    const confirmNo = element("button", { type: "button", class: "hcsc-chat__confirm-no" }, TEXT.startOverNo);
+    const confirmYes = withWords(element("button", { type: "button", class: "hcsc-chat__confirm-yes" }), "startOverYes");
+    const confirmNo = withWords(element("button", { type: "button", class: "hcsc-chat__confirm-no" }), "startOverNo");
     confirmBox.append(
-      element("p", { id: "hcsc-chat-confirm-question", class: "hcsc-chat__confirm-question" }, TEXT.startOverQuestion),
+      withWords(element("p", { id: "hcsc-chat-confirm-question", class: "hcsc-chat__confirm-question" }), "startOverQuestion"),
       confirmYes,
       confirmNo
     );
     // role=log is a polite live region; the attribute is spelled out for
     // screen readers that do not infer it. tabindex lets keyboard users scroll.
-    const log = element("div", {
-      class: "hcsc-chat__log",
-      role: "log",
-      "aria-live": "polite",
-      "aria-label": "Conversation",
-      tabindex: "0",
-    });
-    const welcome = welcomeBlock();
+    const log = withWords(
+      element("div", { class: "hcsc-chat__log", role: "log", "aria-live": "polite", tabindex: "0" }),
+      "conversation",
+      "aria-label"
+    );
+    let welcome = welcomeBlock();
     // Short spoken updates that are not part of the conversation ("typing").
     const status = element("div", { class: "hcsc-chat__visually-hidden", role: "status" });
     const form = element("form", { class: "hcsc-chat__form" });
-    const label = element("label", { for: "hcsc-chat-input", class: "hcsc-chat__label" }, TEXT.inputLabel);
-    const input = element("input", {
-      id: "hcsc-chat-input",
-      class: "hcsc-chat__input",
-      type: "text",
-      autocomplete: "off",
-      maxlength: "500",
+    const label = withWords(element("label", { for: "hcsc-chat-input", class: "hcsc-chat__label" }), "inputLabel");
+    const input = withWords(
+      element("input", {
+        id: "hcsc-chat-input",
+        class: "hcsc-chat__input",
+        type: "text",
+        autocomplete: "off",
+        maxlength: "500",
+      }),
       // Where the label is hidden to save room (short windows).
-      placeholder: TEXT.inputPlaceholder,
-    });
-    const sendButton = element("button", { type: "submit", class: "hcsc-chat__send" }, TEXT.send);
+      "inputPlaceholder",
+      "placeholder"
+    );
+    const sendButton = withWords(element("button", { type: "submit", class: "hcsc-chat__send" }), "send");
 
-    header.append(title, closeButton);
+    header.append(title, languageButton, closeButton);
     form.append(label, input, sendButton);
     panel.append(header, intro, toolbar, confirmBox, log, status, form);
     root.append(launcher, panel);
+    labelWidget();
 
     const stylesheet = element("link", { rel: "stylesheet", href: new URL("widget.css", ASSET_BASE).href });
     document.head.append(stylesheet);
@@ -252,6 +327,7 @@
       }
     });
     closeButton.addEventListener("click", closePanel);
+    languageButton.addEventListener("click", switchLanguage);
     panel.addEventListener("keydown", function (event) {
       if (event.key === "Escape") {
         event.stopPropagation();
@@ -307,6 +383,75 @@
         stylesheet.addEventListener("load", function () { openPanel(false); }, { once: true });
         stylesheet.addEventListener("error", function () { openPanel(false); }, { once: true });
       }
+    }
+
+    // ---- the widget's language ----------------------------------------------
+
+    // What the member chose last in this tab, else the page's language, else English.
+    function startingLanguage() {
+      return languageOf(storageGet(STORAGE_KEYS.language))
+        || languageOf(document.documentElement.getAttribute("lang"))
+        || DEFAULT_LANGUAGE;
+    }
+
+    // Marks a node as showing words[key] (as its text, or in `attribute`).
+    function withWords(node, key, attribute) {
+      wordedElements.push({ node: node, key: key, attribute: attribute });
+      return node;
+    }
+
+    // Every word of the widget's frame in the current language; lang on the
+    // root lets screen readers read them with the right voice.
+    function labelWidget() {
+      root.setAttribute("lang", language);
+      wordedElements.forEach(function (item) {
+        if (item.attribute) {
+          item.node.setAttribute(item.attribute, words[item.key]);
+        } else {
+          item.node.textContent = words[item.key];
+        }
+      });
+      labelLauncher();
+      const other = otherLanguage();
+      languageButton.textContent = LANGUAGE_NAMES[other];
+      languageButton.setAttribute("lang", other);
+    }
+
+    // On small screens only the first word shows ("Chat"): the full name
+    // stays the button's name, and the launcher covers less of the page.
+    function labelLauncher() {
+      const firstWord = words.launcher.split(" ")[0];
+      launcher.replaceChildren(
+        element("span", {}, firstWord),
+        element("span", { class: "hcsc-chat__launcher-more" }, words.launcher.slice(firstWord.length)),
+        badge,
+        unreadText
+      );
+    }
+
+    function otherLanguage() {
+      return language === "es" ? "en" : "es";
+    }
+
+    // The member's choice: kept for the tab, sent with every later message
+    // (the assistant answers in it), and shown at once. Messages already
+    // shown keep their own language.
+    function switchLanguage() {
+      language = otherLanguage();
+      words = TEXTS[language];
+      storageSet(STORAGE_KEYS.language, language);
+      labelWidget();
+      const newWelcome = welcomeBlock();
+      welcome.replaceWith(newWelcome);
+      welcome = newWelcome;
+      // Buttons and notes of the widget inside the conversation (feedback, "Try again").
+      history.forEach(replaceEntryNode);
+      restorePosition();
+      showUnread();
+      if (typing && typing.parentNode === log) {
+        status.textContent = words.typing;
+      }
+      say(words.languageNow);
     }
 
     // ---- opening, closing, the screen -------------------------------------
@@ -510,7 +655,7 @@
       connection = "online";
       if (outageNoticeShown) {
         outageNoticeShown = false;
-        addNotice(TEXT.backOnline);
+        addNotice(words.backOnline);
       }
       const waiting = waitingMessages;
       waitingMessages = [];
@@ -525,7 +670,8 @@
     // payload). Without a connection the message is kept with a retry button.
     function sendMessage(message, shownText) {
       removeQuickReplies();
-      const entry = { who: "user", text: shownText };
+      // In the language the widget shows as the member sends it.
+      const entry = { who: "user", text: shownText, lang: language };
       if (connection === "offline") {
         entry.failed = true;
         entry.retry = message;
@@ -544,7 +690,7 @@
 
     function retry(entry) {
       if (connection === "offline") {
-        say(TEXT.stillOffline);
+        say(words.stillOffline);
         return;
       }
       const message = entry.retry;
@@ -562,7 +708,10 @@
     }
 
     function emitMessage(message) {
-      socket.emit("user_uttered", { message: message, session_id: sessionId, customData: PLAN_CONTEXT });
+      // The language with every message, the opening one too: the assistant
+      // answers in the language the widget shows.
+      const customData = Object.assign({ lang: language }, PLAN_CONTEXT);
+      socket.emit("user_uttered", { message: message, session_id: sessionId, customData: customData });
     }
 
     function onBotMessage(data) {
@@ -600,7 +749,7 @@
       saveHistory();
       if (!outageNoticeShown) {
         outageNoticeShown = true;
-        addNotice(TEXT.offline + " " + TEXT.idCard);
+        addNotice(words.offline + " " + words.idCard);
       }
     }
 
@@ -610,7 +759,7 @@
       replyTimer = window.setTimeout(function () {
         replyTimer = null;
         hideTyping();
-        addNotice(TEXT.slow + " " + TEXT.idCard);
+        addNotice(words.slow + " " + words.idCard);
       }, REPLY_TIMEOUT_MS);
     }
 
@@ -633,8 +782,8 @@
         typing.append(element("span", {}), element("span", {}), element("span", {}));
       }
       log.append(typing);
-      if (status.textContent !== TEXT.typing) {
-        status.textContent = TEXT.typing;
+      if (status.textContent !== words.typing) {
+        status.textContent = words.typing;
       }
       scrollToEnd();
     }
@@ -643,7 +792,7 @@
       if (typing) {
         typing.remove();
       }
-      if (status.textContent === TEXT.typing) {
+      if (status.textContent === words.typing) {
         status.textContent = "";
       }
     }
@@ -723,10 +872,13 @@
       if (more) {
         entry.messages = entry.messages.concat(messages);
       } else {
-        entry = { who: "bot", messages: messages };
+        entry = { who: "bot", messages: messages, lang: language };
         history.push(entry);
         trimmed = trimHistory();
       }
+      // The assistant answers one turn in one language: the coverage
+      // answer's own, else the widget's as the turn arrived.
+      entry.lang = answerLanguage(messages) || entry.lang;
       if (Render.answerParts(messages).some(isCoverage)) {
         withdrawFeedback();
         entry.feedback = "offered";
@@ -765,20 +917,23 @@
       if (entry.who === "user") {
         node = element("div", { class: "hcsc-chat__entry hcsc-chat__entry--user" });
         const bubble = element("div", { class: "hcsc-chat__message hcsc-chat__message--user" });
+        bubble.setAttribute("lang", entryLanguage(entry));
         bubble.append(
-          element("span", { class: "hcsc-chat__visually-hidden" }, TEXT.you),
+          element("span", { class: "hcsc-chat__visually-hidden" }, TEXTS[entryLanguage(entry)].you),
           element("p", { class: "hcsc-chat__text" }, entry.text)
         );
         node.append(bubble);
         if (entry.failed) {
-          const failed = element("p", { class: "hcsc-chat__failed" }, TEXT.notSent + " ");
-          const again = element("button", { type: "button", class: "hcsc-chat__retry" }, TEXT.retry);
+          const failed = element("p", { class: "hcsc-chat__failed" }, words.notSent + " ");
+          const again = element("button", { type: "button", class: "hcsc-chat__retry" }, words.retry);
           again.addEventListener("click", function () { retry(entry); });
           failed.append(again);
           node.append(failed);
         }
       } else {
         const latest = index === history.length - 1;
+        // The answer's words for screen readers ("Assistant said") in its own language.
+        const answerWords = TEXTS[entryLanguage(entry)];
         node = Render.renderAnswer(null, entry.messages, {
           quickReplies: latest,
           onQuickReply: function (reply) {
@@ -786,8 +941,9 @@
               focusForInput();
             }
           },
-          labels: { assistant: TEXT.assistant, sources: TEXT.sources, quickReplies: TEXT.quickReplies },
+          labels: { assistant: answerWords.assistant, sources: answerWords.sources, quickReplies: answerWords.quickReplies },
         });
+        markLanguage(node, entryLanguage(entry));
         if (entry.feedback === "offered") {
           const answers = node.querySelectorAll("[data-coverage]");
           if (answers.length) {
@@ -797,6 +953,20 @@
       }
       node.setAttribute("data-entry", String(index));
       return node;
+    }
+
+    // Saved before messages kept their language: the widget's.
+    function entryLanguage(entry) {
+      return entry.lang || language;
+    }
+
+    // The turn and each of its bubbles, so a screen reader reads each one
+    // in its own language whatever the widget's is.
+    function markLanguage(node, lang) {
+      node.setAttribute("lang", lang);
+      node.querySelectorAll(".hcsc-chat__message").forEach(function (bubble) {
+        bubble.setAttribute("lang", lang);
+      });
     }
 
     function showMemberTextAsKept(text) {
@@ -837,31 +1007,35 @@
       if (feedbackGroup) {
         feedbackGroup.remove();
       }
+      // The widget's own question, in the widget's language, inside an
+      // answer that may be in the other one.
       const group = element("div", {
         class: "hcsc-chat__feedback",
         role: "group",
-        "aria-label": TEXT.feedbackQuestion,
+        "aria-label": words.feedbackQuestion,
+        lang: language,
       });
-      const yes = element("button", { type: "button", class: "hcsc-chat__feedback-button" }, TEXT.feedbackYes);
-      const no = element("button", { type: "button", class: "hcsc-chat__feedback-button" }, TEXT.feedbackNo);
+      const yes = element("button", { type: "button", class: "hcsc-chat__feedback-button" }, words.feedbackYes);
+      const no = element("button", { type: "button", class: "hcsc-chat__feedback-button" }, words.feedbackNo);
       yes.addEventListener("click", function () {
-        rate(FEEDBACK.helpful, TEXT.ratedHelpful);
+        rate(FEEDBACK.helpful, words.ratedHelpful);
       });
       no.addEventListener("click", function () {
         // The reasons replace the question; focus moves to the first of them.
-        group.setAttribute("aria-label", TEXT.feedbackReasons);
+        group.setAttribute("aria-label", words.feedbackReasons);
         const buttons = FEEDBACK.reasons.map(function (reason) {
-          const button = element("button", { type: "button", class: "hcsc-chat__feedback-button" }, reason.title);
+          const title = words[reason.text];
+          const button = element("button", { type: "button", class: "hcsc-chat__feedback-button" }, title);
           button.addEventListener("click", function () {
-            rate(reason.payload, TEXT.ratedUnhelpful + reason.title);
+            rate(reason.payload, words.ratedUnhelpful + title);
           });
           return button;
         });
-        group.replaceChildren(element("p", { class: "hcsc-chat__feedback-question" }, TEXT.feedbackReasons));
+        group.replaceChildren(element("p", { class: "hcsc-chat__feedback-question" }, words.feedbackReasons));
         buttons.forEach(function (button) { group.append(button); });
         buttons[0].focus();
       });
-      group.append(element("p", { class: "hcsc-chat__feedback-question" }, TEXT.feedbackQuestion), yes, no);
+      group.append(element("p", { class: "hcsc-chat__feedback-question" }, words.feedbackQuestion), yes, no);
       item.append(group);
       feedbackGroup = group;
     }
@@ -873,9 +1047,10 @@
       focusForInput();
     }
 
+    // A notice stays in the language it was given in (lang for screen readers).
     function addNotice(text) {
       log.insertBefore(
-        element("p", { class: "hcsc-chat__notice" }, text),
+        element("p", { class: "hcsc-chat__notice", lang: language }, text),
         typing && typing.parentNode === log ? typing : null
       );
       scrollToEnd();
@@ -901,15 +1076,15 @@
     // The privacy line and the links the page gives, above the conversation.
     function welcomeBlock() {
       const block = element("div", { class: "hcsc-chat__welcome" });
-      block.append(element("p", { class: "hcsc-chat__privacy" }, TEXT.privacy));
-      const links = [[LINKS.portal, TEXT.portal], [LINKS.idCardHelp, TEXT.idCardHelp]].filter(function (link) {
+      block.append(element("p", { class: "hcsc-chat__privacy" }, words.privacy));
+      const links = [[LINKS.portal, words.portal], [LINKS.idCardHelp, words.idCardHelp]].filter(function (link) {
         return link[0];
       });
       if (links.length) {
-        const list = element("ul", { class: "hcsc-chat__links", "aria-label": TEXT.links });
+        const list = element("ul", { class: "hcsc-chat__links", "aria-label": words.links });
         links.forEach(function (link) {
           const anchor = element("a", { href: link[0], target: "_blank", rel: "noopener" }, link[1]);
-          anchor.append(element("span", { class: "hcsc-chat__visually-hidden" }, TEXT.newTab));
+          anchor.append(element("span", { class: "hcsc-chat__visually-hidden" }, words.newTab));
           const item = element("li", {});
           item.append(anchor);
           list.append(item);
@@ -923,7 +1098,7 @@
       storageSet(STORAGE_KEYS.unread, String(unread));
       badge.textContent = unread ? String(unread) : "";
       badge.hidden = !unread;
-      unreadText.textContent = unread ? "(" + (unread === 1 ? TEXT.unreadOne : unread + " " + TEXT.unreadMany) + ")" : "";
+      unreadText.textContent = unread ? "(" + (unread === 1 ? words.unreadOne : unread + " " + words.unreadMany) + ")" : "";
     }
 
     // ---- scrolling: where the member reads -------------------------------------
@@ -1004,12 +1179,12 @@
     // What the widget shows, as a text file made in the browser: nothing is
     // sent anywhere.
     function downloadTranscript() {
-      const lines = [TEXT.transcriptTitle, new Date().toLocaleString(), ""];
+      const lines = [words.transcriptTitle, new Date().toLocaleString(), ""];
       history.forEach(function (entry) {
         if (entry.who === "user") {
-          lines.push(TEXT.transcriptYou + entry.text + (entry.failed ? TEXT.transcriptNotSent : ""));
+          lines.push(words.transcriptYou + entry.text + (entry.failed ? words.transcriptNotSent : ""));
         } else {
-          lines.push(TEXT.transcriptAssistant + Render.answerText(entry.messages, { labels: { sources: TEXT.sources } }));
+          lines.push(words.transcriptAssistant + Render.answerText(entry.messages, { labels: { sources: words.sources } }));
         }
         lines.push("");
       });
@@ -1058,7 +1233,7 @@
           entry.failed = true;
           entry.retry = saved.retry;
         }
-        return entry;
+        return withSavedLanguage(entry, saved);
       }
       if (saved.who !== "bot") {
         return null;
@@ -1080,6 +1255,14 @@
       if (saved.feedback === "offered") {
         entry.feedback = "offered";
       }
+      return withSavedLanguage(entry, saved);
+    }
+
+    function withSavedLanguage(entry, saved) {
+      const lang = languageOf(saved.lang);
+      if (lang) {
+        entry.lang = lang;
+      }
       return entry;
     }
 
@@ -1091,7 +1274,7 @@
   // ---- helpers (no state) ---------------------------------------------------
 
   // Of a bot_uttered payload, what the widget shows and keeps: texts, buttons,
-  // the references and structured steps of a coverage answer.
+  // the references, structured steps and language of a coverage answer.
   function botMessageFrom(data) {
     if (!data || typeof data !== "object") {
       return null;
@@ -1113,11 +1296,27 @@
             : [],
         },
       };
+      const lang = languageOf(custom.coverage.language);
+      if (lang) {
+        message.custom.coverage.language = lang;
+      }
       if (Array.isArray(custom.blocks)) {
         message.custom.blocks = custom.blocks;
       }
     }
     return message.text || message.custom ? message : null;
+  }
+
+  // The language the turn's coverage answer says it is in (the last one's), else null.
+  function answerLanguage(messages) {
+    let found = null;
+    messages.forEach(function (message) {
+      const coverage = message.custom && message.custom.coverage;
+      if (coverage && coverage.language) {
+        found = coverage.language;
+      }
+    });
+    return found;
   }
 
   function quickRepliesFrom(replies) {
@@ -1143,6 +1342,12 @@
       context.plan_type = dataset.planType.toLowerCase();
     }
     return context;
+  }
+
+  // One of TEXTS' languages from a language tag ("es", "es-US", "EN"), else null.
+  function languageOf(tag) {
+    const primary = typeof tag === "string" ? tag.trim().toLowerCase().split(/[-_]/)[0] : "";
+    return Object.prototype.hasOwnProperty.call(TEXTS, primary) ? primary : null;
   }
 
   // Links the page gives: only http(s) addresses (never javascript: or data:).
