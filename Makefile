@@ -39,7 +39,7 @@ help:
 	@echo "make run-cluster  N Rasa servers + M action servers behind nginx on Postgres + Redis (RASA_SERVERS=one per core ACTION_SERVERS=2 ACTION_WORKERS=one per core)"
 	@echo "            HOSTS=netns: each process on a host of its own (network namespaces; root)"
 	@echo "make bench  measure latency, throughput, cold start, training time, memory (BENCH_ARGS=...)"
-	@echo 'make preview Q="do i need a referral?" STATE=TX PLAN=hmo  what the assistant answers, and why'
+	@echo 'make preview Q="do i need a referral?" STATE=TX PLAN=hmo LANG=es  what the assistant answers (LANG: en|es, optional), and why'
 	@echo "make catalogue SINCE=v1.0  every answer in catalogue/answers.html and .csv, what changed since v1.0"
 	@echo "make review SINCE=2026-11-01 UNTIL=2026-11-07  what members asked, could not get answered, disliked (review/)"
 	@echo "make purge DAYS=30  delete conversations whose last message is older than DAYS days"
@@ -174,8 +174,11 @@ clean:
 # With RASA_URL and AGENT_TOKEN set it asks that running assistant (no model
 # needed here); otherwise it starts its own on free ports. The values reach the
 # script through the environment, so any quotes in the question are safe.
+# LANG=es (or en) asks for the answer in that language; without it make passes
+# the shell's own LANG (a locale such as C.UTF-8), which the script treats as
+# not given: only en, es and Spanish locales (es_MX.UTF-8) count (tools/preview.py).
 preview: $(if $(RASA_URL),$(STAMPS)/venv,$(MODEL))
-	@$(PYTHON) -m tools.preview --state "$$STATE" --plan-type "$$PLAN" --history "$$HISTORY" -- "$$Q"
+	@$(PYTHON) -m tools.preview --state "$$STATE" --plan-type "$$PLAN" --history "$$HISTORY" --language "$$LANG" -- "$$Q"
 
 # Content owners and compliance: every answer, from the rules engine the action uses.
 # SINCE=<git ref> (the last release's tag or commit) adds what changed since;

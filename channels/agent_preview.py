@@ -14,8 +14,12 @@ conversation locks or their analytics events.
 Routes (under /webhooks/preview):
   GET  /         the agent page (web/agent/)
   GET  /plan-context  the states and plan types the rules know (for the pickers)
-  POST /answer   {"text", "state", "plan_type", "history"} -> the answer and why;
-                 needs `Authorization: Bearer <AGENT_TOKEN>`
+  POST /answer   {"text", "state", "plan_type", "history", "language"} -> the
+                 answer and why; `language` ("en" or "es", optional) is the
+                 language a member's site would ask for (metadata "lang"), and
+                 `language` in the reply says which language the answer is in
+                 and what the assistant detected; needs
+                 `Authorization: Bearer <AGENT_TOKEN>`
   POST /flag     {"text", "state", "plan_type", "history", "note"} -> the
                  question previewed again and its answer flagged for content
                  owners: one line of the review queue (tools/flag_queue.py), the
@@ -54,8 +58,15 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.member_channel import offered_commands
-from channels.member_input import MAX_MESSAGE_CHARS, plan_context_metadata, prepare_member_text
-from plan_coverage.engine import CoverageRules, load_rules
+from channels.member_input import (
+    MAX_MESSAGE_CHARS,
+    command_with_language,
+    plan_context_metadata,
+    prepare_member_text,
+)
+from nlu_components.language import requested_language
+from nlu_components.language_detector import DETECTION_KEY, LANGUAGE_ENTITY
+from plan_coverage.engine import DEFAULT_LANGUAGE, LANGUAGES, CoverageRules, load_rules
 from plan_coverage.replies import NOT_UNDERSTOOD_RESPONSE
 from tools.flag_queue import MAX_NOTE_CHARS, answer_as_text, append_flag, new_flag
 
@@ -92,6 +103,8 @@ PREVIEW_SENDER_PREFIX = "agent-preview-"
 MAX_TEXT_CHARS = MAX_MESSAGE_CHARS
 MAX_HISTORY = 20
 TOP_INTENTS = 5
+# The metadata key a member's site asks for a language with (channels/member_input.py).
+LANGUAGE_METADATA_KEY = "lang"
 
 
 class PreviewRequestError(ValueError):
@@ -340,7 +353,24 @@ def parse_request(request: Request, rules: CoverageRules) -> Dict[Text, Any]:
             allowed = ", ".join(rules.context_values[key])
             raise PreviewRequestError(f"`{key}` must be null or one of {allowed}")
         context[key] = value
+    language = requested_language_of(body)
+    if language is not None:
+        context[LANGUAGE_METADATA_KEY] = language
     return {"text": text, "history": history, "metadata": context}
+
+
+def requested_language_of(body: Dict[Text, Any]) -> Optional[Text]:
+    """The request's `language`: None when not given, else exactly one of LANGUAGES.
+
+    Stricter than the member channels (which also take "es-MX"): an agent
+    picks from the console's list, so anything else is a mistake to report.
+    """
+    value = body.get("language")
+    if value in (None, ""):
+        return None
+    if value not in LANGUAGES:
+        raise PreviewRequestError(f"`language` must be null or one of {', '.join(LANGUAGES)}")
+    return str(value)
 
 
 def parse_flag(request: Request, rules: CoverageRules) -> Dict[Text, Any]:
@@ -379,17 +409,20 @@ async def run_preview(
     sender_id = f"{PREVIEW_SENDER_PREFIX}{uuid.uuid4().hex}"
     commands = offered_commands(processor.domain)
     read_as = []
+    metadata = plan_context_metadata(question["metadata"])
     for text in [*question["history"], question["text"]]:
         # Only the last message's replies are the answer being previewed.
         collector = CollectingOutputChannel()
         read_as.append(prepare_member_text(text, commands).text)
+        # As the member channels do: a command ("/ask_coverage_overview", a
+        # button) never reaches NLU, so it carries the asked language itself.
         await isolated.handle_message(
             UserMessage(
-                read_as[-1],
+                command_with_language(read_as[-1], requested_language(metadata)),
                 collector,
                 sender_id,
                 input_channel=input_channel,
-                metadata=plan_context_metadata(question["metadata"]),
+                metadata=metadata,
             )
         )
     tracker = await isolated.tracker_store.retrieve(sender_id)
@@ -454,6 +487,37 @@ def explain(
         "outcome": describe_outcome(coverage, rules),
         "rules": describe_rules(coverages, rules),
         "fallback": fell_back,
+        "language": describe_language(parse_data, coverage, tracker),
+    }
+
+
+def describe_language(
+    parse_data: Dict[Text, Any], coverage: Optional[Dict[Text, Any]], tracker: DialogueStateTracker
+) -> Dict[Text, Any]:
+    """The language of the answer and how it was chosen.
+
+    `answer`: the coverage answer's language, else the conversation's (the slot
+    the responses' Spanish variations go by; unset is English); `requested`:
+    what the site (here the agent) asked for; `detected`: what the language
+    detector found in the question ({language, confidence, clear}), None for a
+    command, which never reaches NLU.
+    """
+    conversation = tracker.get_slot(LANGUAGE_ENTITY)
+    answer = (coverage or {}).get("language") or (conversation if conversation in LANGUAGES else None)
+    detection = parse_data.get(DETECTION_KEY)
+    detected = (
+        {key: detection.get(key) for key in ("language", "confidence", "clear")}
+        if isinstance(detection, dict)
+        else None
+    )
+    requested = requested_language(
+        (tracker.latest_message.metadata if tracker.latest_message else None) or {}
+    )
+    return {
+        "answer": answer or DEFAULT_LANGUAGE,
+        "conversation": conversation,
+        "requested": requested,
+        "detected": detected,
     }
 
 

@@ -11,6 +11,13 @@ the rule ids and the policy references.
 The rows come from the rules engine the action uses (plan_coverage/engine.py)
 and the messages from `plan_coverage.replies`, which the action sends, so they are what
 members get for that topic and plan context.
+
+Every row holds its answer in each language the rules are written in
+(`plan_coverage.engine.LANGUAGES`), side by side: the page shows the English
+and the Spanish answer next to each other (each marked with its `lang`, and a
+filter shows one language or both); the CSV keeps `answer` in English and
+adds `answer_es`. The rules give the same rule ids and outcomes whatever the
+language, so the rows are the same in every language.
 """
 
 import argparse
@@ -21,7 +28,7 @@ import html
 import os
 import sys
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from itertools import product
 from pathlib import Path
@@ -30,7 +37,16 @@ from typing import Any, Dict, FrozenSet, Iterator, List, Mapping, Optional, Sequ
 import yaml
 
 from launch.paths import PROJECT_DIR
-from plan_coverage.engine import CoverageAnswer, CoverageRules, PlanContext, Rule, fill_phrases, load_rules
+from plan_coverage.engine import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    CoverageAnswer,
+    CoverageRules,
+    PlanContext,
+    Rule,
+    fill_phrases,
+    load_rules,
+)
 from plan_coverage.replies import answer_messages
 from tools.catalogue_diff import (
     ANSWER_KEYS,
@@ -62,11 +78,14 @@ CSV_COLUMNS = [
     "outcome_meaning",
     "answered_as",
     "answer",
+    *(f"answer_{language}" for language in LANGUAGES if language != DEFAULT_LANGUAGE),
     "rule_ids",
     "references",
 ]
 # Dimensions that split a topic's rows only where the rules answer differently.
 SPLIT_KEYS = ("state", "setting", "purpose", "stage")
+# The languages' names in the page's filter and column labels, each in its own language.
+LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 
 
 @dataclass(frozen=True)
@@ -81,6 +100,13 @@ class CatalogueRow:
     stages: Tuple[Optional[str], ...]
     answer: CoverageAnswer
     messages: Tuple[Dict[str, Any], ...]
+    # The messages in every language by code, the default language's included
+    # (they are `messages`).
+    translations: Mapping[str, Tuple[Dict[str, Any], ...]] = field(default_factory=dict)
+
+    def messages_in(self, language: str) -> Tuple[Dict[str, Any], ...]:
+        """The member-facing messages in `language` (the default: `messages`)."""
+        return self.translations.get(language, self.messages)
 
 
 def answer_key(answer: CoverageAnswer) -> Tuple[Any, ...]:
@@ -96,6 +122,12 @@ def answer_key(answer: CoverageAnswer) -> Tuple[Any, ...]:
     )
 
 
+def answers_key(rules: CoverageRules, topic: str, context: PlanContext) -> Tuple[Any, ...]:
+    """What makes two plan contexts answer alike, in every language: a row holds
+    only contexts whose English and Spanish answers are both the same."""
+    return tuple(answer_key(rules.answer(topic, context, language)) for language in LANGUAGES)
+
+
 def value_classes(
     rules: CoverageRules, topic: str, plan_type: Optional[str], key: str
 ) -> List[Tuple[Optional[str], ...]]:
@@ -105,11 +137,10 @@ def value_classes(
     groups: Dict[Tuple[Any, ...], List[Optional[str]]] = {}
     for value in (None, *rules.context_values[key]):
         signature = tuple(
-            answer_key(
-                rules.answer(
-                    topic,
-                    PlanContext(plan_type=plan_type, **{key: value, **dict(zip(others, o, strict=True))}),
-                )
+            answers_key(
+                rules,
+                topic,
+                PlanContext(plan_type=plan_type, **{key: value, **dict(zip(others, o, strict=True))}),
             )
             for o in other_values
         )
@@ -136,8 +167,20 @@ def catalogue_rows(rules: CoverageRules) -> Iterator[CatalogueRow]:
                 stage=stages[0],
             )
             answer = rules.answer(topic, context)
+            translations = {
+                language: member_messages(rules.in_language(language), rules.answer(topic, context, language))
+                for language in LANGUAGES
+            }
             yield CatalogueRow(
-                topic, plan_type, states, settings, purposes, stages, answer, member_messages(rules, answer)
+                topic,
+                plan_type,
+                states,
+                settings,
+                purposes,
+                stages,
+                answer,
+                translations[rules.language],
+                translations,
             )
 
 
@@ -174,6 +217,11 @@ def csv_record(rules: CoverageRules, row: CatalogueRow) -> Dict[str, str]:
         "outcome_meaning": rules.outcomes[row.answer.outcome],
         "answered_as": row.answer.topic,
         "answer": answer_text(row.messages),
+        **{
+            f"answer_{language}": answer_text(row.messages_in(language))
+            for language in LANGUAGES
+            if language != DEFAULT_LANGUAGE
+        },
         "rule_ids": "; ".join(row.answer.rule_ids),
         "references": "; ".join(row.answer.citations),
     }
@@ -269,7 +317,9 @@ def page_rows(rows: Sequence[CatalogueRow], changed: Set[Tuple[Any, ...]]) -> Li
     marked when any plan context it stands for answers differently since the release."""
     groups: Dict[Tuple[Any, ...], List[CatalogueRow]] = {}
     for row in rows:
-        key = (row.topic, row.states, row.settings, row.purposes, row.stages, answer_key(row.answer))
+        # Merged only when the answers read the same in every language.
+        words = tuple(answer_text(row.messages_in(language)) for language in LANGUAGES)
+        key = (row.topic, row.states, row.settings, row.purposes, row.stages, answer_key(row.answer), words)
         groups.setdefault(key, []).append(row)
     merged = []
     for members in groups.values():
@@ -330,8 +380,17 @@ td.answer p.closing { color: #4d5560; }
 code { font-family: ui-monospace, Menlo, monospace; font-size: 0.88rem; }
 h2 code, h3 code { font-size: 1em; }
 table.answers { table-layout: fixed; }
-col.w-where { width: 21%; } col.w-outcome { width: 10%; } col.w-answer { width: 36%; }
-col.w-rules { width: 16%; } col.w-refs { width: 17%; }
+col.w-where { width: 17%; } col.w-outcome { width: 9%; } col.w-answer { width: 50%; }
+col.w-rules { width: 12%; } col.w-refs { width: 12%; }
+.languages { display: grid; grid-auto-flow: column; grid-auto-columns: minmax(0, 1fr); gap: 0 1rem; }
+.in-language[hidden] { display: none; }
+.in-language + .in-language { border-left: 1px solid #c9d1da; padding-left: 1rem; }
+.rule-text .language-name { margin-right: 0.4rem; }
+.rule p.rule-text[hidden] { display: none; }
+.language-name, td.answer p.language-name { margin: 0 0 0.2rem; color: #4d5560; font-size: 0.78rem;
+  font-weight: 600; text-transform: uppercase; letter-spacing: 0.03em; }
+@media (max-width: 60rem) { .languages { grid-auto-flow: row; }
+  .in-language + .in-language { border-left: 0; padding-left: 0; } }
 dl.where { margin: 0; display: grid; grid-template-columns: max-content 1fr; gap: 0.1rem 0.4rem; }
 dl.where dt { font-weight: 600; font-size: 0.85rem; } dl.where dd { margin: 0; }
 td code { overflow-wrap: anywhere; font-size: 0.8rem; }
@@ -353,9 +412,11 @@ p.before, p.after { padding: 0.2rem 0.4rem; margin: 0.3rem 0; }
 @media print { form.filters { display: none; } h2 { break-before: auto; } tr { break-inside: avoid; } }
 """
 
-# Search and filters: shows and hides rows by their data attributes; reads
-# no data into markup (textContent and attributes only). Without JavaScript
-# the form stays hidden and every row shows.
+# Search and filters: shows and hides rows by their data attributes, and the
+# texts of a language (`data-text-lang`) by the language filter; reads no
+# data into markup (text nodes and attributes only). Without JavaScript the
+# form stays hidden and every row and language shows. The search reads only
+# the languages shown, so a Spanish word finds nothing while only English shows.
 SCRIPT = """
 (function () {
   "use strict";
@@ -363,22 +424,47 @@ SCRIPT = """
   if (!form) { return; }
   var rows = Array.prototype.slice.call(document.querySelectorAll("tr[data-topic]"));
   var sections = Array.prototype.slice.call(document.querySelectorAll("section.topic"));
+  var blocks = Array.prototype.slice.call(document.querySelectorAll("[data-text-lang]"));
   var count = document.getElementById("shown-count");
   var field = function (name) { return form.elements.namedItem(name); };
   function has(row, name, value) {
     return !value || (" " + row.getAttribute("data-" + name) + " ").indexOf(" " + value + " ") !== -1;
   }
-  function text(row) {
-    return (row.getAttribute("data-topic") + " " + row.textContent).toLowerCase();
+  // A node's text without the texts of the languages not shown.
+  function textIn(node, language) {
+    if (node.nodeType === 3) { return node.nodeValue; }
+    if (node.nodeType !== 1) { return ""; }
+    var own = node.getAttribute("data-text-lang");
+    if (language && own && own !== language) { return ""; }
+    var out = "";
+    for (var child = node.firstChild; child; child = child.nextSibling) {
+      out += textIn(child, language) + " ";
+    }
+    return out;
+  }
+  // Each row's searchable text per language filter, worked out once.
+  var texts = {};
+  function text(index, language) {
+    if (!texts[language]) {
+      texts[language] = rows.map(function (row) {
+        var words = row.getAttribute("data-topic") + " " + textIn(row, language);
+        return words.replace(/\\s+/g, " ").toLowerCase();
+      });
+    }
+    return texts[language][index];
   }
   function apply() {
-    var words = field("search").value.trim().toLowerCase();
+    var words = field("search").value.trim().toLowerCase().replace(/\\s+/g, " ");
+    var language = field("language").value;
+    blocks.forEach(function (block) {
+      block.hidden = Boolean(language) && block.getAttribute("data-text-lang") !== language;
+    });
     var topic = field("topic").value;
     var qualifier = field("qualifier").value.split(":");
     var onlyChanged = field("changed") && field("changed").checked;
     var onlyFlagged = field("flagged") && field("flagged").checked;
     var shown = 0;
-    rows.forEach(function (row) {
+    rows.forEach(function (row, index) {
       var show = (!topic || row.getAttribute("data-topic") === topic) &&
         has(row, "outcome", field("outcome").value) &&
         has(row, "states", field("state").value) &&
@@ -388,7 +474,7 @@ SCRIPT = """
         (qualifier.length < 2 || has(row, qualifier[0], qualifier[1])) &&
         (!onlyChanged || row.hasAttribute("data-changed")) &&
         (!onlyFlagged || row.hasAttribute("data-flagged")) &&
-        (!words || text(row).indexOf(words) !== -1);
+        (!words || text(index, language).indexOf(words) !== -1);
       row.hidden = !show;
       if (show) { shown += 1; }
     });
@@ -436,15 +522,32 @@ def data_values(values: Sequence[Optional[str]]) -> str:
     return " ".join(NONE_VALUE if value is None else value for value in values)
 
 
-def answer_cell(row: CatalogueRow) -> str:
-    """The member-facing messages as the member reads them; the data payload is left out."""
+def answer_messages_html(messages: Sequence[Dict[str, Any]]) -> str:
+    """Member-facing messages as the member reads them; the data payload is left out."""
     parts = []
-    texts = [m for m in row.messages if m.get("text")]
+    texts = [m for m in messages if m.get("text")]
     for message in texts:
         css = ' class="closing"' if message is texts[-1] else ""
         chips = "".join(f'<span class="chip">{esc(b["title"])}</span>' for b in message.get("buttons") or [])
         parts.append(f"<p{css}>{esc(message['text'])}{'<br>' + chips if chips else ''}</p>")
     return "".join(parts)
+
+
+def language_block(language: str, content: str) -> str:
+    """Text in one language, marked with its `lang` (screen readers switch voice)
+    and `data-text-lang`, which the page's language filter shows or hides."""
+    return (
+        f'<div class="in-language" lang="{esc(language)}" data-text-lang="{esc(language)}">'
+        f'<p class="language-name">{esc(LANGUAGE_NAMES.get(language, language))}</p>{content}</div>'
+    )
+
+
+def answer_cell(row: CatalogueRow) -> str:
+    """The answer in every language, side by side, English first."""
+    blocks = "".join(
+        language_block(language, answer_messages_html(row.messages_in(language))) for language in LANGUAGES
+    )
+    return f'<div class="languages">{blocks}</div>'
 
 
 def list_cell(items: Sequence[str], code: bool = False) -> str:
@@ -576,6 +679,16 @@ def topic_section(
     )
 
 
+def language_options() -> str:
+    """The language filter's choices: every language (the default), or one of them."""
+    both = " and ".join(LANGUAGE_NAMES.get(language, language) for language in LANGUAGES)
+    return f'<option value="">{esc(both)}</option>' + "".join(
+        f'<option value="{esc(language)}" lang="{esc(language)}">'
+        f"{esc(LANGUAGE_NAMES.get(language, language))}</option>"
+        for language in LANGUAGES
+    )
+
+
 def options(choices: Sequence[Tuple[str, str]], everything: str) -> str:
     return f'<option value="">{esc(everything)}</option>' + "".join(
         f'<option value="{esc(value)}">{esc(label)}</option>' for value, label in choices
@@ -620,6 +733,8 @@ def filters_form(rules: CoverageRules, since: Optional[str], any_flags: bool) ->
         f'<div><label for="f-qualifier">Qualifier</label><select id="f-qualifier" name="qualifier">'
         '<option value="">Any qualifier</option><option value="plain">None given (a plain question)</option>'
         f"{qualifier_groups}</select></div>"
+        f'<div><label for="f-language">Answer language</label><select id="f-language" name="language">'
+        f"{language_options()}</select></div>"
         f'{checks}<div><button type="reset">Clear filters</button></div>'
         '<p id="shown-count" role="status" aria-live="polite"></p></form>'
     )
@@ -659,7 +774,7 @@ def rule_entry(rules: CoverageRules, rule: Rule, flag_counts: Mapping[str, int])
         if flag_counts.get(rule.id)
         else ""
     )
-    text = f"<p>{esc(fill_phrases(rule.text, rules.phrases))}</p>" if rule.text else ""
+    text = rule_texts(rules, rule) if rule.text else ""
     quotes = "".join(f"<li><q>{esc(quote)}</q></li>" for quote in rule.source)
     references = (
         "<ul>"
@@ -674,6 +789,20 @@ def rule_entry(rules: CoverageRules, rule: Rule, flag_counts: Mapping[str, int])
         f'<p class="label">The source article says:</p><ul class="quotes">{quotes}</ul>'
         f'<p class="label">References:{references}</p></div>'
     )
+
+
+def rule_texts(rules: CoverageRules, rule: Rule) -> str:
+    """A rule's member-facing text in every language, one paragraph each (marked
+    like the answers' blocks, so the language filter applies to them too)."""
+    paragraphs = []
+    for language in LANGUAGES:
+        texts = rules.in_language(language)
+        paragraphs.append(
+            f'<p class="rule-text" lang="{esc(language)}" data-text-lang="{esc(language)}">'
+            f'<span class="language-name">{esc(LANGUAGE_NAMES.get(language, language))}</span> '
+            f"{esc(fill_phrases(texts.rule(rule.id).text, texts.phrases))}</p>"
+        )
+    return "".join(paragraphs)
 
 
 def rules_section(rules: CoverageRules, flag_counts: Mapping[str, int]) -> str:
@@ -910,7 +1039,8 @@ def render_html(
         f"names the qualifier that made an answer not covered, whatever was asked. {shown_rows} rows "
         f"({len(rows)} in <code>answers.csv</code>, one per plan type) over {len(rules.topics)} topics. "
         "Each answer ends with the closing line shown; the chat also receives the coverage data (topic, "
-        "outcome, rules, references) with it.</p>"
+        "outcome, rules, references) with it. Each answer is shown in English and Spanish side by side "
+        "(the same rules and outcome); the &ldquo;Answer language&rdquo; filter shows one of them.</p>"
         f"{version_block(version, generated, rules)}</header>"
         f'<nav class="sections" aria-label="Sections"><ul>{nav}</ul></nav>'
         '<main><section id="answers" aria-labelledby="answers-heading"><h2 id="answers-heading">Answers</h2>'

@@ -1,7 +1,14 @@
 """`make preview`: what the assistant answers a member, and why, in the terminal.
 
     make preview Q="do i need a referral?" STATE=TX PLAN=hmo
-    python -m tools.preview --state TX --plan-type hmo "do i need a referral?"
+    make preview Q="do i need a referral?" LANG=es
+    python -m tools.preview --state TX --plan-type hmo --language es "do i need a referral?"
+
+`--language` (make: LANG) asks for the answer in "en" or "es", as a member's
+site does. make passes the shell's LANG when LANG=... is not given on its
+command line, and that is a locale ("C.UTF-8", "en_US.UTF-8"), not a choice:
+so only "en", "es" and a Spanish locale ("es_MX.UTF-8", "es-US") count as a
+choice, anything else as not given (the assistant then goes by the words).
 
 With RASA_URL (e.g. http://127.0.0.1:5005) and AGENT_TOKEN in the
 environment it asks that running assistant. Otherwise it starts the action
@@ -13,6 +20,7 @@ endpoint (channels/agent_preview.py), which runs the real model and actions.
 import argparse
 import json
 import os
+import re
 import secrets
 import sys
 import tempfile
@@ -23,10 +31,13 @@ from typing import Any, Dict, List, Optional
 
 from launch.paths import MODEL_PATH
 from launch.servers import Assistant, free_port
+from plan_coverage.engine import LANGUAGES
 
 PREVIEW_PATH = "/webhooks/preview/answer"
 WIDTH = 88
 BAR_WIDTH = 20
+# A Spanish locale name: "es_MX.UTF-8", "es-US", "es_ES@euro".
+SPANISH_LOCALE = re.compile(r"es[-_].*")
 
 
 class PreviewError(RuntimeError):
@@ -83,6 +94,15 @@ def ask_own_assistant(question: Dict[str, Any]) -> Dict[str, Any]:
             assistant.stop()
 
 
+def chosen_language(value: str) -> Optional[str]:
+    """The answer language asked for: "en", "es" (a Spanish locale counts as
+    "es"), or None for anything else, such as the shell's own LANG ("C.UTF-8")."""
+    value = value.strip()
+    if value in LANGUAGES:
+        return value
+    return "es" if SPANISH_LOCALE.fullmatch(value) else None
+
+
 def bar(confidence: Optional[float]) -> str:
     """A text confidence bar: filled blocks out of BAR_WIDTH, and the percentage."""
     if not isinstance(confidence, (int, float)):
@@ -112,7 +132,11 @@ def format_preview(question: Dict[str, Any], answer: Dict[str, Any]) -> str:
         f"{label} {question.get(key) or 'not given'}"
         for key, label in (("state", "state"), ("plan_type", "plan type"))
     )
-    lines: List[str] = [f"Question: {question['text']}", f"Plan context: {context}"]
+    lines: List[str] = [
+        f"Question: {question['text']}",
+        f"Plan context: {context}",
+        f"Language asked: {question.get('language') or 'not given (the assistant goes by the words)'}",
+    ]
     if question.get("history"):
         lines.append("Earlier messages: " + " / ".join(question["history"]))
     lines += ["", "WHAT THE MEMBER RECEIVES"]
@@ -157,10 +181,25 @@ def format_preview(question: Dict[str, Any], answer: Dict[str, Any]) -> str:
     citations = (answer.get("coverage") or {}).get("citations") or []
     lines.append("  References:" if citations else "  References:  none")
     lines += [wrapped(citation, "      ", "    - ") for citation in citations]
+    lines.append(f"  Language:    {describe_language(answer.get('language'))}")
     actions = ", ".join(a["name"] for a in answer.get("actions", []))
     lines.append(f"  Actions:     {actions or 'none'}")
     lines.append(f"  Fell back:   {'YES' if answer.get('fallback') else 'no'}")
     return "\n".join(lines)
+
+
+def describe_language(language: Optional[Dict[str, Any]]) -> str:
+    """The answer's language and what the detector found, in one line."""
+    if not language:
+        return "n/a"
+    detected = language.get("detected")
+    found = (
+        f"detected {detected.get('language') or 'none'} {percent(detected.get('confidence') or 0.0)}"
+        f"{'' if detected.get('clear') else ' (not clear enough to decide)'}"
+        if detected
+        else "not detected (a command skips NLU)"
+    )
+    return f"answer in {language.get('answer')}; {found}"
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -173,6 +212,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         action="append",
         default=[],
         help="an earlier member message (repeat, oldest first; newlines also separate)",
+    )
+    parser.add_argument(
+        "--language",
+        default="",
+        help='answer in "en" or "es" (a Spanish locale such as es_MX.UTF-8 counts as es); '
+        "anything else, e.g. the shell's LANG=C.UTF-8, is not given",
     )
     parser.add_argument("--json", action="store_true", help="print the endpoint's JSON answer")
     return parser.parse_args(argv)
@@ -189,6 +234,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         "plan_type": args.plan_type.strip().lower() or None,
         "history": [line.strip() for entry in args.history for line in entry.splitlines() if line.strip()],
     }
+    language = chosen_language(args.language)
+    if language is not None:
+        question["language"] = language
     rasa_url = os.environ.get("RASA_URL", "").strip()
     try:
         answer = ask_running_assistant(rasa_url, question) if rasa_url else ask_own_assistant(question)

@@ -17,8 +17,11 @@ def preview(assistant: Assistant) -> Callable[..., Dict[str, Any]]:
         state: Optional[str] = None,
         plan_type: Optional[str] = None,
         history: Optional[list] = None,
+        language: Optional[str] = None,
     ) -> Dict[str, Any]:
         body = {"text": text, "state": state, "plan_type": plan_type, "history": history or []}
+        if language is not None:
+            body["language"] = language
         status, answer, content = post_preview(assistant.preview_url, body, f"Bearer {assistant.agent_token}")
         assert status == 200, content[:500]
         return answer

@@ -70,6 +70,7 @@ def preview(
     plan_type: Optional[str] = None,
     history: str = "",
     token: Optional[str] = None,
+    language: Optional[str] = None,
 ) -> None:
     """Fill the form (the token only when given) and wait for the answer."""
     if token is not None:
@@ -77,6 +78,7 @@ def preview(
     page.get_by_label("Question, as the member typed it").fill(question)
     page.get_by_label("State").select_option(state or "")
     page.get_by_label("Plan type").select_option(plan_type or "")
+    page.get_by_label("Answer language").select_option(language or "")
     page.get_by_label("Earlier member messages (optional, one per line, oldest first)").fill(history)
     page.get_by_role("button", name="Preview the answer").click()
     expect(page.locator("#status")).to_have_text("Answer ready.", timeout=REPLY_WAIT_MS)
@@ -257,6 +259,37 @@ def test_a_share_link_reproduces_the_preview_without_the_token(browser: Any, ass
         assert page.locator("#rules .rule-id").all_text_contents() == rules
         screenshot(page, "agent-console-shared-link.png")
         assert shared.errors == []
+
+
+def test_the_language_picker_gets_the_spanish_answer_and_says_which_language_it_is(
+    browser: Any, assistant: Assistant
+) -> None:
+    expected = RULES.answer("therapy_massage", PlanContext(state="TX", plan_type="hmo"), "es")
+    with open_console(browser, assistant) as console:
+        page = console.page
+        # With the plan pickers (the narrow form column wraps them to two rows).
+        expect(page.locator("#preview-form .pickers").get_by_label("Answer language")).to_be_visible()
+        preview(page, THERAPY_QUESTION, "TX", "hmo", token=str(assistant.agent_token), language="es")
+        expect(page.locator("#member-messages .hcsc-chat__text").first).to_contain_text(
+            expected.text.split(".")[0]
+        )
+        expect(page.locator("#member-messages")).to_have_attribute("lang", "es")
+        expect(page.locator("#answer-language")).to_have_text("Español")
+        info = page.locator("#language-info")
+        expect(info).to_contain_text(
+            "Answer in Español (es); asked for Español (es); detected English (en), "
+        )
+        expect(info).to_contain_text("% sure")
+        screenshot(page, "agent-console-spanish.png")
+        link = page.locator("#share-link").input_value()
+        assert "lang=es" in link
+        # Not given: the words decide, and the console says what it detected.
+        preview(page, THERAPY_QUESTION, "TX", "hmo")
+        expect(page.locator("#answer-language")).to_have_text("English")
+        expect(info).to_contain_text("Answer in English (en); no language asked for; detected English (en)")
+        assert console.errors == []
+    with open_console(browser, assistant, url=link) as shared:
+        expect(shared.page.get_by_label("Answer language")).to_have_value("es")
 
 
 def test_a_flagged_answer_reaches_the_review_queue_without_personal_details(

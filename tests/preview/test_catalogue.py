@@ -17,12 +17,13 @@ import yaml
 from playwright.sync_api import expect
 
 from launch.paths import PROJECT_DIR
-from plan_coverage.engine import PlanContext, load_rules
+from plan_coverage.engine import PlanContext, fill_phrases, load_rules
 from tests.review.test_review_e2e import axe_violations
 from tools.catalogue import ANY, NOT_GIVEN, answer_text, csp_hash, member_messages
 from tools.flag_queue import FLAG_QUEUE_ENV
 
 RULES = load_rules()
+RULES_ES = load_rules(language="es")
 ARTIFACTS = PROJECT_DIR / "test-artifacts"
 
 
@@ -93,6 +94,63 @@ def test_each_row_is_what_the_engine_and_the_action_answer_for_all_it_covers(
             assert row["answer"] == answer_text(member_messages(RULES, answer))
             assert row["outcome_meaning"] == RULES.outcomes[answer.outcome]
             assert row["decided_by"] == (answer.decided_by or "")
+
+
+def test_each_row_holds_the_spanish_answer_for_all_it_covers_beside_the_english(
+    catalogue: Path, rows: Sequence[Dict[str, str]]
+) -> None:
+    with (catalogue / "answers.csv").open(encoding="utf-8", newline="") as handle:
+        header = next(csv.reader(handle))
+    # `answer` stays English (what reviewers' sheets read); Spanish is the next column.
+    assert header[header.index("answer") + 1] == "answer_es"
+    for row in rows:
+        for context in contexts_of(row):
+            answer = RULES.answer(row["topic"], context, "es")
+            assert answer.language == "es" and row["outcome"] == answer.outcome
+            assert row["answer_es"] == answer_text(member_messages(RULES_ES, answer)), (row["topic"], context)
+    referral = next(row for row in rows if row["topic"] == "referral" and row["plan_type"] == "ppo")
+    assert referral["answer"].startswith("Usually not.")
+    assert referral["answer_es"].startswith("Por lo general, no.")
+
+
+def answer_blocks(page: str) -> List[Dict[str, str]]:
+    """Each answer row's text by language: {"en": ..., "es": ...}, unescaped."""
+    found = []
+    for row in re.findall(r"<tr data-topic=.*?</tr>", page, re.DOTALL):
+        cell = re.search(r'<td class="answer">(.*?)</td>', row, re.DOTALL)
+        assert cell, row[:200]
+        blocks = re.findall(
+            r'<div class="in-language" lang="([a-z]+)" data-text-lang="\1">(.*?)</div>',
+            cell.group(1),
+            re.DOTALL,
+        )
+        found.append({language: html.unescape(re.sub(r"<[^>]+>", " ", text)) for language, text in blocks})
+    return found
+
+
+def test_the_page_shows_each_answer_in_english_and_spanish_side_by_side(catalogue: Path) -> None:
+    page = (catalogue / "answers.html").read_text(encoding="utf-8")
+    blocks = answer_blocks(page)
+    assert blocks and all(list(row) == ["en", "es"] for row in blocks)
+    spa = RULES.answer("spa_wellness", PlanContext())
+    spa_es = RULES.answer("spa_wellness", PlanContext(), "es")
+    # Rows for a plain spa question: the Spanish words beside the English, each in its own block.
+    spa_rows = [row for row in blocks if spa.text in " ".join(row["en"].split())]
+    assert spa_rows
+    for row in spa_rows:
+        spanish = " ".join(row["es"].split())
+        assert spa_es.text in spanish and spa_es.closing in spanish and spa.closing not in spanish
+    # The filter offers both languages, each named in its own language, and both by default.
+    [select] = re.findall(r'<select id="f-language" name="language">(.*?)</select>', page, re.DOTALL)
+    assert re.findall(r'<option value="([a-z]*)"', select) == ["", "en", "es"]
+    assert '<option value="es" lang="es">Español</option>' in select
+    # Rules show their member-facing words in both languages too.
+    rule = page[page.index('<div class="rule" id="rule-referral.ppo">') :]
+    spanish = html.escape(fill_phrases(RULES_ES.rule("referral.ppo").text, RULES_ES.phrases))
+    assert (
+        '<p class="rule-text" lang="es" data-text-lang="es">' in rule[: rule.index("The source article says")]
+    )
+    assert spanish in rule[: rule.index("The source article says")]
 
 
 def test_rows_split_by_qualifier_and_name_the_deciding_one(rows: Sequence[Dict[str, str]]) -> None:
@@ -362,6 +420,54 @@ def test_reviewers_can_read_the_page_in_a_browser(
 def states_of(row: Dict[str, str]) -> List[str]:
     """The states a CSV row holds for ("any": all)."""
     return list(RULES.context_values["state"]) if row["states"] == ANY else row["states"].split("; ")
+
+
+@pytest.mark.slow
+def test_the_language_filter_shows_one_language_or_both_and_the_search_reads_only_those(
+    browser: Any, catalogue: Path
+) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    errors: List[str] = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.goto((catalogue / "answers.html").as_uri())
+    shown = page.locator("#shown-count")
+    total = page.locator("main tbody tr[data-topic]").count()
+    english = page.locator('main tbody td.answer [data-text-lang="en"]')
+    spanish = page.locator('main tbody td.answer [data-text-lang="es"]')
+    expect(spanish.first).to_be_visible()
+    expect(english.first).to_be_visible()
+    # Side by side: the Spanish block is to the right of the English one, at the same height.
+    left, right = english.first.bounding_box(), spanish.first.bounding_box()
+    assert right["x"] >= left["x"] + left["width"] and abs(right["y"] - left["y"]) < 2
+
+    language = page.get_by_label("Answer language")
+    language.select_option("es")
+    expect(english.first).to_be_hidden()
+    expect(spanish.first).to_be_visible()
+    # Every row is still shown: each has its Spanish answer.
+    expect(shown).to_have_text(f"{total} of {total} answers shown.")
+    assert page.locator('main [data-text-lang="en"]:visible').count() == 0
+    # The Spanish answer has the whole width of the cell.
+    assert spanish.first.bounding_box()["width"] > left["width"] * 1.5
+    page.screenshot(path=str(ARTIFACTS / "catalogue-spanish.png"))
+    # Searching reads the languages shown: "referido" is Spanish only.
+    page.get_by_label("Search").fill("referido")
+    expect(shown).not_to_have_text(f"0 of {total} answers shown.")
+    expect(shown).not_to_have_text(f"{total} of {total} answers shown.")
+    language.select_option("en")
+    expect(shown).to_have_text(f"0 of {total} answers shown.")
+    page.get_by_label("Search").fill("referral")
+    expect(
+        page.locator('main tbody tr[data-topic]:visible td.answer [data-text-lang="en"]').first
+    ).to_be_visible()
+    assert page.locator('main [data-text-lang="es"]:visible').count() == 0
+    page.get_by_role("button", name="Clear filters").click()
+    expect(shown).to_have_text(f"{total} of {total} answers shown.")
+    expect(spanish.first).to_be_visible()
+    expect(english.first).to_be_visible()
+    assert errors == []
+    context.close()
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import pytest
 from rasa.shared.exceptions import RasaException
@@ -16,6 +16,7 @@ from channels.agent_preview import DEMO_ENV, TOKEN_ENV, AgentPreviewInput
 from launch.paths import PROJECT_DIR
 from launch.servers import VENV_BIN, Assistant, embedded_stores, free_port, quiet_env
 from plan_coverage.engine import PlanContext, load_rules
+from tools.preview import chosen_language
 
 RULES = load_rules()
 DEMO_BANNER = "AGENT PREVIEW DEMO MODE"
@@ -157,3 +158,35 @@ def test_the_terminal_preview_needs_the_agent_token(assistant: Assistant, token:
     assert result.returncode == 1
     assert message in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.slow
+def test_the_terminal_preview_answers_in_the_language_asked(assistant: Assistant) -> None:
+    # As `make preview LANG=es` runs it: LANG in the environment too (Python copes with "es").
+    result = preview_command(
+        assistant, str(assistant.agent_token), "--language", "es", "/ask_coverage_overview"
+    )
+    assert result.returncode == 0, result.stderr
+    expected = RULES.answer("coverage_overview", PlanContext(), "es")
+    flat = " ".join(result.stdout.split())
+    assert expected.text in flat and expected.closing in flat
+    assert "Language asked: es" in flat
+    assert "Language: answer in es; not detected (a command skips NLU)" in flat
+    # The shell's own LANG is a locale, not a choice: the words decide (English here).
+    typed = preview_command(
+        assistant, str(assistant.agent_token), "--language", "C.UTF-8", "is massage covered?"
+    )
+    assert typed.returncode == 0, typed.stderr
+    flat = " ".join(typed.stdout.split())
+    assert "Language asked: not given" in flat and "Language: answer in en; detected en" in flat
+
+
+@pytest.mark.parametrize(
+    "value, language",
+    [("es", "es"), ("en", "en"), ("es_MX.UTF-8", "es"), ("es-US", "es"), (" es ", "es")]
+    + [(locale, None) for locale in ("", "C.UTF-8", "C", "POSIX", "en_US.UTF-8", "fr_FR.UTF-8", "esperanto")],
+)
+def test_only_en_es_and_spanish_locales_choose_the_terminal_previews_language(
+    value: str, language: Optional[str]
+) -> None:
+    assert chosen_language(value) == language

@@ -11,7 +11,7 @@ import pytest
 from channels.agent_preview import MAX_TEXT_CHARS
 from launch.paths import PROJECT_DIR
 from launch.servers import Assistant
-from plan_coverage.engine import load_rules
+from plan_coverage.engine import PlanContext, load_rules
 from tests.preview.preview_client import post_preview
 
 pytestmark = pytest.mark.slow
@@ -135,6 +135,49 @@ def test_a_portal_context_fills_the_slots_and_no_plan_question_is_asked(preview:
     assert answer["outcome"]["name"] == "required"
 
 
+def test_a_question_with_language_es_gets_the_spanish_answer_members_get(send: Any, preview: Any) -> None:
+    """The agent asks in Spanish for an English question: the answer is the one a
+    member gets from a site that asks for Spanish (metadata "lang": "es")."""
+    text = "is massage therapy covered by my blue cross plan?"
+    member_reply = send(
+        f"test-{uuid.uuid4().hex}", text, metadata={"state": "TX", "plan_type": "hmo", "lang": "es"}
+    )
+    answer = preview(text, state="TX", plan_type="hmo", language="es")
+    assert answer["messages"] == without_recipient(member_reply)
+    expected = RULES.answer("coverage_overview", PlanContext(state="TX", plan_type="hmo"), "es")
+    assert answer["messages"][0]["text"] == expected.text
+    assert answer["coverage"]["language"] == "es" and answer["coverage"]["rules"] == list(expected.rule_ids)
+    language = answer["language"]
+    assert (language["answer"], language["requested"], language["conversation"]) == ("es", "es", "es")
+    # What the detector made of the English words, with lingua's confidence.
+    assert language["detected"]["language"] == "en" and 0.5 <= language["detected"]["confidence"] <= 1.0
+
+
+def test_a_command_with_language_es_gets_the_spanish_answer(preview: Any) -> None:
+    """A button's payload never reaches NLU: it carries the language itself, as in the member channels."""
+    answer = preview("/ask_coverage_overview", language="es")
+    expected = RULES.answer("coverage_overview", PlanContext(), "es")
+    assert answer["coverage"]["topic"] == "coverage_overview" and answer["coverage"]["language"] == "es"
+    assert answer["messages"][0]["text"] == expected.text
+    assert answer["language"]["answer"] == "es" and answer["language"]["detected"] is None
+    # What the assistant read is the button's payload, without the language: a share link replays it.
+    assert answer["read_as"]["text"] == "/ask_coverage_overview"
+
+
+def test_without_a_language_a_spanish_message_is_detected_with_its_confidence(preview: Any) -> None:
+    """No language asked: the detector's finding decides. (NLU has no Spanish
+    examples yet, so a Spanish question gets the Spanish not-understood reply.)"""
+    answer = preview("¿mi plan cubre la terapia de masaje?", state="IL", plan_type="ppo")
+    language = answer["language"]
+    assert (language["answer"], language["conversation"], language["requested"]) == ("es", "es", None)
+    assert language["detected"]["language"] == "es" and language["detected"]["clear"] is True
+    assert 0.8 <= language["detected"]["confidence"] <= 1.0
+    assert answer["messages"][0]["text"].startswith("Lo siento")
+    english = preview("is massage therapy covered?", language="en")
+    assert english["coverage"]["language"] == "en" and english["language"]["requested"] == "en"
+    assert english["language"]["answer"] == "en"
+
+
 @pytest.mark.parametrize(
     "authorization",
     [None, "Bearer ", "Bearer not-the-token", "Basic {token}", "Bearer {token}x", "{token}"],
@@ -158,6 +201,9 @@ def test_without_the_agent_token_the_answer_is_401_with_no_detail(
         ({"text": "referral?", "state": "CA"}, "state"),
         ({"text": "referral?", "plan_type": "gold"}, "plan_type"),
         ({"text": "referral?", "history": "i have a ppo"}, "history"),
+        ({"text": "referral?", "language": "fr"}, "language"),
+        ({"text": "referral?", "language": "es-MX"}, "language"),
+        ({"text": "referral?", "language": ["es"]}, "language"),
         (["do i need a referral?"], "object"),
         (b"{not json", "JSON"),
     ],

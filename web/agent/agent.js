@@ -11,7 +11,9 @@
   const TOKEN_KEY = "hcscAgent.token";
   // Share links carry the question and plan context in the fragment (#...),
   // which browsers never send to a server, and never the token.
-  const LINK_KEYS = { question: "q", state: "state", planType: "plan", history: "h" };
+  const LINK_KEYS = { question: "q", state: "state", planType: "plan", history: "h", language: "lang" };
+  // The assistant's languages, each named in its own language.
+  const LANGUAGE_NAMES = { en: "English", es: "Español" };
 
   const form = document.getElementById("preview-form");
   const tokenInput = document.getElementById("token");
@@ -19,6 +21,7 @@
   const questionInput = document.getElementById("question");
   const stateSelect = document.getElementById("state");
   const planTypeSelect = document.getElementById("plan-type");
+  const languageSelect = document.getElementById("language");
   const historyInput = document.getElementById("history");
   const askButton = document.getElementById("ask");
   const status = document.getElementById("status");
@@ -111,6 +114,7 @@
       text: questionInput.value.trim(),
       state: stateSelect.value || null,
       plan_type: planTypeSelect.value || null,
+      language: languageSelect.value || null,
       history: historyInput.value.split("\n").map((line) => line.trim()).filter(Boolean),
     };
   }
@@ -122,6 +126,7 @@
     params.set(LINK_KEYS.question, readAs ? readAs.text : question.text);
     if (question.state) params.set(LINK_KEYS.state, question.state);
     if (question.plan_type) params.set(LINK_KEYS.planType, question.plan_type);
+    if (question.language) params.set(LINK_KEYS.language, question.language);
     for (const message of readAs ? readAs.history : question.history) params.append(LINK_KEYS.history, message);
     const url = new URL(window.location.href);
     url.search = "";
@@ -141,6 +146,7 @@
     questionInput.value = text;
     selectIfOffered(stateSelect, params.get(LINK_KEYS.state) || "");
     selectIfOffered(planTypeSelect, params.get(LINK_KEYS.planType) || "");
+    selectIfOffered(languageSelect, params.get(LINK_KEYS.language) || "");
     historyInput.value = params.getAll(LINK_KEYS.history).join("\n");
     return true;
   }
@@ -178,8 +184,22 @@
     return lines.join("\n");
   }
 
-  function renderMember(messages) {
+  function languageName(code) {
+    return (LANGUAGE_NAMES[code] || String(code)) + " (" + code + ")";
+  }
+
+  // The answer's language, from the server (English when an older server does not say).
+  function answerLanguage(data) {
+    return (data.language && data.language.answer) || "en";
+  }
+
+  function renderMember(messages, language) {
     memberView.replaceChildren();
+    // Screen readers read the member's view in the answer's language.
+    memberView.lang = language;
+    const name = document.getElementById("answer-language");
+    name.textContent = LANGUAGE_NAMES[language] || language;
+    name.lang = language;
     const shared = renderer();
     rendererMissing.hidden = Boolean(shared);
     if (shared) {
@@ -223,8 +243,26 @@
     return item;
   }
 
+  // The answer's language, the one asked for, and what the detector found in the words.
+  function describeLanguage(data) {
+    const info = data.language || {};
+    const parts = ["Answer in " + languageName(answerLanguage(data))];
+    parts.push(info.requested ? "asked for " + languageName(info.requested) : "no language asked for");
+    const detected = info.detected;
+    if (detected && detected.language) {
+      parts.push(
+        "detected " + languageName(detected.language) + ", " + percent(detected.confidence) + " sure" +
+          (detected.clear ? "" : " (not clear enough to decide)"),
+      );
+    } else {
+      parts.push(detected ? "no language detected in the words" : "not detected (a button's command skips NLU)");
+    }
+    return parts.join("; ") + ".";
+  }
+
   function renderWhy(data) {
     document.getElementById("fallback-note").hidden = !data.fallback;
+    document.getElementById("language-info").textContent = describeLanguage(data);
 
     const outcome = document.getElementById("outcome");
     outcome.replaceChildren();
@@ -329,7 +367,7 @@
   function show(question, data) {
     const messages = Array.isArray(data.messages) ? data.messages : [];
     last = { question: question, data: data, text: answerAsText(messages) };
-    renderMember(messages);
+    renderMember(messages, answerLanguage(data));
     renderWhy(data);
     copyButton.disabled = last.text === "";
     copyStatus.textContent = "";
