@@ -16,6 +16,9 @@ def test_bench_smoke_run_writes_its_reports(trained_model: Path, tmp_path: Path)
     assert [level["concurrency"] for level in report["levels"]] == [1, 2]
     assert all(level["errors"] == 0 and level["messages"] >= 6 for level in report["levels"])
     assert report["rasa_server_peak_rss_mb"] > 0
+    # Spanish and English latency for the same questions, side by side (issue 15).
+    assert report["spanish_turn_p50_ms"] > 0 and report["english_turn_p50_ms"] > 0
+    assert "| one question, English / Spanish: p50 ms" in (tmp_path / "bench.md").read_text()
     assert "| concurrency |" in (tmp_path / "bench.md").read_text()
     # The per-stage profile of a member turn: the NLU stages and one spaCy pipeline run per turn.
     assert "| OnePassSpacyNLP.process |" in report["stage_profile"]

@@ -67,6 +67,21 @@ LONG_CONVERSATION_TEXTS = [
 ]
 
 
+# The same questions in English and Spanish (issue 15: Spanish p50 within 10%
+# of English), sent alternately, each from a new member.
+LANGUAGE_PAIRS = [
+    ("is massage covered by my plan?", "mi plan cubre los masajes?"),
+    (
+        "do i need a referral for massage in physical therapy?",
+        "necesito referido para masaje en terapia fisica?",
+    ),
+    ("is a spa massage covered?", "cubren un masaje en el spa?"),
+    ("does massage need prior authorization?", "el masaje necesita autorizacion previa?"),
+    ("is out of network massage covered?", "cubren el masaje fuera de la red?"),
+]
+LANGUAGE_ROUNDS = 8
+
+
 @dataclass
 class LoadResult:
     """Latencies of one load level."""
@@ -109,6 +124,23 @@ async def long_conversation(url: str, turns: int) -> List[float]:
             async with session.post(url, json={"sender": sender, "message": text}) as response:
                 await response.read()
             latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
+
+
+async def language_latencies(url: str, rounds: int = LANGUAGE_ROUNDS) -> Dict[str, List[float]]:
+    """Latencies (ms) of the same questions in English and in Spanish, sent alternately,
+    each as a new member's first message: {"en": [...], "es": [...]}."""
+    latencies: Dict[str, List[float]] = {"en": [], "es": []}
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        for _ in range(rounds):
+            for pair in LANGUAGE_PAIRS:
+                for language, text in zip(("en", "es"), pair, strict=True):
+                    sender = f"bench-{language}-{uuid.uuid4().hex[:12]}z"
+                    started = time.perf_counter()
+                    async with session.post(url, json={"sender": sender, "message": text}) as response:
+                        await response.read()
+                    latencies[language].append((time.perf_counter() - started) * 1000)
     return latencies
 
 
@@ -315,6 +347,8 @@ def run_once(
             levels.append(asyncio.run(drive(servers.rest_url, mix, concurrency, args.messages)))
         progress(f"  one conversation of {args.long_turns} turns...")
         long_turns = asyncio.run(long_conversation(servers.rest_url, args.long_turns))
+        progress("  the same questions in English and Spanish...")
+        by_language = asyncio.run(language_latencies(servers.rest_url))
         progress("  NLU only: /model/parse...")
         texts = [message for conversation in mix for message in conversation][: args.messages]
         nlu = asyncio.run(nlu_latencies(servers.base_url, token, texts))
@@ -333,6 +367,8 @@ def run_once(
         "nlu_parse_p50_ms": round(percentile(nlu, 50), 1),
         "nlu_parse_p95_ms": round(percentile(nlu, 95), 1),
         "long_conversation_block_p50_ms": block_medians(long_turns),
+        "english_turn_p50_ms": round(percentile(by_language["en"], 50), 1),
+        "spanish_turn_p50_ms": round(percentile(by_language["es"], 50), 1),
         **memory,
     }
 
@@ -434,6 +470,8 @@ def median_report(runs: List[Dict[str, Any]], train_s: Optional[float]) -> Dict[
         "nlu_parse_p95_ms",
         "rasa_server_peak_rss_mb",
         "action_server_peak_rss_mb",
+        "english_turn_p50_ms",
+        "spanish_turn_p50_ms",
     ]
     blocks = [run["long_conversation_block_p50_ms"] for run in runs]
     curve = [statistics.median(run_blocks[index] for run_blocks in blocks) for index in range(len(blocks[0]))]
@@ -448,6 +486,12 @@ def median_report(runs: List[Dict[str, Any]], train_s: Optional[float]) -> Dict[
         },
         **{key: med([run[key] for run in runs]) for key in scalar_keys},
     }
+
+
+def spanish_to_english(report: Dict[str, Any]) -> Optional[float]:
+    """Spanish p50 / English p50 for the same questions (issue 15: at most 1.10)."""
+    english, spanish = report.get("english_turn_p50_ms"), report.get("spanish_turn_p50_ms")
+    return round(spanish / english, 2) if english and spanish else None
 
 
 def markdown(report: Dict[str, Any]) -> str:
@@ -470,6 +514,9 @@ def markdown(report: Dict[str, Any]) -> str:
         "|---|---:|",
         "| NLU only (/model/parse) p50 / p95 ms | "
         f"{report['nlu_parse_p50_ms']} / {report['nlu_parse_p95_ms']} |",
+        "| one question, English / Spanish: p50 ms (Spanish / English) | "
+        f"{report.get('english_turn_p50_ms')} / {report.get('spanish_turn_p50_ms')} "
+        f"({spanish_to_english(report)}) |",
         f"| cold start (process start to first answer) s | {report['cold_start_s']} |",
         f"| training from scratch s | {report['training_from_scratch_s']} |",
         f"| Rasa server peak RSS MB | {report['rasa_server_peak_rss_mb']} |",
