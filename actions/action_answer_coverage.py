@@ -311,9 +311,10 @@ def plan_context(tracker: Tracker, is_new_question: bool) -> PlanContext:
     account). Naming an HCSC plan ends an earlier "I have Aetna" ("I have
     Cigna and BCBSTX" is answered for BCBSTX), and an insurer the member no
     longer has ("I used to have Cigna") is none.
-    Qualifiers (care setting, purpose, stage) belong to the question they
-    were asked with; a follow-up that refers back ("those", "what about...")
-    keeps them, and a qualifier the member denies is dropped.
+    Qualifiers (care setting, purpose, stage) belong to the massage the
+    conversation is on: a question naming none, or referring back ("those",
+    "what about..."), keeps them; one naming another massage starts from it;
+    a qualifier the member denies is dropped.
     """
     entities = latest_entities(tracker)
     portal = portal_plan(tracker)
@@ -344,10 +345,20 @@ def plan_context(tracker: Tracker, is_new_question: bool) -> PlanContext:
 
 
 def question_qualifiers(tracker: Tracker, is_new_question: bool) -> Dict[str, Optional[str]]:
-    """The care setting, purpose and stage this question is about (context keys)."""
+    """The care setting, purpose and stage this question is about (context keys).
+
+    A question that names none of them is about the massage the conversation
+    is on: after "is a spa massage covered?", "and out of network?" and "do
+    I need prior authorization?" are still about the spa massage (a "maybe"
+    would be wrong). One that names another ("...for physical therapy?")
+    starts from what it names, unless it refers back ("what about for
+    relaxation?").
+    """
     entities = latest_entities(tracker)
     denied = denied_entities(tracker)
-    keep_previous = not is_new_question or refers_back(str(tracker.latest_message.get("text") or ""))
+    names_one = bool(QUALIFIER_ENTITIES.keys() & (entities.keys() | denied))
+    text = str(tracker.latest_message.get("text") or "")
+    keep_previous = not is_new_question or not names_one or refers_back(text)
     values: Dict[str, Optional[str]] = {}
     for entity, key in QUALIFIER_ENTITIES.items():
         named = entities.get(entity, [])

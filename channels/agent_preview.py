@@ -57,7 +57,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.member_channel import offered_commands
+from channels.member_channel import LANGUAGE_SLOT, PERSONAL_DETAILS_NOTICE, offered_commands
 from channels.member_input import (
     MAX_MESSAGE_CHARS,
     command_with_language,
@@ -68,6 +68,7 @@ from nlu_components.language import requested_language
 from nlu_components.language_detector import DETECTION_KEY, LANGUAGE_ENTITY
 from plan_coverage.engine import DEFAULT_LANGUAGE, LANGUAGES, CoverageRules, load_rules
 from plan_coverage.replies import NOT_UNDERSTOOD_RESPONSE
+from rasa_server.nlg import response_text
 from tools.flag_queue import MAX_NOTE_CHARS, answer_as_text, append_flag, new_flag
 
 logger = logging.getLogger(__name__)
@@ -410,10 +411,15 @@ async def run_preview(
     commands = offered_commands(processor.domain)
     read_as = []
     metadata = plan_context_metadata(question["metadata"])
-    for text in [*question["history"], question["text"]]:
+    # The member channels tell a member once that personal details were not kept.
+    noticed_at: Optional[int] = None
+    for index, text in enumerate([*question["history"], question["text"]]):
         # Only the last message's replies are the answer being previewed.
         collector = CollectingOutputChannel()
-        read_as.append(prepare_member_text(text, commands).text)
+        prepared = prepare_member_text(text, commands)
+        read_as.append(prepared.text)
+        if prepared.removed and noticed_at is None:
+            noticed_at = index
         # As the member channels do: a command ("/ask_coverage_overview", a
         # button) never reaches NLU, so it carries the asked language itself.
         await isolated.handle_message(
@@ -428,7 +434,13 @@ async def run_preview(
     tracker = await isolated.tracker_store.retrieve(sender_id)
     if tracker is None:
         raise RuntimeError("the preview conversation was not stored")
-    explained = explain(tracker, collector.messages, load_rules())
+    messages = list(collector.messages)
+    if noticed_at == len(read_as) - 1:
+        # As the member gets it (channels/member_channel.py): the notice first,
+        # in the language the message sets.
+        language = tracker.get_slot(LANGUAGE_SLOT) or DEFAULT_LANGUAGE
+        messages.insert(0, {"text": response_text(PERSONAL_DETAILS_NOTICE, processor.domain, language)})
+    explained = explain(tracker, messages, load_rules())
     # What the assistant read, personal details replaced: the console's share
     # links carry these texts, never what the agent pasted.
     explained["read_as"] = {"text": read_as[-1], "history": read_as[:-1]}

@@ -33,11 +33,11 @@ from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 from sanic import Blueprint, Sanic
 
 from channels.member_input import command_with_language, plan_context_metadata, prepare_member_text
-from nlu_components.language import requested_language
+from nlu_components.language import detect_language, requested_language
 from plan_coverage.engine import load_rules
 from plan_coverage.replies import offered_payloads
 from rasa_server.always_a_reply import reply_if_silent
@@ -45,6 +45,8 @@ from rasa_server.always_a_reply import reply_if_silent
 logger = logging.getLogger(__name__)
 
 PERSONAL_DETAILS_NOTICE = "utter_personal_details_notice"
+# The conversation's language (domain.yml); responses have variations for it.
+LANGUAGE_SLOT = "language"
 # Commands the assistant's own user interfaces send besides button payloads:
 # the chat widget opens each conversation with "/greet" (web/widget/widget.js).
 INTERFACE_COMMANDS = frozenset({"/greet"})
@@ -147,7 +149,8 @@ class MemberMessageHandler:
             if show_member_text is not None:
                 await show_member_text(message.sender_id, prepared.text)
             try:
-                await tell_once_about_personal_details(agent, message.sender_id, output)
+                language = message_language(prepared.text, plan_context_metadata(message.metadata))
+                await tell_once_about_personal_details(agent, message.sender_id, output, language)
             except Exception as error:  # noqa: BLE001 - the answer matters more than the notice
                 logger.error("Telling the member about personal details failed: %s", type(error).__name__)
         notices = output.sent_count
@@ -174,16 +177,32 @@ class MemberMessageHandler:
         return self._commands[1]
 
 
-async def tell_once_about_personal_details(agent: Agent, sender_id: Text, output: OutputChannel) -> None:
+def message_language(text: Text, metadata: Dict[Text, Any]) -> Optional[Text]:
+    """The language this message sets for the conversation, as NLU will find it
+    (nlu_components/language_detector.py): the site's, else a clear message's."""
+    detection = detect_language(text)
+    return requested_language(metadata) or (detection.language if detection.clear else None)
+
+
+async def tell_once_about_personal_details(
+    agent: Agent, sender_id: Text, output: OutputChannel, language: Optional[Text] = None
+) -> None:
     """Send the personal-details notice unless this conversation already had it.
 
     The notice is run as an action, so it is in the tracker (which makes
     "once" hold across restarts and servers); the action_listen after it keeps
-    the next user turn where the rules expect it.
+    the next user turn where the rules expect it. It comes before NLU has read
+    the message, so the message's `language` (if it sets one) is set first:
+    a first message in Spanish gets the notice in Spanish.
     """
     async with agent.lock_store.lock(sender_id):
         if await conversation_had_action(agent.tracker_store, sender_id, PERSONAL_DETAILS_NOTICE):
             return
+        if language is not None and agent.processor is not None:
+            tracker = await agent.processor.fetch_tracker_with_initial_session(sender_id, output)
+            if tracker.get_slot(LANGUAGE_SLOT) != language:
+                tracker.update(SlotSet(LANGUAGE_SLOT, language))
+                await agent.processor.save_tracker(tracker)
         for action in (PERSONAL_DETAILS_NOTICE, ACTION_LISTEN_NAME):
             await agent.execute_action(sender_id, action, output, policy=None, confidence=None)
 

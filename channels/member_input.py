@@ -80,8 +80,12 @@ def _compile_exact_case(pattern: str) -> "re2._Regexp":
 
 _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+    # Spanish: "5 de mayo de 1970"
+    r"|enero|febrero|marzo|abril|mayo|junio|julio|agosto|sep?tiembre|octubre|noviembre|diciembre)"
 )
+# Between a day, a month and a year: "of" ("the 5th of May"), Spanish "de".
+_OF = r"(?:of|de)"
 _ORDINAL_WORD = (
     r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth"
     r"|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth"
@@ -251,10 +255,10 @@ _PATTERNS: Tuple[Tuple["re2._Regexp", Replacer], ...] = (
     # "born March third 1975", "dob: 1975".
     (
         _compile(
-            rf"\b{_BIRTH_WORDS}(?:\s*(?:is|was|:|-))?\s*(?:"
+            rf"\b{_BIRTH_WORDS}(?:\s*(?:is|was|es|fue|:|-))?\s*(?:"
             rf"\d{{1,4}}[./-]\d{{1,2}}(?:[./-]\d{{2,4}})?"
-            rf"|{_MONTH}\.?(?:\s+(?:the\s+)?{_DAY})?(?:\s+of)?,?(?:\s+\d{{4}}|\s+'?\d{{2}}\b)?"
-            rf"|(?:the\s+)?{_DAY}(?:\s+of)?\s+{_MONTH}\.?(?:,?\s+\d{{2,4}})?"
+            rf"|{_MONTH}\.?(?:\s+(?:the\s+)?{_DAY})?(?:\s+{_OF})?,?(?:\s+\d{{4}}|\s+'?\d{{2}}\b)?"
+            rf"|(?:the\s+|el\s+)?{_DAY}(?:\s+{_OF})?\s+{_MONTH}\.?(?:(?:,?\s+|\s+del?\s+)'?\d{{2,4}})?"
             rf"|\d{{4}}"
             r")\b\.?"
         ),
@@ -265,7 +269,7 @@ _PATTERNS: Tuple[Tuple["re2._Regexp", Replacer], ...] = (
         _compile(
             r"\b(?:\d{1,2}[./-]\d{1,2}[./-](?:\d{4}|\d{2})|\d{4}[./-]\d{1,2}[./-]\d{1,2})\b"
             rf"|\b{_MONTH}\.?\s+{_DAY},?\s+\d{{2,4}}\b"
-            rf"|\b(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH}\.?,?\s+\d{{2,4}}\b"
+            rf"|\b(?:the\s+)?{_DAY}\s+(?:{_OF}\s+)?{_MONTH}\.?(?:,?\s+|\s+del?\s+)\d{{2,4}}\b"
         ),
         _replace("date"),
     ),
@@ -311,9 +315,10 @@ _PATTERNS: Tuple[Tuple["re2._Regexp", Replacer], ...] = (
     ),
     # A title and a name anywhere: "my doctor is Dr. Patel", "Mrs Smith here".
     (_compile_exact_case(rf"\b(?P<keep>)(?P<name>{_TITLE}\s+{_NAME})\b"), _full_name),
-    # Card-style digit groups ("1234 5678 9012", "AAA 9999 9999").
+    # Card-style digit groups ("1234 5678 9012", "AAA 9999 9999", "XOF 1234 5678 90":
+    # a short last group goes with them).
     (
-        _compile(r"\b(?:(?P<letters>[a-z]{1,4})[ -]?)?(?P<groups>\d{3,5}(?:[ -]\d{3,5})+)\b"),
+        _compile(r"\b(?:(?P<letters>[a-z]{1,4})[ -]?)?(?P<groups>\d{3,5}(?:[ -]\d{3,5})+(?:[ -]\d{1,2})?)\b"),
         _digit_groups,
     ),
     # Any other code with six or more digits (member IDs such as XOF123456789),

@@ -35,7 +35,7 @@ REFERRING = (
     "what if",
     "and what",
     "also",
-    # Spanish ("y fuera de la red?" alone starts clean, as "out of network?" does)
+    # Spanish
     "lo mismo",
     "y si",
     "y para",

@@ -131,13 +131,25 @@ def test_inform_remembers_the_care_setting_of_the_pending_question() -> None:
     assert coverage_of(messages)["outcome"] == "not_covered"
 
 
-def test_a_new_question_starts_without_the_old_care_setting() -> None:
+def test_a_new_question_naming_no_massage_keeps_the_old_care_setting() -> None:
+    # After "is a spa massage covered?", "is out of network covered?" is still about the spa.
     tracker = make_tracker(
         "ask_out_of_network", slots={"plan_type": "ppo", "care_setting": "spa", "topic": "spa_wellness"}
     )
     messages, slots = run_action(tracker)
+    assert coverage_of(messages)["outcome"] == "not_covered"
+    assert slots["care_setting"] == "spa"
+
+
+def test_a_new_question_naming_another_massage_starts_without_the_old_care_setting() -> None:
+    tracker = make_tracker(
+        "ask_out_of_network",
+        {"care_setting": ["physical_therapy"]},
+        slots={"plan_type": "ppo", "care_setting": "spa", "purpose": "relaxation", "topic": "spa_wellness"},
+    )
+    messages, slots = run_action(tracker)
     assert coverage_of(messages)["outcome"] == "conditional"
-    assert slots["care_setting"] is None
+    assert (slots["care_setting"], slots["purpose"]) == ("physical_therapy", None)
 
 
 def test_physical_therapy_wins_over_a_massage_therapist_in_the_same_question() -> None:

@@ -172,16 +172,35 @@ def test_what_about_out_of_network_keeps_purpose_and_stage(slot: str, value: str
     assert coverages(run(t)[0]) == [("out_of_network", "not_covered")]
 
 
-def test_a_new_question_naming_no_qualifier_starts_clean() -> None:
+def test_a_new_question_naming_another_massage_starts_clean() -> None:
     t = tracker(
         "ask_referral",
         text="do I need a referral for physical therapy on my hmo",
-        entities=[("plan_type", "hmo")],
+        entities=[("plan_type", "hmo"), ("care_setting", "physical_therapy")],
         slots={"care_setting": "spa", "purpose": "relaxation", "stage": "maintenance"},
     )
     messages, slots = run(t)
     assert coverages(messages) == [("referral", "required")]
-    assert (slots["care_setting"], slots["purpose"], slots["stage"]) == (None, None, None)
+    assert (slots["care_setting"], slots["purpose"], slots["stage"]) == ("physical_therapy", None, None)
+
+
+@pytest.mark.parametrize(
+    "intent, text, slots",
+    [
+        # A question naming no massage is about the one the conversation is on.
+        ("ask_out_of_network", "and out of network?", {"care_setting": "spa", "plan_type": "ppo"}),
+        ("ask_out_of_network", "y fuera de la red?", {"care_setting": "spa", "plan_type": "ppo"}),
+        ("ask_prior_authorization", "do I need prior authorization?", {"care_setting": "spa"}),
+        ("ask_prior_authorization", "do i need prior approval?", {"stage": "maintenance"}),
+        ("ask_prior_authorization", "y necesito autorizacion previa?", {"purpose": "relaxation"}),
+    ],
+)
+def test_a_question_naming_no_massage_keeps_the_one_before(
+    intent: str, text: str, slots: Dict[str, Any]
+) -> None:
+    assert [outcome for _, outcome in coverages(run(tracker(intent, text=text, slots=slots))[0])] == [
+        "not_covered"
+    ]
 
 
 def test_plan_context_alone_re_answers_with_the_pending_qualifiers() -> None:

@@ -143,6 +143,12 @@ def test_whole_member_messages_lose_identifiers_even_when_cut(
         ("dob 1980-01-02", "date"),
         ("jane.doe+x@example.co.uk", "email"),
         ("card 1234 5678 9012 3456", "member_id"),
+        # Spanish dates and a short last digit group (fresh review).
+        ("mi fecha de nacimiento es 5 de mayo de 1970", "date"),
+        ("nací el 12 de octubre de 1981, me cubren masajes?", "date"),
+        ("naci el 3 de enero del 79", "date"),
+        ("el 14 de febrero de 1965 es mi cumpleaños", "date"),
+        ("mi id de miembro es XOF 1234 5678 90", "member_id"),
     ],
 )
 def test_examples_are_redacted(text: str, kind: str) -> None:
@@ -161,6 +167,9 @@ def test_examples_are_redacted(text: str, kind: str) -> None:
         "massage at a spa for $80",
         "my zip is 60601",
         "over 3 weeks, 2 times a week",
+        "97124 and 97140 2 times a week",
+        "tengo 12 visitas de terapia al año",
+        "may I get a massage in may 2025",
     ],
 )
 def test_plan_questions_keep_their_numbers(text: str) -> None:

@@ -15,9 +15,11 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
+from channels.member_channel import PERSONAL_DETAILS_NOTICE
 from channels.member_input import normalise_text
 from launch.cluster import cluster_stores, reachable
 from launch.servers import Assistant
+from rasa_server.nlg import response_text
 from tests.support.personal_details import CORPUS
 from tests.support.prerequisites import skip_unless_required
 from tests.support.replies import ends_with_a_closing_line
@@ -237,3 +239,21 @@ def test_a_question_around_personal_details_is_still_answered(send: Callable[...
     coverage = coverage_of(reply)
     assert coverage is not None and coverage["topic"] == "coverage_overview"
     assert "123456789" not in json.dumps(reply) and "4/12/1980" not in json.dumps(reply)
+
+
+@pytest.mark.parametrize("metadata", [None, {"lang": "es"}])
+def test_a_first_message_in_spanish_gets_the_notice_in_spanish(
+    send: Callable[..., Reply], metadata: Optional[Dict[str, Any]]
+) -> None:
+    # The notice comes before NLU reads the message: the message's language is set first.
+    reply = send(
+        f"spanish-details-{uuid.uuid4().hex[:10]}z",
+        "mi fecha de nacimiento es 5 de mayo de 1970 y mi id es XOF 1234 5678 90, "
+        "me cubren masajes en fisioterapia?",
+        metadata,
+    )
+    notice = response_text(PERSONAL_DETAILS_NOTICE, language="es")
+    assert reply[0]["text"].startswith(notice.split(".")[0]), reply[0]["text"]
+    coverage = coverage_of(reply)
+    assert coverage is not None and coverage["language"] == "es"
+    assert "1970" not in json.dumps(reply) and "5678" not in json.dumps(reply)

@@ -178,6 +178,24 @@ def test_other_insurers_listed_or_not(nlp: Language, text: str, value: str) -> N
     assert [(label, v) for label, v, _ in labelled(nlp, text) if label == "insurer"] == [("insurer", value)]
 
 
+@pytest.mark.parametrize(
+    "text, purposes",
+    [
+        # No health problem, said in words: no medical need (not covered, like relaxation).
+        ("I have no diagnosis, is massage through physical therapy covered?", ["relaxation"]),
+        ("nothing is wrong with me, my PT offers massages", ["relaxation"]),
+        ("a sports massage after my race", ["relaxation"]),
+        ("no tengo ninguna lesion, quiero masajes en la fisio", ["relaxation"]),
+        # A health problem named as well: both are found (the action prefers the medical one).
+        ("no diagnosis yet but my doctor wants massage for my back", ["relaxation", "medical"]),
+        # "no" before a health problem that is not about it stays medical.
+        ("I have no referral for my injury", ["medical"]),
+    ],
+)
+def test_no_medical_need_in_words(nlp: Language, text: str, purposes: List[str]) -> None:
+    assert [value for label, value, _ in labelled(nlp, text) if label == "purpose"] == purposes
+
+
 # --- issue 15: Spanish entities, accents or none, and Spanish negation ----------------
 
 

@@ -165,14 +165,16 @@ def test_a_command_with_language_es_gets_the_spanish_answer(preview: Any) -> Non
 
 
 def test_without_a_language_a_spanish_message_is_detected_with_its_confidence(preview: Any) -> None:
-    """No language asked: the detector's finding decides. (NLU has no Spanish
-    examples yet, so a Spanish question gets the Spanish not-understood reply.)"""
+    """No language asked: the detector's finding decides, and the Spanish
+    question gets the Spanish answer."""
     answer = preview("¿mi plan cubre la terapia de masaje?", state="IL", plan_type="ppo")
     language = answer["language"]
     assert (language["answer"], language["conversation"], language["requested"]) == ("es", "es", None)
     assert language["detected"]["language"] == "es" and language["detected"]["clear"] is True
     assert 0.8 <= language["detected"]["confidence"] <= 1.0
-    assert answer["messages"][0]["text"].startswith("Lo siento")
+    expected = RULES.answer("coverage_overview", PlanContext(state="IL", plan_type="ppo"), "es")
+    assert answer["messages"][0]["text"] == expected.text
+    assert answer["coverage"]["language"] == "es"
     english = preview("is massage therapy covered?", language="en")
     assert english["coverage"]["language"] == "en" and english["language"]["requested"] == "en"
     assert english["language"]["answer"] == "en"
@@ -243,3 +245,21 @@ def test_the_agent_page_loads_nothing_from_elsewhere_and_never_renders_markup() 
 
 def test_every_topic_has_a_question_here() -> None:
     assert {question[3] for question in TOPIC_QUESTIONS} == set(RULES.topics)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my member id is XOF839201557, is massage in physical therapy covered?",
+        "mi id de miembro es XOF 1234 5678 90, me cubren masajes en fisioterapia?",
+    ],
+)
+def test_the_preview_shows_the_personal_details_notice_the_member_gets(
+    send: Any, preview: Any, text: str
+) -> None:
+    member_reply = send(f"test-{uuid.uuid4().hex}", text, metadata={"state": "TX", "plan_type": "hmo"})
+    answer = preview(text, state="TX", plan_type="hmo")
+    assert answer["messages"] == without_recipient(member_reply)
+    # Once per conversation: a later message with details gets no second notice.
+    later = preview(text, state="TX", plan_type="hmo", history=[text])
+    assert len(later["messages"]) == len(answer["messages"]) - 1
