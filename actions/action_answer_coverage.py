@@ -55,6 +55,8 @@ PREFERRED = {
     "purpose": ("medical",),
     "stage": ("maintenance",),
 }
+# A button's payload or a typed command ("/ask_spa_wellness"), not words.
+COMMAND_PREFIX = "/"
 # Topics that are a qualifier's own question ("is a spa massage covered?").
 QUALIFIER_TOPICS = ("spa_wellness", "maintenance_care")
 # Set by RulerEntityExtractor (nlu_components/entity_value_normalizer.py) on a
@@ -102,11 +104,6 @@ class ActionAnswerCoverage(Action):
         topics = asked or pending
         entities = latest_entities(tracker)
         said = entities.keys() | denied_entities(tracker)
-        if denied_entities(tracker) and not QUALIFIER_ENTITIES.keys() & entities.keys():
-            # "not for relaxing, it's for my torn rotator cuff": the spa or
-            # maintenance words NLU heard were denied, and nothing else is
-            # named: a plain coverage question.
-            topics = list(dict.fromkeys(GENERIC_TOPIC if t in QUALIFIER_TOPICS else t for t in topics))
         if intent == FALLBACK_INTENT:
             if "insurer" not in entities or names_hcsc_plan(tracker):
                 dispatcher.utter_message(response=NOT_UNDERSTOOD_RESPONSE)
@@ -122,6 +119,13 @@ class ActionAnswerCoverage(Action):
             dispatcher.utter_message(response=NOT_UNDERSTOOD_RESPONSE)
             return []
         context = rules.clean_context(plan_context(tracker, is_new_question=bool(asked)))
+        if not context.qualifiers() and not text.startswith(COMMAND_PREFIX):
+            # A spa or maintenance question typed with no spa, relaxation or
+            # maintenance said ("is a deep tissue massage covered?", or "not
+            # for relaxing, it's for my torn rotator cuff"): a plain coverage
+            # question, whose answer says what is not covered. (The greeting's
+            # "Massage at a spa" button, /ask_spa_wellness, is what it says.)
+            topics = list(dict.fromkeys(GENERIC_TOPIC if t in QUALIFIER_TOPICS else t for t in topics))
         events: List[EventType] = [
             SlotSet(key, context.get(key)) for key in ("state", "plan_type", "insurer")
         ]

@@ -57,9 +57,24 @@ def test_a_question_gets_answer_payload_and_id_card_line_in_that_order() -> None
 
 @pytest.mark.parametrize("topic", sorted(set(RULES.topics) - {"non_hcsc_plan"}))
 def test_every_question_intent_answers_its_own_topic(topic: str) -> None:
-    messages, slots = run_action(make_tracker(f"ask_{topic}"))
+    # As a button sends it: the command alone, no entities.
+    tracker = make_tracker(f"ask_{topic}")
+    tracker.latest_message["text"] = f"/ask_{topic}"
+    messages, slots = run_action(tracker)
     assert coverage_of(messages)["topic"] == topic
     assert slots["topic"] == topic
+
+
+@pytest.mark.parametrize("topic", ["spa_wellness", "maintenance_care"])
+def test_a_typed_spa_or_maintenance_guess_naming_neither_is_a_plain_coverage_question(topic: str) -> None:
+    # "is a deep tissue massage covered?" read as a spa question: nothing says spa, relaxation or maintenance.
+    tracker = make_tracker(f"ask_{topic}")
+    tracker.latest_message["text"] = "is a deep tissue massage covered?"
+    messages, _ = run_action(tracker)
+    assert (coverage_of(messages)["topic"], coverage_of(messages)["outcome"]) == (
+        "coverage_overview",
+        "conditional",
+    )
 
 
 def test_plan_context_from_entities_shapes_the_answer_and_is_kept() -> None:
