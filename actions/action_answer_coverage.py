@@ -55,6 +55,8 @@ PREFERRED = {
     "purpose": ("medical",),
     "stage": ("maintenance",),
 }
+# The insurer value for a plan in another state ("I live in Georgia"): no other plan.
+OUT_OF_AREA = "out_of_area"
 # A button's payload or a typed command ("/ask_spa_wellness"), not words.
 COMMAND_PREFIX = "/"
 # Topics that are a qualifier's own question ("is a spa massage covered?").
@@ -142,7 +144,9 @@ class ActionAnswerCoverage(Action):
         else:
             answers, context = each
         # "I have Cigna and BCBSTX": answered for the HCSC plan, with a word on the other.
-        other_plan_too = "insurer" in entities and names_hcsc_plan(tracker)
+        other_plan_too = names_hcsc_plan(tracker) and any(
+            v != OUT_OF_AREA for v in entities.get("insurer", [])
+        )
         send(dispatcher, answers_messages(rules, answers, other_plan_too=other_plan_too))
         return events + [
             SlotSet("topic", TOPIC_SEPARATOR.join(topics) or None),

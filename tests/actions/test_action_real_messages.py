@@ -642,6 +642,21 @@ def test_an_hcsc_plan_named_beside_another_insurer_is_answered_and_ends_the_othe
     assert coverages(run(later)[0]) == [("referral", "required")]
 
 
+def test_a_plan_in_another_state_gets_no_hcsc_rules_unless_an_hcsc_plan_is_named() -> None:
+    # "I have bcbs, I live in Georgia. is massage in PT covered?"
+    t = tracker(
+        "ask_therapy_massage", entities=[("insurer", "out_of_area"), ("care_setting", "physical_therapy")]
+    )
+    assert coverages(run(t)[0]) == [("non_hcsc_plan", "not_applicable")]
+    # "I live in georgia but have BCBSIL through my employer": BCBSIL, and no "other plan" line.
+    named = tracker("ask_therapy_massage", entities=[("insurer", "out_of_area"), ("state", "IL")])
+    named.latest_message["entities"][1]["hcsc_plan"] = True
+    messages, slots = run(named)
+    assert coverages(messages) == [("therapy_massage", "conditional")]
+    assert RULES.prompts["other_plan_too"] not in [m.get("text") for m in messages]
+    assert slots["insurer"] is None
+
+
 def test_an_insurer_the_member_has_still_gets_no_hcsc_rules_next_to_a_state() -> None:
     # "I live in Texas and have Aetna": a state is where the member lives, not an HCSC plan.
     t = tracker("ask_referral", entities=[("state", "TX"), ("insurer", "aetna")])

@@ -172,6 +172,10 @@ def test_plan_entities_are_never_negated(nlp: Language) -> None:
         ("i'm with acme health plan", "unlisted"),
         ("I'm on the Sunrise Health plan", "unlisted"),
         ("i'm with Prairie Star health plan", "unlisted"),
+        # A plan in another state (that state's Blue plan, not HCSC's).
+        ("I have bcbs, I live in Georgia", "out_of_area"),
+        ("is massage covered in california", "out_of_area"),
+        ("vivo en florida y tengo blue cross", "out_of_area"),
     ],
 )
 def test_other_insurers_listed_or_not(nlp: Language, text: str, value: str) -> None:
