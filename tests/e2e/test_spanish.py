@@ -5,13 +5,16 @@ The conversation's language is the slot `language`: set by a site's
 message clearly in one language; short or ambiguous messages keep it.
 """
 
+import asyncio
 import uuid
 from typing import Any, Callable, Dict, List, Optional
 
 import pytest
 
+from launch.servers import Assistant
 from plan_coverage.engine import PlanContext, load_rules
 from rasa_server.nlg import response_text
+from tests.support.socketio_client import ChatClient
 
 pytestmark = pytest.mark.slow
 
@@ -90,3 +93,48 @@ def test_a_spanish_conversation_gets_the_spanish_fallback(send: Send) -> None:
         [response_text("utter_default", language="es")],
         [response_text("utter_out_of_scope", language="es")],
     )
+
+
+# Typed the way members type in Spanish (no accents, Spanglish); the answers
+# come from the Spanish NLU (data/nlu/spanish.yml) and the Spanish entity words.
+TYPED_SPANISH = [
+    ("necesito referido para la terapia fisica con masaje? tengo un hmo de tejas", "referral", "required"),
+    ("me cubren un masaje en el spa para relajarme?", "spa_wellness", "not_covered"),
+    (
+        "no es en un spa, mi fisio me da el masaje por una lesion, me lo cubren?",
+        "therapy_massage",
+        "conditional",
+    ),
+    ("tengo Molina, me cubren los masajes?", "non_hcsc_plan", "not_applicable"),
+]
+
+
+@pytest.mark.parametrize("text, topic, outcome", TYPED_SPANISH)
+def test_a_typed_spanish_question_gets_the_spanish_answer_over_rest(
+    send: Send, text: str, topic: str, outcome: str
+) -> None:
+    reply = send(new_sender(), text)
+    coverage = coverage_of(reply)
+    assert coverage is not None, reply
+    assert (coverage["topic"], coverage["outcome"], coverage["language"]) == (topic, outcome, "es")
+    assert texts_of(reply)[-1] in (SPANISH.closing, SPANISH.answer("non_hcsc_plan", PlanContext()).closing)
+
+
+def test_a_typed_spanish_question_gets_the_spanish_answer_over_socketio(assistant: Assistant) -> None:
+    def ends_with_spanish_closing(reply: List[Dict[str, Any]]) -> bool:
+        return bool(reply) and reply[-1].get("text") == SPANISH.closing
+
+    async def conversation() -> List[Dict[str, Any]]:
+        client = ChatClient(assistant.base_url)
+        try:
+            session_id = await client.connect()
+            text, _, _ = TYPED_SPANISH[0]
+            return await client.ask(session_id, text, until=ends_with_spanish_closing)
+        finally:
+            await client.close()
+
+    reply = asyncio.run(conversation())
+    coverage = next(m["custom"]["coverage"] for m in reply if "coverage" in (m.get("custom") or {}))
+    assert (coverage["topic"], coverage["outcome"], coverage["language"]) == ("referral", "required", "es")
+    context = PlanContext(state="TX", plan_type="hmo", setting="physical_therapy")
+    assert reply[0]["text"] == SPANISH.answer("referral", context).text
