@@ -26,6 +26,7 @@ from plan_coverage.followups import (
     asks_about_money,
     first_cue,
     names_it,
+    names_massage,
     order_as_asked,
     question_sentence,
     question_spans,
@@ -59,6 +60,8 @@ PREFERRED = {
 OUT_OF_AREA = "out_of_area"
 # A button's payload or a typed command ("/ask_spa_wellness"), not words.
 COMMAND_PREFIX = "/"
+# Questions about the plan, not about a massage.
+PLAN_TOPICS = ("plan_lookup", "about_hcsc")
 # Topics that are a qualifier's own question ("is a spa massage covered?").
 QUALIFIER_TOPICS = ("spa_wellness", "maintenance_care")
 # Set by RulerEntityExtractor (nlu_components/entity_value_normalizer.py) on a
@@ -120,7 +123,7 @@ class ActionAnswerCoverage(Action):
             # message ("hmm"): say so rather than repeat the last answer.
             dispatcher.utter_message(response=NOT_UNDERSTOOD_RESPONSE)
             return []
-        context = rules.clean_context(plan_context(tracker, is_new_question=bool(asked)))
+        context = rules.clean_context(plan_context(tracker, bool(asked), topics))
         if not context.qualifiers() and not text.startswith(COMMAND_PREFIX):
             # A spa or maintenance question typed with no spa, relaxation or
             # maintenance said ("is a deep tissue massage covered?", or "not
@@ -310,7 +313,7 @@ def send(dispatcher: CollectingDispatcher, messages: List[Message]) -> None:
         )
 
 
-def plan_context(tracker: Tracker, is_new_question: bool) -> PlanContext:
+def plan_context(tracker: Tracker, is_new_question: bool, topics: Sequence[str] = ()) -> PlanContext:
     """The member's plan context for this turn.
 
     Slots already hold what the member said (Rasa fills them from entities).
@@ -348,24 +351,32 @@ def plan_context(tracker: Tracker, is_new_question: bool) -> PlanContext:
         # "I used to have Cigna", "switched from Aetna": Rasa filled the slot
         # from the entity, but that insurer is not the member's plan now.
         insurer = None
-    qualifiers = question_qualifiers(tracker, is_new_question)
+    qualifiers = question_qualifiers(tracker, is_new_question, topics)
     return PlanContext(state=state, plan_type=plan_type, insurer=insurer, **qualifiers)
 
 
-def question_qualifiers(tracker: Tracker, is_new_question: bool) -> Dict[str, Optional[str]]:
+def question_qualifiers(
+    tracker: Tracker, is_new_question: bool, topics: Sequence[str] = ()
+) -> Dict[str, Optional[str]]:
     """The care setting, purpose and stage this question is about (context keys).
 
-    A question that names none of them is about the massage the conversation
-    is on: after "is a spa massage covered?", "and out of network?" and "do
-    I need prior authorization?" are still about the spa massage (a "maybe"
-    would be wrong). One that names another ("...for physical therapy?")
-    starts from what it names, unless it refers back ("what about for
-    relaxation?").
+    A question that leaves out what it is about is about the massage the
+    conversation is on: after "is a spa massage covered?", "and out of
+    network?" and "do I need prior authorization?" are still about the spa
+    massage (a "maybe" would be wrong). A question about massage in general
+    ("do I need a referral for massage therapy?") or naming another
+    ("...for physical therapy?") starts from what it names, unless it refers
+    back ("what about for relaxation?"). So does a question about the plan
+    itself ("how can I find out what my plan covers?").
     """
     entities = latest_entities(tracker)
     denied = denied_entities(tracker)
-    names_one = bool(QUALIFIER_ENTITIES.keys() & (entities.keys() | denied))
     text = str(tracker.latest_message.get("text") or "")
+    names_one = (
+        bool(QUALIFIER_ENTITIES.keys() & (entities.keys() | denied))
+        or names_massage(text)
+        or bool(topics and set(topics) <= set(PLAN_TOPICS))
+    )
     keep_previous = not is_new_question or not names_one or refers_back(text)
     values: Dict[str, Optional[str]] = {}
     for entity, key in QUALIFIER_ENTITIES.items():

@@ -184,3 +184,12 @@ def question_sentence(text: str) -> str:
     cover?"); the whole text when none does."""
     sentences = re.findall(r"[^.!?]*\?+", text or "")
     return sentences[-1].strip() if sentences else text
+
+
+_MASSAGE_RE = re.compile(r"\b(?:massages?|masajes?|massage therapy|terapia de masajes?)\b", re.IGNORECASE)
+
+
+def names_massage(text: str) -> bool:
+    """True when a question says what it is about ("...for massage therapy?"), rather
+    than leaving it to the conversation ("and out of network?", "do I need prior auth?")."""
+    return bool(_MASSAGE_RE.search(text or ""))

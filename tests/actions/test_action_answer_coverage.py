@@ -147,10 +147,11 @@ def test_inform_remembers_the_care_setting_of_the_pending_question() -> None:
 
 
 def test_a_new_question_naming_no_massage_keeps_the_old_care_setting() -> None:
-    # After "is a spa massage covered?", "is out of network covered?" is still about the spa.
+    # After "is a spa massage covered?", "and out of network?" is still about the spa.
     tracker = make_tracker(
         "ask_out_of_network", slots={"plan_type": "ppo", "care_setting": "spa", "topic": "spa_wellness"}
     )
+    tracker.latest_message["text"] = "and out of network?"
     messages, slots = run_action(tracker)
     assert coverage_of(messages)["outcome"] == "not_covered"
     assert slots["care_setting"] == "spa"

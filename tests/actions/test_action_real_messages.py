@@ -203,6 +203,24 @@ def test_a_question_naming_no_massage_keeps_the_one_before(
     ]
 
 
+@pytest.mark.parametrize(
+    "intent, text, expected",
+    [
+        # A question about massage in general starts clean (it says what it is about).
+        ("ask_prior_authorization", "does massage therapy need prior authorization", "often_required"),
+        ("ask_referral", "do i need a referral for massage therapy", "not_required"),
+        ("ask_referral", "necesito referido para masajes?", "not_required"),
+        # A question about the plan itself is not about the massage before.
+        ("ask_plan_lookup", "how can i find out what my own plan covers", "info"),
+    ],
+)
+def test_a_question_about_massage_in_general_starts_clean(intent: str, text: str, expected: str) -> None:
+    slots = {"stage": "maintenance", "care_setting": "spa", "plan_type": "ppo", "state": "IL"}
+    assert [outcome for _, outcome in coverages(run(tracker(intent, text=text, slots=slots))[0])] == [
+        expected
+    ]
+
+
 def test_plan_context_alone_re_answers_with_the_pending_qualifiers() -> None:
     t = tracker(
         "inform",

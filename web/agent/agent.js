@@ -204,7 +204,7 @@
     rendererMissing.hidden = Boolean(shared);
     if (shared) {
       // No onQuickReply: the buttons show as the member sees them, inert here.
-      shared.renderAnswer(memberView, messages, {});
+      shared.renderAnswer(memberView, messages, { lang: language });
     } else {
       for (const line of answerAsText(messages).split("\n")) memberView.appendChild(el("p", line));
     }

@@ -18,6 +18,9 @@
  * line as its last sentence and its "Based on" references; each question
  * with buttons directly above them.
  *
+ * options: {labels?, quickReplies? (false: none), onQuickReply?, lang?: the
+ * turn's language, set on the turn and each bubble for screen readers}.
+ *
  * Every text goes into the page with textContent, never parsed as HTML.
  */
 (function () {
@@ -168,11 +171,21 @@
     const settings = options || {};
     const labels = Object.assign({}, LABELS, settings.labels || {});
     const root = element("div", { class: "hcsc-chat__turn" });
+    // The turn's language on it and on each bubble, so screen readers switch voice.
+    if (settings.lang) {
+      root.setAttribute("lang", settings.lang);
+    }
+    function languageOf(node) {
+      if (settings.lang) {
+        node.setAttribute("lang", settings.lang);
+      }
+      return node;
+    }
     answerParts(botMessages).forEach(function (item) {
       if (item.kind === "bubble") {
-        root.append(bubble(item, labels));
+        root.append(languageOf(bubble(item, labels)));
       } else {
-        root.append(bubble({ paragraphs: [{ text: item.text }], closing: [], sources: [] }, labels));
+        root.append(languageOf(bubble({ paragraphs: [{ text: item.text }], closing: [], sources: [] }, labels)));
         if (settings.quickReplies !== false) {
           root.append(quickReplyGroup(item.replies, labels, settings.onQuickReply));
         }

@@ -942,8 +942,8 @@
             }
           },
           labels: { assistant: answerWords.assistant, sources: answerWords.sources, quickReplies: answerWords.quickReplies },
+          lang: entryLanguage(entry),
         });
-        markLanguage(node, entryLanguage(entry));
         if (entry.feedback === "offered") {
           const answers = node.querySelectorAll("[data-coverage]");
           if (answers.length) {
@@ -962,13 +962,6 @@
 
     // The turn and each of its bubbles, so a screen reader reads each one
     // in its own language whatever the widget's is.
-    function markLanguage(node, lang) {
-      node.setAttribute("lang", lang);
-      node.querySelectorAll(".hcsc-chat__message").forEach(function (bubble) {
-        bubble.setAttribute("lang", lang);
-      });
-    }
-
     function showMemberTextAsKept(text) {
       for (let index = history.length - 1; index >= 0; index -= 1) {
         const entry = history[index];
