@@ -98,11 +98,12 @@ class ActionAnswerCoverage(Action):
         intent = question_in_a_story(tracker, intent, text, rules)
         intent = with_second_question(tracker, intent, text, rules)
         asked = order_as_asked(topics_for_intent(intent, rules), text)
-        if asked and any(asks_about_money(text[start:end]) for start, end in question_spans(text)):
+        beside_money = topics_beside_money(asked, text) if asked else None
+        if beside_money is not None:
             # "how many dollars will my plan pay for massage": an amount, which
             # the assistant cannot see. Say so; answer only what else was asked.
             dispatcher.utter_message(response=ACCOUNT_QUESTION_RESPONSE)
-            asked = topics_beside_money(asked, text)
+            asked = beside_money
             if not asked:
                 return []
         pending = [t for t in (tracker.get_slot("topic") or "").split(TOPIC_SEPARATOR) if t in rules.topics]
@@ -157,17 +158,17 @@ class ActionAnswerCoverage(Action):
         ]
 
 
-def topics_beside_money(topics: Sequence[str], text: Text) -> List[str]:
-    """Of the topics asked, those asked outside a question about money.
+def topics_beside_money(topics: Sequence[str], text: Text) -> Optional[List[str]]:
+    """Of the topics asked, those asked outside a question about money; None when
+    the message asks nothing about money.
 
-    A message with no money question keeps them all; "what is my copay for
-    massage in PT" keeps none; "is massage covered? and what's my copay?"
-    keeps the coverage question.
+    "what is my copay for massage in PT" keeps none; "is massage covered? and
+    what's my copay?" keeps the coverage question.
     """
     spans = question_spans(text)
     plain = [text[start:end] for start, end in spans if not asks_about_money(text[start:end])]
     if len(plain) == len(spans):
-        return list(topics)
+        return None
     return [t for t in topics if any(first_cue(t, part) is not None for part in plain)]
 
 
