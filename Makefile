@@ -143,11 +143,12 @@ types: $(STAMPS)/venv
 	$(VENV)/bin/mypy
 
 # A benchmark, not a test: it reports figures and asserts none.
-# TARGET=cluster measures 1 and 2 Rasa servers behind nginx on Postgres + Redis.
+# TARGET=cluster measures 1 and 2 Rasa servers behind nginx on Postgres + Redis;
+# HOSTS=netns puts each process on a network-namespace host of its own (root).
 # TARGET=review times `make review` on a generated store of 100,000 conversations (SQLite, Postgres).
 bench: $(if $(filter review,$(TARGET)),$(STAMPS)/venv,$(MODEL))
 	@$(if $(filter review,$(TARGET)),true,scripts/ensure_system_packages.sh)
-	$(PYTHON) -m tools.bench --target $(or $(TARGET),single) $(BENCH_ARGS)
+	$(PYTHON) -m tools.bench --target $(or $(TARGET),single) $(if $(HOSTS),--hosts $(HOSTS)) $(BENCH_ARGS)
 
 lock: $(STAMPS)/venv
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.in

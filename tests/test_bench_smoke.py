@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from launch.cluster import netns_missing
+from tests.support.prerequisites import skip_unless_required
 from tools import bench
 
 pytestmark = pytest.mark.slow
@@ -27,6 +29,21 @@ def test_bench_smoke_run_writes_its_reports(trained_model: Path, tmp_path: Path)
         in (tmp_path / "bench.md").read_text()
     )
     assert (tmp_path / "bench.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_bench_smoke_run_on_a_cluster_of_network_namespace_hosts(trained_model: Path, tmp_path: Path) -> None:
+    """`make bench TARGET=cluster HOSTS=netns`: 1 then 2 Rasa servers, each on a host of its own."""
+    missing = netns_missing()
+    if missing:
+        skip_unless_required("namespace hosts need " + ", ".join(missing))
+    assert bench.main(["--smoke", "--target", "cluster", "--hosts", "netns", "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "bench.json").read_text())
+    assert report["hosts"] == "netns"
+    assert all(level["errors"] == 0 for level in report["levels"] + report["one_server_levels"])
+    # JSON keys: the concurrencies of --smoke.
+    assert set(report["throughput_ratio_2_to_1"]) == {"1", "2"}
+    assert "on netns hosts" in (tmp_path / "bench.md").read_text()
+    assert "| throughput 2 servers / 1 server at concurrency 2 |" in (tmp_path / "bench.md").read_text()
 
 
 def test_percentile_is_nearest_rank() -> None:

@@ -39,7 +39,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import aiohttp
 import yaml
 
-from launch.cluster import Cluster, cluster_stores, missing_services
+from launch.cluster import HOST_MODES, Cluster, cluster_stores, missing_services, netns_missing
 from launch.paths import MODEL_PATH, PROJECT_DIR
 from launch.servers import (
     VENV_BIN,
@@ -303,8 +303,9 @@ def progress(text: str) -> None:
     print(f"\r\033[K{text}", end="", flush=True)
 
 
-def deployment(target: str, rasa_servers: int, log: Any, token: str) -> Any:
-    """The servers to measure: one assistant, or a cluster of `rasa_servers` behind nginx."""
+def deployment(target: str, rasa_servers: int, log: Any, token: str, hosts: str = "loopback") -> Any:
+    """The servers to measure: one assistant, or a cluster of `rasa_servers` behind nginx,
+    on this host's loopback or on network-namespace hosts (`hosts`, launch/cluster.py)."""
     api = ["--enable-api", f"--auth-token={token}"]  # one argument: a token may start with "-"
     if target == "single":
         # A tracker store of its own: the benchmark's conversations stay out of var/.
@@ -316,7 +317,9 @@ def deployment(target: str, rasa_servers: int, log: Any, token: str) -> Any:
             extra_rasa_args=api,
             stores=embedded_stores(tracker_db),
         )
-    return Cluster(rasa_servers=rasa_servers, action_servers=rasa_servers, output=log, extra_rasa_args=api)
+    return Cluster(
+        rasa_servers=rasa_servers, action_servers=rasa_servers, output=log, extra_rasa_args=api, hosts=hosts
+    )
 
 
 def _processes(servers: Any, kind: str) -> List[ServerProcess]:
@@ -329,7 +332,7 @@ def run_once(
 ) -> Dict[str, Any]:
     """Start the servers, measure cold start, load levels, NLU and memory; stop them."""
     token = secrets.token_urlsafe(16)
-    servers = deployment(args.target, rasa_servers, log, token)
+    servers = deployment(args.target, rasa_servers, log, token, args.hosts)
     started = time.perf_counter()
     servers.start()
     try:
@@ -497,7 +500,9 @@ def spanish_to_english(report: Dict[str, Any]) -> Optional[float]:
 def markdown(report: Dict[str, Any]) -> str:
     """The report as a Markdown table a person can read."""
     lines = [
-        f"Target: {report.get('target', 'single')}. "
+        f"Target: {report.get('target', 'single')}"
+        + (f" on {report['hosts']} hosts" if report.get("hosts") else "")
+        + ". "
         f"Median of {report['runs']} run(s) on {os.cpu_count()} cores.",
         "",
         "| concurrency | messages | errors | p50 ms | p95 ms | p99 ms | messages/s |",
@@ -633,6 +638,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         "or the review report on a generated store (tools/review_bench.py)",
     )
     parser.add_argument(
+        "--hosts",
+        choices=HOST_MODES,
+        default="loopback",
+        help="--target cluster: every process on this host's loopback, or each on a "
+        "network-namespace host of its own (netns; needs root)",
+    )
+    parser.add_argument(
         "--conversations", type=int, default=100_000, help="generated conversations (--target review)"
     )
     args = parser.parse_args(argv)
@@ -650,7 +662,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 1
     args.out.mkdir(parents=True, exist_ok=True)
     if args.target == "cluster":
-        missing = missing_services(cluster_stores())
+        missing = missing_services(cluster_stores()) if args.hosts == "loopback" else netns_missing()
         if missing:
             print("error: the cluster needs " + ", ".join(missing) + ".", file=sys.stderr)
             return 1
@@ -692,6 +704,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     progress("")
     report = median_report(runs[sizes[-1]], train_s)
     report["target"] = args.target
+    if args.target == "cluster":
+        report["hosts"] = args.hosts
     if reference is not None:
         # The single assistant's figures: in a cluster run, the one-server run's.
         ours = median_report(runs[1] if args.target == "cluster" else runs[sizes[-1]], train_s)
