@@ -8,6 +8,7 @@ an upgrade stop here, so whoever upgrades reviews them.
 
 import logging
 import sqlite3
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Dict, Optional, Text, Type
 
@@ -60,17 +61,84 @@ def _action_response_validator() -> Any:
     return validator_class(schema)
 
 
+@dataclass(frozen=True)
+class EventDispatchValidator:
+    """Rasa's action response schema, with each event checked against its own type only.
+
+    Rasa's event schema is `oneOf` 23 event types that differ by a constant
+    `event` name (which the schema requires, as a string). An event is valid
+    exactly when the one type whose name it carries accepts it, so checking
+    that type alone gives the same verdict; jsonschema, asked for `oneOf`,
+    tries all 23 and builds an error for each one that fails: about 5 ms per
+    custom action call on this 2-core machine. Built only when the schema has
+    that shape (`from_schema` returns None otherwise).
+    """
+
+    response: Any
+    by_event_name: Dict[Text, Any]
+
+    @classmethod
+    def from_schema(cls, schema: Dict[Text, Any]) -> Optional["EventDispatchValidator"]:
+        """The validator for Rasa's response schema, or None if the schema is not of the shape above."""
+        from jsonschema.validators import validator_for
+
+        validator_class = validator_for(schema)
+        try:
+            properties = schema["properties"]
+            event_schema = properties["events"]["items"]
+            event_types = event_schema["oneOf"]
+            names = [event_type["properties"]["event"]["const"] for event_type in event_types]
+        except (KeyError, TypeError):
+            return None
+        if len(set(names)) != len(names) or "event" not in event_schema.get("required", ()):
+            return None
+        # The event schema's own checks (object, `event` a string, required) with one type.
+        shared = {key: value for key, value in event_schema.items() if key != "oneOf"}
+        response = dict(schema, properties=dict(properties, events={"type": "array"}))
+        return cls(
+            response=validator_class(response),
+            by_event_name={
+                name: validator_class(dict(shared, allOf=[event_type]))
+                for name, event_type in zip(names, event_types, strict=True)
+            },
+        )
+
+    def is_valid(self, result: Any) -> bool:
+        """True when Rasa's schema accepts `result` (an action server's response)."""
+        if not self.response.is_valid(result):
+            return False
+        for event_data in result.get("events") or ():
+            name = event_data.get("event") if isinstance(event_data, dict) else None
+            validator = self.by_event_name.get(name) if isinstance(name, str) else None
+            if validator is None or not validator.is_valid(event_data):
+                return False
+        return True
+
+
+@lru_cache(maxsize=1)
+def _event_dispatch_validator() -> Optional[EventDispatchValidator]:
+    return EventDispatchValidator.from_schema(RemoteAction.action_response_format_spec())
+
+
 def _validate_action_result_with_cached_validator(self: RemoteAction, result: Dict[Text, Any]) -> bool:
     """Same checks and errors as RemoteAction._validate_action_result, without its cost.
 
     Rasa calls `jsonschema.validate`, which validates the (large) response
     schema itself against the meta-schema on every custom action call: about
     33 ms per call on this project's 2-core machine, more than everything else
-    in a member's turn. The schema never changes, so it is checked once.
+    in a member's turn. The schema never changes, so it is checked once. A
+    valid response is recognised by `EventDispatchValidator` (5 ms less per
+    call); an invalid one gets the full schema's error, word for word Rasa's.
+
+    Raises:
+        jsonschema.ValidationError: the response does not match Rasa's schema.
     """
     from jsonschema.exceptions import best_match
     from rasa.shared.constants import DOCS_BASE_URL
 
+    fast = _event_dispatch_validator()
+    if fast is not None and fast.is_valid(result):
+        return True
     error = best_match(_action_response_validator().iter_errors(result))
     if error is None:
         return True
