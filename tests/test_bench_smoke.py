@@ -20,7 +20,7 @@ def test_bench_smoke_run_writes_its_reports(trained_model: Path, tmp_path: Path)
     assert report["rasa_server_peak_rss_mb"] > 0
     # Spanish and English latency for the same questions, side by side (issue 15).
     assert report["spanish_turn_p50_ms"] > 0 and report["english_turn_p50_ms"] > 0
-    assert "| one question, English / Spanish: p50 ms" in (tmp_path / "bench.md").read_text()
+    assert "| the same questions in English / in Spanish: p50 ms" in (tmp_path / "bench.md").read_text()
     assert "| concurrency |" in (tmp_path / "bench.md").read_text()
     # The per-stage profile of a member turn: the NLU stages and one spaCy pipeline run per turn.
     assert "| OnePassSpacyNLP.process |" in report["stage_profile"]
@@ -42,7 +42,8 @@ def test_bench_smoke_run_on_a_cluster_of_network_namespace_hosts(trained_model: 
     assert all(level["errors"] == 0 for level in report["levels"] + report["one_server_levels"])
     # JSON keys: the concurrencies of --smoke.
     assert set(report["throughput_ratio_2_to_1"]) == {"1", "2"}
-    assert "on netns hosts" in (tmp_path / "bench.md").read_text()
+    table = (tmp_path / "bench.md").read_text()
+    assert "on netns hosts" in table and "2 Rasa servers:" in table and "1 Rasa server:" in table
     assert "| throughput 2 servers / 1 server at concurrency 2 |" in (tmp_path / "bench.md").read_text()
 
 

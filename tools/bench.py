@@ -505,25 +505,36 @@ def markdown(report: Dict[str, Any]) -> str:
         + ". "
         f"Median of {report['runs']} run(s) on {os.cpu_count()} cores.",
         "",
-        "| concurrency | messages | errors | p50 ms | p95 ms | p99 ms | messages/s |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for level in report["levels"]:
-        lines.append(
-            f"| {level['concurrency']} | {level['messages']:.0f} | {level['errors']:.0f} | "
-            f"{level['p50_ms']} | {level['p95_ms']} | {level['p99_ms']} | {level['throughput_msg_s']} |"
-        )
+    tables = [("", report["levels"])]
+    if report.get("one_server_levels"):
+        # A cluster run: the 2-server figures (every figure below is theirs) and the 1-server ones.
+        tables = [("2 Rasa servers:", report["levels"]), ("1 Rasa server:", report["one_server_levels"])]
+    for title, levels in tables:
+        lines += [title, ""] if title else []
+        lines += [
+            "| concurrency | messages | errors | p50 ms | p95 ms | p99 ms | messages/s |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for level in levels:
+            lines.append(
+                f"| {level['concurrency']} | {level['messages']:.0f} | {level['errors']:.0f} | "
+                f"{level['p50_ms']} | {level['p95_ms']} | {level['p99_ms']} | {level['throughput_msg_s']} |"
+            )
+        lines.append("")
+    lines.pop()
+    training = report["training_from_scratch_s"]
     lines += [
         "",
         "| figure | value |",
         "|---|---:|",
         "| NLU only (/model/parse) p50 / p95 ms | "
         f"{report['nlu_parse_p50_ms']} / {report['nlu_parse_p95_ms']} |",
-        "| one question, English / Spanish: p50 ms (Spanish / English) | "
+        "| the same questions in English / in Spanish: p50 ms (ratio Spanish / English) | "
         f"{report.get('english_turn_p50_ms')} / {report.get('spanish_turn_p50_ms')} "
         f"({spanish_to_english(report)}) |",
         f"| cold start (process start to first answer) s | {report['cold_start_s']} |",
-        f"| training from scratch s | {report['training_from_scratch_s']} |",
+        f"| training from scratch s | {'not timed' if training is None else training} |",
         f"| Rasa server peak RSS MB | {report['rasa_server_peak_rss_mb']} |",
         f"| action server peak RSS MB | {report['action_server_peak_rss_mb']} |",
     ]
@@ -610,12 +621,26 @@ def chart(runs: List[Dict[str, Any]], report: Dict[str, Any], path: Path) -> Non
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the benchmark and write its reports."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="make bench BENCH_ARGS=... (or python -m tools.bench)",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument("--messages", type=int, default=300, help="messages per load level")
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 128])
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        nargs="+",
+        default=[1, 8, 32, 128],
+        help="concurrent conversations per load level",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs to take medians over")
     parser.add_argument("--skip-training", action="store_true", help="do not time training")
-    parser.add_argument("--smoke", action="store_true", help="tiny load, to check it works")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny load, to check it works: no starter bot, training time or threshold curve",
+    )
     parser.add_argument(
         "--skip-threshold-curve", action="store_true", help="do not measure the fallback threshold curve"
     )
@@ -629,7 +654,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         default=100,
         help="member turns of the per-stage profile (tools/profile_turn.py); 0 skips it",
     )
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="folder for the reports")
     parser.add_argument(
         "--target",
         choices=["single", "cluster", "review"],

@@ -126,3 +126,15 @@ def test_the_large_overlay_runs_more_servers_and_scales_further(tmp_path: Path) 
         )
         assert large_hpa["maxReplicas"] > small_hpa["maxReplicas"]
         assert large_hpa["minReplicas"] <= named(large, "Deployment", server)["spec"]["replicas"]
+        large_budget, small_budget = (
+            named(items, "PodDisruptionBudget", server)["spec"]["minAvailable"] for items in (large, small)
+        )
+        assert small_budget < large_budget < named(large, "Deployment", server)["spec"]["replicas"]
+    # The large overlay spreads Rasa servers strictly: one per node.
+    spread = named(large, "Deployment", "rasa-server")["spec"]["template"]["spec"]["affinity"][
+        "podAntiAffinity"
+    ]
+    assert list(spread) == ["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert (
+        spread["requiredDuringSchedulingIgnoredDuringExecution"][0]["topologyKey"] == "kubernetes.io/hostname"
+    )

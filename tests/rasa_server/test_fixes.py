@@ -370,3 +370,24 @@ def test_endpoints_yml_takes_the_action_timeout_from_the_environment(
     assert quiet_env()["ACTION_TIMEOUT_S"] == "7"
     monkeypatch.delenv("ACTION_TIMEOUT_S")
     assert quiet_env()["ACTION_TIMEOUT_S"] == f"{DEFAULT_ACTION_TIMEOUT_S:g}" == "10"
+
+
+def test_the_redis_lock_store_keeps_the_project_s_key_prefix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rasa takes only a letters-and-digits prefix and otherwise falls back to its own,
+    with a warning: the endpoints' prefix must be one it keeps."""
+    from rasa.core.lock_store import LockStore, RedisLockStore
+
+    for name, value in {
+        **embedded_stores(tmp_path / "tracker.db"),
+        "ACTION_ENDPOINT_URL": "http://127.0.0.1:1/webhook",
+        "ACTION_TIMEOUT_S": "7",
+        "LOCK_STORE_TYPE": "redis",
+    }.items():
+        monkeypatch.setenv(name, value)
+    endpoints = AvailableEndpoints.read_endpoints(str(PROJECT_DIR / "endpoints.yml"))
+    lock_store = LockStore.create(endpoints.lock_store)
+    assert isinstance(lock_store, RedisLockStore)
+    prefix = endpoints.lock_store.kwargs["key_prefix"]
+    assert lock_store.key_prefix == f"{prefix}:lock:"
