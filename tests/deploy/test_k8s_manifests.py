@@ -113,6 +113,20 @@ def test_the_ingress_keeps_a_browser_on_one_pod_and_has_the_servers_body_limit(r
     assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == nginx_size(MAX_REQUEST_BODY_BYTES)
 
 
+def test_members_reach_the_assistant_over_https_only(rendered: Path) -> None:
+    spec = named(resources(rendered), "Ingress", "hcsc-faq")["spec"]
+    hosts = {rule["host"] for rule in spec["rules"]}
+    assert hosts and hosts <= {host for entry in spec["tls"] for host in entry["hosts"]}
+
+
+@pytest.mark.parametrize("server", ["rasa-server", "action-server"])
+def test_servers_run_as_the_image_s_unprivileged_user(rendered: Path, server: str) -> None:
+    pod = named(resources(rendered), "Deployment", server)["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] != 0
+    container = pod["containers"][0]["securityContext"]
+    assert container["allowPrivilegeEscalation"] is False and container["capabilities"]["drop"] == ["ALL"]
+
+
 def test_the_large_overlay_runs_more_servers_and_scales_further(tmp_path: Path) -> None:
     assert {"small", "large"} <= set(OVERLAYS)
     small, large = (resources(render(overlay, tmp_path)) for overlay in ("small", "large"))
