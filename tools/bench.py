@@ -477,7 +477,10 @@ def median_report(runs: List[Dict[str, Any]], train_s: Optional[float]) -> Dict[
         "spanish_turn_p50_ms",
     ]
     blocks = [run["long_conversation_block_p50_ms"] for run in runs]
-    curve = [statistics.median(run_blocks[index] for run_blocks in blocks) for index in range(len(blocks[0]))]
+    curve = [
+        round(statistics.median(run_blocks[index] for run_blocks in blocks), 1)
+        for index in range(len(blocks[0]))
+    ]
     return {
         "runs": len(runs),
         "training_from_scratch_s": round(train_s, 1) if train_s is not None else None,
