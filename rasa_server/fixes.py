@@ -69,9 +69,9 @@ class EventDispatchValidator:
     `event` name (which the schema requires, as a string). An event is valid
     exactly when the one type whose name it carries accepts it, so checking
     that type alone gives the same verdict; jsonschema, asked for `oneOf`,
-    tries all 23 and builds an error for each one that fails: about 5 ms per
-    custom action call on this 2-core machine. Built only when the schema has
-    that shape (`from_schema` returns None otherwise).
+    tries all 23 and builds an error for each one that fails: 1.9 ms for a
+    typical response on this 2-core machine, against 0.2 ms here. Built only
+    when the schema has that shape (`from_schema` returns None otherwise).
     """
 
     response: Any
@@ -127,7 +127,7 @@ def _validate_action_result_with_cached_validator(self: RemoteAction, result: Di
     schema itself against the meta-schema on every custom action call: about
     33 ms per call on this project's 2-core machine, more than everything else
     in a member's turn. The schema never changes, so it is checked once. A
-    valid response is recognised by `EventDispatchValidator` (5 ms less per
+    valid response is recognised by `EventDispatchValidator` (1.7 ms less per
     call); an invalid one gets the full schema's error, word for word Rasa's.
 
     Raises:
