@@ -38,6 +38,22 @@ INVALID = [
     {"events": "not a list", "responses": []},
     {"events": [{"no_event_key": 1}], "responses": []},
     {"events": [], "responses": "nope"},
+    "not an object",
+    {"events": None},
+    {"events": [1]},
+    {"events": [{"event": "no_such_event"}]},
+    {"events": [{"event": 7}]},
+    {"events": [{"event": "slot", "name": "state"}]},  # no value
+    {"events": [{"event": "slot", "name": 3, "value": 1}]},
+    {"events": [{"event": "entities", "entities": "TX"}]},
+    {"events": [{"event": "entities", "entities": [{"entity": "state"}]}]},
+    {"events": [{"event": "user", "parse_data": {"intent": "ask"}}]},
+    {"events": [{"event": "user", "text": 5}]},
+    {"events": [{"event": "action", "hide_rule_turn": "yes"}]},
+    {"events": [{"event": "bot", "timestamp": "today"}]},
+    {"events": [{"event": "bot", "metadata": []}]},
+    {"events": [{"event": "session_started"}, {"event": "slot", "name": "x"}]},
+    {"events": [], "responses": [1]},
 ]
 
 
@@ -46,7 +62,7 @@ def test_valid_action_results_pass() -> None:
 
 
 @pytest.mark.parametrize("result", INVALID)
-def test_invalid_action_results_fail_as_in_rasa(result: dict) -> None:
+def test_invalid_action_results_fail_as_in_rasa(result: Any) -> None:
     with pytest.raises(jsonschema.ValidationError) as upstream:
         jsonschema.validate(result, RemoteAction.action_response_format_spec())
     with pytest.raises(jsonschema.ValidationError) as fixed:
@@ -94,27 +110,6 @@ def _events_of_every_type() -> List[Dict[str, Any]]:
     ]
 
 
-ODD_RESPONSES = [
-    *INVALID,
-    "not an object",
-    {"events": None},
-    {"events": [1]},
-    {"events": [{"event": "no_such_event"}]},
-    {"events": [{"event": 7}]},
-    {"events": [{"event": "slot", "name": "state"}]},  # no value
-    {"events": [{"event": "slot", "name": 3, "value": 1}]},
-    {"events": [{"event": "entities", "entities": "TX"}]},
-    {"events": [{"event": "entities", "entities": [{"entity": "state"}]}]},
-    {"events": [{"event": "user", "parse_data": {"intent": "ask"}}]},
-    {"events": [{"event": "user", "text": 5}]},
-    {"events": [{"event": "action", "hide_rule_turn": "yes"}]},
-    {"events": [{"event": "bot", "timestamp": "today"}]},
-    {"events": [{"event": "bot", "metadata": []}]},
-    {"events": [{"event": "session_started"}, {"event": "slot", "name": "x"}]},
-    {"events": [], "responses": [1]},
-]
-
-
 def test_checking_each_event_against_its_own_type_gives_rasa_s_verdict() -> None:
     """The dispatching validator accepts exactly what Rasa's `oneOf` schema accepts."""
     fast = fixes.EventDispatchValidator.from_schema(RemoteAction.action_response_format_spec())
@@ -126,21 +121,12 @@ def test_checking_each_event_against_its_own_type_gives_rasa_s_verdict() -> None
         *({"events": [event]} for event in every_type),
         VALID,
         {},
-        *ODD_RESPONSES,
+        *INVALID,
     ]
     full = jsonschema.Draft202012Validator(RemoteAction.action_response_format_spec())
     for response in responses:
         assert fast.is_valid(response) == full.is_valid(response), response
-    assert sum(not full.is_valid(response) for response in responses) == len(ODD_RESPONSES)
-
-
-@pytest.mark.parametrize("response", ODD_RESPONSES[len(INVALID) :])
-def test_invalid_responses_get_rasa_s_own_error(response: Any) -> None:
-    with pytest.raises(jsonschema.ValidationError) as upstream:
-        jsonschema.validate(response, RemoteAction.action_response_format_spec())
-    with pytest.raises(jsonschema.ValidationError) as fixed:
-        RemoteAction("action_x", None)._validate_action_result(response)
-    assert fixed.value.message.startswith(upstream.value.message)
+    assert sum(not full.is_valid(response) for response in responses) == len(INVALID)
 
 
 def test_a_schema_of_another_shape_is_left_to_the_full_check() -> None:
