@@ -52,11 +52,13 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
     AllSlotsReset,
+    Event,
     Restarted,
     SessionStarted,
     UserUttered,
 )
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import TextClause
@@ -95,6 +97,19 @@ class LoadedTracker(DialogueStateTracker):
     """
 
     stored_event_count: int = 0
+
+
+def event_row(sender_id: Text, event: Event) -> Dict[Text, Any]:
+    """The `events` table row Rasa's SQLTrackerStore stores for `event` (column name to value)."""
+    data = event.as_dict()
+    return {
+        "sender_id": sender_id,
+        "type_name": event.type_name,
+        "timestamp": data.get("timestamp"),
+        "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+        "action_name": data.get("name"),
+        "data": json.dumps(data),
+    }
 
 
 class RecentHistorySQLTrackerStore(SQLTrackerStore):
@@ -162,8 +177,20 @@ class RecentHistorySQLTrackerStore(SQLTrackerStore):
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Store the tracker's new events (for trackers this store did not
-        load, the events Rasa's own store would add)."""
-        await super().save(tracker)
+        load, the events Rasa's own store would add).
+
+        The rows are Rasa's (SQLTrackerStore.save), written in one INSERT of
+        all of them instead of one ORM object each: a member turn adds about
+        six events, and the ORM's unit of work cost more than the database.
+        """
+        await self.stream_events(tracker)
+        with self.session_scope() as session:
+            rows = [
+                event_row(tracker.sender_id, event) for event in self._additional_events(session, tracker)
+            ]
+            if rows:
+                session.execute(sa.insert(self.SQLEvent.__table__), rows)
+            session.commit()
         if isinstance(tracker, LoadedTracker):
             tracker.stored_event_count = len(tracker.events)
 

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rasa.core.actions.action import ActionSessionStart
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import AwaitableTrackerStore, FailSafeTrackerStore, SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
@@ -226,6 +226,34 @@ def check_saves_only_new_events(
     assert run(bounded.retrieve(sender)).get_slot("state") == "OK"
 
 
+def stored_rows(store: SQLTrackerStore, sender: str) -> List[Tuple[Any, ...]]:
+    """Every column of the conversation's rows but the id, in order."""
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT type_name, timestamp, intent_name, action_name, data FROM events "
+                "WHERE sender_id = :sender ORDER BY id"
+            ),
+            {"sender": sender},
+        )
+        return [tuple(row) for row in rows]
+
+
+def check_same_rows(
+    rasa_store: SQLTrackerStore, bounded: RecentHistorySQLTrackerStore, plan: List[Turn]
+) -> None:
+    """The bounded store writes exactly the rows Rasa's store writes for the same events."""
+    events = conversation_events(plan)
+    by_rasa, by_bounded = (f"rows-{uuid.uuid4().hex}" for _ in range(2))
+    run(rasa_store.save(DialogueStateTracker.from_events(by_rasa, events, DOMAIN.slots)))
+    tracker = bounded.init_tracker(by_bounded)
+    for event in events:
+        tracker.update(event)
+    run(bounded.save(tracker))
+    assert stored_rows(bounded, by_bounded) == stored_rows(rasa_store, by_rasa)
+    assert len(stored_rows(bounded, by_bounded)) == len(events)
+
+
 @pytest.fixture(scope="module")
 def sqlite_stores(
     tmp_path_factory: pytest.TempPathFactory,
@@ -251,6 +279,44 @@ def test_saving_adds_exactly_the_new_events(
     sqlite_stores: Tuple[SQLTrackerStore, RecentHistorySQLTrackerStore], plan: List[Turn]
 ) -> None:
     check_saves_only_new_events(*sqlite_stores, plan)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(plan=turns)
+def test_the_rows_are_rasas_rows(
+    sqlite_stores: Tuple[SQLTrackerStore, RecentHistorySQLTrackerStore], plan: List[Turn]
+) -> None:
+    check_same_rows(*sqlite_stores, plan)
+
+
+def test_a_new_conversation_through_rasa_s_wrappers_is_saved_without_counting_events(
+    sqlite_stores: Tuple[SQLTrackerStore, RecentHistorySQLTrackerStore],
+) -> None:
+    """Rasa wraps the configured store; a new conversation's tracker still comes from it,
+    so saving its first turn writes the new events without counting the stored ones."""
+    rasa_store, bounded = sqlite_stores
+    wrapped = AwaitableTrackerStore(FailSafeTrackerStore(bounded))
+    sender = f"wrapped-{uuid.uuid4().hex}"
+    statements: List[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement.lower())
+
+    sa.event.listen(bounded.engine, "before_cursor_execute", record)
+    try:
+        tracker = run(wrapped.get_or_create_tracker(sender, max_event_history=40))
+        assert isinstance(tracker, LoadedTracker) and tracker._max_event_history == 40
+        tracker.update(UserUttered("hi"))
+        tracker.update(ActionExecuted("action_listen"))
+        run(wrapped.save(tracker))
+    finally:
+        sa.event.remove(bounded.engine, "before_cursor_execute", record)
+    assert not [statement for statement in statements if "count(" in statement]
+    assert [type(event) for event in run(rasa_store.retrieve_full_tracker(sender)).events] == [
+        ActionExecuted,
+        UserUttered,
+        ActionExecuted,
+    ]
 
 
 @pytest.mark.parametrize(
@@ -362,6 +428,7 @@ def test_the_same_on_postgres(postgres_stores: Tuple[SQLTrackerStore, RecentHist
     def same(plan: List[Turn]) -> None:
         check_same_tracker(*postgres_stores, plan)
         check_saves_only_new_events(*postgres_stores, plan)
+        check_same_rows(*postgres_stores, plan)
 
     same()
     names = {index["name"] for index in sa.inspect(postgres_stores[1].engine).get_indexes("events")}
