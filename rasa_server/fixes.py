@@ -19,9 +19,11 @@ import rasa.core.tracker_store
 import rasa.shared.utils.common
 from rasa.core.actions.action import RemoteAction
 from rasa.core.nlg import NaturalLanguageGenerator
+from rasa.core.tracker_store import TrackerStore
 from rasa.core.utils import AvailableEndpoints
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 from sanic import Sanic
 from sqlalchemy import event
@@ -29,6 +31,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import QueuePool
 
 from rasa_server.always_a_reply import action_timeout_s, run_remote_action_or_answer_unavailable
+from rasa_server.keep_alive import KeepAliveEndpointConfig, close_kept_alive_sessions
 from rasa_server.limits import MAX_REQUEST_BODY_BYTES
 from rasa_server.nlg import PhrasesNaturalLanguageGenerator
 from rasa_server.upstream import check_upstream_versions
@@ -44,10 +47,15 @@ def apply_fixes() -> None:
     if not event.contains(Engine, "connect", _sqlite_write_ahead_log):
         event.listen(Engine, "connect", _sqlite_write_ahead_log)
     rasa.core.tracker_store.create_engine_kwargs = _engine_kwargs_with_sqlite_pool
-    rasa.core.run.configure_app = _configure_app_with_request_limits
+    rasa.core.run.configure_app = _configure_app_with_request_limits_and_cleanup
     RemoteAction.run = run_remote_action_or_answer_unavailable
     rasa.core.nlg.generator._create_from_endpoint_config = _create_nlg_with_phrases
-    AvailableEndpoints.read_endpoints = classmethod(_read_endpoints_checking_action_timeout)
+    AvailableEndpoints.read_endpoints = classmethod(_read_endpoints_with_kept_alive_action_calls)
+    for wrapper in (
+        rasa.core.tracker_store.FailSafeTrackerStore,
+        rasa.core.tracker_store.AwaitableTrackerStore,
+    ):
+        wrapper.init_tracker = _init_tracker_of_wrapped_store
 
 
 @lru_cache(maxsize=1)
@@ -210,35 +218,55 @@ def _engine_kwargs_with_sqlite_pool(url: Any) -> Dict[Text, Any]:
     return kwargs
 
 
+def _init_tracker_of_wrapped_store(self: TrackerStore, sender_id: Text) -> DialogueStateTracker:
+    """A new conversation's tracker, made by the store that Rasa's wrapper stores wrap.
+
+    Rasa wraps the configured store (FailSafeTrackerStore inside
+    AwaitableTrackerStore) and makes new conversations' trackers with the
+    base class's `init_tracker`, so the configured store's own never ran: on
+    RecentHistorySQLTrackerStore, every save of a new conversation's first
+    turn counted the stored events again to find the new ones.
+    """
+    wrapped: TrackerStore = self._tracker_store
+    wrapped.max_event_history = self.max_event_history
+    return wrapped.init_tracker(sender_id)
+
+
 _rasa_configure_app = rasa.core.run.configure_app
 
 
-def _configure_app_with_request_limits(*args: Any, **kwargs: Any) -> Sanic:
-    """Rasa's Sanic app, refusing large bodies and answering errors in JSON.
+def _configure_app_with_request_limits_and_cleanup(*args: Any, **kwargs: Any) -> Sanic:
+    """Rasa's Sanic app, refusing large bodies, answering errors in JSON, closing kept-alive connections.
 
     Sanic accepts 100 MB bodies by default and, for errors raised before a
     handler runs (413, 404, 405), picks HTML or text by guessing; member sites
-    and agents' tools expect a short JSON error.
+    and agents' tools expect a short JSON error. The action server
+    connections kept open (rasa_server/keep_alive.py) are closed when the
+    server stops.
     """
     app = _rasa_configure_app(*args, **kwargs)
     app.config.REQUEST_MAX_SIZE = MAX_REQUEST_BODY_BYTES
     app.config.FALLBACK_ERROR_FORMAT = "json"
+    app.register_listener(close_kept_alive_sessions, "after_server_stop")
     return app
 
 
 _rasa_read_endpoints = AvailableEndpoints.read_endpoints.__func__
 
 
-def _read_endpoints_checking_action_timeout(
+def _read_endpoints_with_kept_alive_action_calls(
     cls: Type[AvailableEndpoints], endpoint_file: Text
 ) -> AvailableEndpoints:
-    """Rasa's endpoint reading, plus a check of the action timeout.
+    """Rasa's endpoint reading, with the action timeout checked and action connections kept alive.
 
     A bad `timeout` would otherwise only show when a member asks, as a
-    failed action; stopping at start-up says what to fix.
+    failed action; stopping at start-up says what to fix. The action
+    endpoint becomes a KeepAliveEndpointConfig (rasa_server/keep_alive.py).
     """
     endpoints = _rasa_read_endpoints(cls, endpoint_file)
     action_timeout_s(endpoints.action)
+    if endpoints.action is not None:
+        endpoints.action = KeepAliveEndpointConfig.from_endpoint(endpoints.action)
     return endpoints
 
 

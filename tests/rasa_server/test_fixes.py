@@ -24,6 +24,7 @@ from rasa.utils.endpoints import EndpointConfig
 from launch.paths import PROJECT_DIR
 from launch.servers import embedded_stores, free_port, quiet_env
 from rasa_server import always_a_reply, fixes
+from rasa_server.keep_alive import CLIENT_KEEP_ALIVE_S, KeepAliveEndpointConfig
 from rasa_server.limits import DEFAULT_ACTION_TIMEOUT_S
 from rasa_server.nlg import PhrasesNaturalLanguageGenerator, response_text
 
@@ -204,25 +205,35 @@ def member_tracker() -> DialogueStateTracker:
     )
 
 
+async def serve_webhook(port: int, handler: Any) -> web.AppRunner:
+    """An action server on `port` whose /webhook is `handler`; stop it with `cleanup()`."""
+    app = web.Application()
+    app.router.add_post("/webhook", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner
+
+
+async def run_action(endpoint: EndpointConfig) -> List[Event]:
+    """The custom action's events for `member_tracker()`, called at `endpoint`."""
+    nlg = PhrasesNaturalLanguageGenerator(domain=DOMAIN)
+    return await RemoteAction(ACTION_NAME, endpoint).run(
+        CollectingOutputChannel(), nlg, member_tracker(), DOMAIN
+    )
+
+
 async def run_action_against(handler: Any, timeout: Any = None) -> List[Event]:
-    """Run the custom action with an action server whose /webhook is `handler`
-    (None: nothing listens on the port)."""
+    """Run the custom action, through the endpoint the server uses, with an action
+    server whose /webhook is `handler` (None: nothing listens on the port)."""
     port = free_port()
     settings = {} if timeout is None else {"timeout": timeout}
-    endpoint = EndpointConfig(url=f"http://127.0.0.1:{port}/webhook", **settings)
-    runner = None
-    if handler is not None:
-        app = web.Application()
-        app.router.add_post("/webhook", handler)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
+    endpoint = KeepAliveEndpointConfig(url=f"http://127.0.0.1:{port}/webhook", **settings)
+    runner = await serve_webhook(port, handler) if handler is not None else None
     try:
-        nlg = PhrasesNaturalLanguageGenerator(domain=DOMAIN)
-        return await RemoteAction(ACTION_NAME, endpoint).run(
-            CollectingOutputChannel(), nlg, member_tracker(), DOMAIN
-        )
+        return await run_action(endpoint)
     finally:
+        await endpoint.close()
         if runner is not None:
             await runner.cleanup()
 
@@ -377,3 +388,112 @@ def test_the_redis_lock_store_keeps_the_project_s_key_prefix(
     assert isinstance(lock_store, RedisLockStore)
     prefix = endpoints.lock_store.kwargs["key_prefix"]
     assert lock_store.key_prefix == f"{prefix}:lock:"
+
+
+def test_custom_action_calls_carry_no_domain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No action reads the domain, so endpoints.yml's selective domain leaves it out of every call."""
+    for name, value in {
+        **embedded_stores(tmp_path / "tracker.db"),
+        "ACTION_ENDPOINT_URL": "http://127.0.0.1:1/webhook",
+        "ACTION_TIMEOUT_S": "7",
+    }.items():
+        monkeypatch.setenv(name, value)
+    endpoints = AvailableEndpoints.read_endpoints(str(PROJECT_DIR / "endpoints.yml"))
+    domain = Domain.load(str(PROJECT_DIR / "domain.yml"))
+    tracker = DialogueStateTracker.from_events("member", [UserUttered("does my plan cover massage?")])
+    assert domain.user_actions
+    for action_name in domain.user_actions:
+        call = RemoteAction(action_name, endpoints.action)._action_call_format(tracker, domain)
+        assert "domain" not in call, action_name
+        assert call["tracker"]["latest_message"]["text"] == "does my plan cover massage?"
+
+
+def answered_by(events: List[Event]) -> str:
+    """The text of the action's one answer (not the ID-card line)."""
+    texts = [event.text for event in events if isinstance(event, BotUttered)]
+    assert len(texts) == 1 and texts[0] != unavailable_text(), texts
+    return texts[0]
+
+
+def test_custom_action_calls_reuse_one_connection_where_rasa_opens_one_per_call() -> None:
+    client_ports: List[int] = []
+
+    async def records_client_port(request: web.Request) -> web.Response:
+        client_ports.append(request.transport.get_extra_info("peername")[1])
+        return await answers(request)
+
+    async def three_calls_each() -> None:
+        port = free_port()
+        runner = await serve_webhook(port, records_client_port)
+        kept_alive = KeepAliveEndpointConfig(url=f"http://127.0.0.1:{port}/webhook", timeout="5")
+        try:
+            for endpoint in [kept_alive] * 3 + [EndpointConfig(url=f"http://127.0.0.1:{port}/webhook")] * 3:
+                assert answered_by(await run_action(endpoint)) == "Answer for member-1"
+        finally:
+            await kept_alive.close()
+            await runner.cleanup()
+
+    asyncio.run(three_calls_each())
+    assert len(client_ports) == 6
+    assert len(set(client_ports[:3])) == 1
+    assert len(set(client_ports[3:])) == 3 and not set(client_ports[3:]) & set(client_ports[:3])
+
+
+def test_a_kept_alive_connection_gives_way_to_a_restarted_or_idle_action_server() -> None:
+    client_ports: List[int] = []
+
+    def server_named(name: str) -> Any:
+        async def handler(request: web.Request) -> web.Response:
+            client_ports.append(request.transport.get_extra_info("peername")[1])
+            return web.json_response({"events": [], "responses": [{"text": name}]})
+
+        return handler
+
+    async def calls_across_a_restart() -> List[str]:
+        port = free_port()
+        endpoint = KeepAliveEndpointConfig(url=f"http://127.0.0.1:{port}/webhook")
+        answers_seen = []
+        try:
+            runner = await serve_webhook(port, server_named("first"))
+            answers_seen.append(answered_by(await run_action(endpoint)))
+            await runner.cleanup()
+            runner = await serve_webhook(port, server_named("restarted"))
+            answers_seen.append(answered_by(await run_action(endpoint)))
+            # Idle past the client's keep-alive (shorter than Sanic's 5 s): a new connection.
+            await asyncio.sleep(CLIENT_KEEP_ALIVE_S + 0.5)
+            answers_seen.append(answered_by(await run_action(endpoint)))
+            await runner.cleanup()
+        finally:
+            await endpoint.close()
+        return answers_seen
+
+    assert asyncio.run(calls_across_a_restart()) == ["first", "restarted", "restarted"]
+    assert len(set(client_ports)) == 3
+
+
+def test_the_server_s_action_endpoint_keeps_connections_alive_with_every_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in {
+        **embedded_stores(tmp_path / "tracker.db"),
+        "ACTION_ENDPOINT_URL": "http://127.0.0.1:1/webhook",
+        "ACTION_TIMEOUT_S": "7",
+    }.items():
+        monkeypatch.setenv(name, value)
+    endpoints = AvailableEndpoints.read_endpoints(str(PROJECT_DIR / "endpoints.yml"))
+    assert isinstance(endpoints.action, KeepAliveEndpointConfig)
+    assert endpoints.action.url == "http://127.0.0.1:1/webhook"
+    assert endpoints.action.kwargs == {"timeout": "7", "enable_selective_domain": True}
+    other = EndpointConfig(
+        "http://a:1/w",
+        {"p": 1},
+        {"h": "v"},
+        {"username": "u", "password": "p"},
+        "t",
+        "tn",
+        "ca.pem",
+        type="x",
+        k=2,
+    )
+    copy = KeepAliveEndpointConfig.from_endpoint(other)
+    assert {k: v for k, v in vars(copy).items() if k != "_sessions"} == vars(other)
