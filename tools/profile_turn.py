@@ -38,11 +38,12 @@ from launch.servers import action_server, embedded_stores, free_port, quiet_env,
 
 WARM_UP_TURNS = 20
 SPACY_PIPELINE_STAGE = "spaCy pipeline runs (Language.__call__, inside the NLU stages)"
-# Stages outside the inference graph, by the function that does the work.
+# Stages outside the inference graph, by the function that does the work (the
+# tracker store's: endpoints.yml's store, which overrides both).
 OUTSIDE_GRAPH = {
     "custom action call (action server)": ("rasa.core.actions.action", "RemoteAction", "run"),
-    "tracker store: retrieve": ("rasa.core.tracker_store", "SQLTrackerStore", "retrieve"),
-    "tracker store: save": ("rasa.core.tracker_store", "SQLTrackerStore", "save"),
+    "tracker store: retrieve": ("rasa_server.tracker_store", "RecentHistorySQLTrackerStore", "retrieve"),
+    "tracker store: save": ("rasa_server.tracker_store", "RecentHistorySQLTrackerStore", "save"),
 }
 
 
@@ -171,6 +172,7 @@ def profile(turns: int, model_path: Path = MODEL_PATH) -> Tuple[StageClock, psta
 
         from channels.member_channel import MemberMessageHandler
         from rasa_server.fixes import apply_fixes
+        from rasa_server.keep_alive import close_kept_alive_sessions
 
         apply_fixes()
         # The server's log level (`rasa run` logs at INFO): debug logging would dominate the profile.
@@ -198,6 +200,7 @@ def profile(turns: int, model_path: Path = MODEL_PATH) -> Tuple[StageClock, psta
             profiler.enable()
             await _turns(handler, measured, None)
             profiler.disable()
+            await close_kept_alive_sessions()
             return clock, pstats.Stats(profiler)
 
         return asyncio.run(run())
