@@ -45,6 +45,11 @@ def test_bench_smoke_run_on_a_cluster_of_network_namespace_hosts(trained_model: 
     table = (tmp_path / "bench.md").read_text()
     assert "on netns hosts" in table and "2 Rasa servers:" in table and "1 Rasa server:" in table
     assert "| throughput 2 servers / 1 server at concurrency 2 |" in (tmp_path / "bench.md").read_text()
+    # Where the CPU went, by process (in 10 ms clock ticks: a tiny load leaves most kinds at 0).
+    levels = report["levels"] + report["one_server_levels"]
+    assert sum(level["cpu_ms_rasa_servers"] for level in levels) > 0
+    assert all(level["machine_busy_cpu_ms"] > 0 for level in levels)
+    assert "| 1 Rasa server | 2 |" in table and "| 2 Rasa servers | 2 |" in table
 
 
 def test_percentile_is_nearest_rank() -> None:

@@ -49,7 +49,7 @@ from launch.servers import (
     free_port,
     quiet_env,
 )
-from tools import threshold_curve
+from tools import cpu_use, threshold_curve
 from tools.reference_bot import ReferenceBot, create_and_train, new_init_dir
 
 RESULTS_DIR = PROJECT_DIR / "bench-results"
@@ -343,11 +343,16 @@ def run_once(
         progress("  warming up...")
         asyncio.run(drive(servers.rest_url, mix, 1, WARM_UP_MESSAGES))
         levels = []
+        cpu_by_level = []
         for concurrency in args.concurrency:
             progress(
                 f"  {rasa_servers} Rasa server(s): concurrency {concurrency}, {args.messages} messages..."
             )
+            before = cpu_use.snapshot()
             levels.append(asyncio.run(drive(servers.rest_url, mix, concurrency, args.messages)))
+            cpu_by_level.append(
+                cpu_use.cpu_ms_per_message(before, cpu_use.snapshot(), max(levels[-1].messages, 1))
+            )
         progress(f"  one conversation of {args.long_turns} turns...")
         long_turns = asyncio.run(long_conversation(servers.rest_url, args.long_turns))
         progress("  the same questions in English and Spanish...")
@@ -365,7 +370,7 @@ def run_once(
         servers.stop()
     return {
         "cold_start_s": round(cold_start_s, 2),
-        "levels": [level.summary() for level in levels],
+        "levels": [dict(level.summary(), **cpu) for level, cpu in zip(levels, cpu_by_level, strict=True)],
         "latencies_ms": {level.concurrency: level.latencies_ms for level in levels},
         "nlu_parse_p50_ms": round(percentile(nlu, 50), 1),
         "nlu_parse_p95_ms": round(percentile(nlu, 95), 1),
@@ -500,6 +505,30 @@ def spanish_to_english(report: Dict[str, Any]) -> Optional[float]:
     return round(spanish / english, 2) if english and spanish else None
 
 
+def cpu_table(tables: List[Any]) -> List[str]:
+    """Markdown lines: CPU ms per message by kind of process, per deployment and concurrency
+    (tools/cpu_use.py); none for reports without the figures."""
+    kinds = [cpu_use.key(kind) for kind in cpu_use.KINDS]
+    rows = []
+    for title, levels in tables:
+        for level in levels:
+            if f"cpu_ms_{kinds[0]}" not in level:
+                return []
+            deployment = title.rstrip(":") or "assistant"
+            figures = " | ".join(str(level[f"cpu_ms_{kind}"]) for kind in kinds)
+            rows.append(
+                f"| {deployment} | {level['concurrency']} | {figures} | {level['machine_busy_cpu_ms']} |"
+            )
+    return [
+        f"CPU ms per message, by process, on this machine's {os.cpu_count()} cores (tools/cpu_use.py):",
+        "",
+        "| deployment | concurrency | " + " | ".join(cpu_use.KINDS) + " | whole machine |",
+        "|---|---:|" + "---:|" * (len(kinds) + 1),
+        *rows,
+        "",
+    ]
+
+
 def markdown(report: Dict[str, Any]) -> str:
     """The report as a Markdown table a person can read."""
     lines = [
@@ -525,6 +554,7 @@ def markdown(report: Dict[str, Any]) -> str:
                 f"{level['p50_ms']} | {level['p95_ms']} | {level['p99_ms']} | {level['throughput_msg_s']} |"
             )
         lines.append("")
+    lines += cpu_table(tables)
     lines.pop()
     training = report["training_from_scratch_s"]
     lines += [
