@@ -23,7 +23,7 @@ from rasa.utils.endpoints import EndpointConfig
 
 from launch.paths import PROJECT_DIR
 from launch.servers import embedded_stores, free_port, quiet_env
-from rasa_server import always_a_reply, fixes
+from rasa_server import always_a_reply, fixes, keep_alive
 from rasa_server.keep_alive import CLIENT_KEEP_ALIVE_S, KeepAliveEndpointConfig
 from rasa_server.limits import DEFAULT_ACTION_TIMEOUT_S
 from rasa_server.nlg import PhrasesNaturalLanguageGenerator, response_text
@@ -496,4 +496,77 @@ def test_the_server_s_action_endpoint_keeps_connections_alive_with_every_setting
         k=2,
     )
     copy = KeepAliveEndpointConfig.from_endpoint(other)
-    assert {k: v for k, v in vars(copy).items() if k != "_sessions"} == vars(other)
+    assert {k: v for k, v in vars(copy).items() if k not in ("_sessions", "_closing")} == vars(other)
+
+
+def test_a_call_whose_connection_the_server_closed_is_sent_once_more() -> None:
+    """A draining or restarting action server may close a kept-open connection under a call."""
+    calls: List[int] = []
+
+    async def closes_the_first_call(request: web.Request) -> web.Response:
+        calls.append(request.transport.get_extra_info("peername")[1])
+        if len(calls) == 1:
+            request.transport.close()
+        return await answers(request)
+
+    async def one_call() -> List[Event]:
+        port = free_port()
+        runner = await serve_webhook(port, closes_the_first_call)
+        endpoint = KeepAliveEndpointConfig(url=f"http://127.0.0.1:{port}/webhook")
+        try:
+            return await run_action(endpoint)
+        finally:
+            await endpoint.close()
+            await runner.cleanup()
+
+    assert answered_by(asyncio.run(one_call())) == "Answer for member-1"
+    assert len(calls) == 2 and calls[0] != calls[1]
+
+
+@pytest.mark.parametrize(("max_age_s", "connections"), [(0.25, "several"), (30.0, "one")])
+def test_sessions_are_renewed_by_age_so_new_action_servers_get_calls(
+    max_age_s: float, connections: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Calls every 0.1 s never leave a connection idle; only the session's age moves them."""
+    monkeypatch.setattr(keep_alive, "SESSION_MAX_AGE_S", max_age_s)
+    client_ports: List[int] = []
+
+    async def records_client_port(request: web.Request) -> web.Response:
+        client_ports.append(request.transport.get_extra_info("peername")[1])
+        return await answers(request)
+
+    async def calls_for_a_second() -> Any:
+        port = free_port()
+        runner = await serve_webhook(port, records_client_port)
+        endpoint = KeepAliveEndpointConfig(url=f"http://127.0.0.1:{port}/webhook")
+        try:
+            for _ in range(10):
+                assert answered_by(await run_action(endpoint)) == "Answer for member-1"
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(0)  # the retired sessions' closing tasks run
+            return list(endpoint._sessions.values())[0], endpoint._closing
+        finally:
+            await endpoint.close()
+            await runner.cleanup()
+
+    current, closing = asyncio.run(calls_for_a_second())
+    assert not closing and not current.retired
+    if connections == "one":
+        assert len(set(client_ports)) == 1
+    else:
+        assert 3 <= len(set(client_ports)) <= 10
+
+
+def test_sessions_of_ended_event_loops_are_let_go() -> None:
+    async def a_call(endpoint: KeepAliveEndpointConfig, port: int) -> None:
+        runner = await serve_webhook(port, answers)
+        try:
+            assert answered_by(await run_action(endpoint)) == "Answer for member-1"
+        finally:
+            await runner.cleanup()
+
+    port = free_port()
+    endpoint = KeepAliveEndpointConfig(url=f"http://127.0.0.1:{port}/webhook")
+    for _ in range(3):
+        asyncio.run(a_call(endpoint, port))
+    assert len(endpoint._sessions) == 1
