@@ -76,13 +76,15 @@ def snapshot(load_generator_pid: Optional[int] = None) -> CpuSnapshot:
     kinds = {pid: process_kind(pid, cmdline, name, own) for pid, (cmdline, name, _, _) in processes.items()}
 
     def kind_of(pid: int) -> str:
+        if kinds[pid] != "other":
+            return kinds[pid]
         parent, seen = processes[pid][2], {pid}
-        while kinds[pid] == "other" and parent in processes and parent not in seen:
+        while parent in processes and parent not in seen:
             if kinds[parent] in PARENT_KINDS:
                 return kinds[parent]
             seen.add(parent)
             parent = processes[parent][2]
-        return kinds[pid]
+        return "other"
 
     by_pid = {pid: (kind_of(pid), seconds) for pid, (_, _, _, seconds) in processes.items()}
     # /proc/stat's first line: user nice system idle iowait irq softirq steal ... (ticks).

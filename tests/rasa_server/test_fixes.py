@@ -353,16 +353,24 @@ def test_a_bad_action_timeout_stops_the_server_at_start_up(value: str, tmp_path:
         AvailableEndpoints.read_endpoints(str(endpoints))
 
 
-def test_endpoints_yml_takes_the_action_timeout_from_the_environment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for name, value in {
+def read_project_endpoints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> AvailableEndpoints:
+    """endpoints.yml read as the server reads it, with an embedded store, an action
+    server URL, ACTION_TIMEOUT_S=7 and `env` in the environment."""
+    settings = {
         **embedded_stores(tmp_path / "tracker.db"),
         "ACTION_ENDPOINT_URL": "http://127.0.0.1:1/webhook",
         "ACTION_TIMEOUT_S": "7",
-    }.items():
+        **env,
+    }
+    for name, value in settings.items():
         monkeypatch.setenv(name, value)
-    endpoints = AvailableEndpoints.read_endpoints(str(PROJECT_DIR / "endpoints.yml"))
+    return AvailableEndpoints.read_endpoints(str(PROJECT_DIR / "endpoints.yml"))
+
+
+def test_endpoints_yml_takes_the_action_timeout_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    endpoints = read_project_endpoints(tmp_path, monkeypatch)
     assert always_a_reply.action_timeout_s(endpoints.action) == 7.0
     assert quiet_env()["ACTION_TIMEOUT_S"] == "7"
     monkeypatch.delenv("ACTION_TIMEOUT_S")
@@ -376,14 +384,7 @@ def test_the_redis_lock_store_keeps_the_project_s_key_prefix(
     with a warning: the endpoints' prefix must be one it keeps."""
     from rasa.core.lock_store import LockStore, RedisLockStore
 
-    for name, value in {
-        **embedded_stores(tmp_path / "tracker.db"),
-        "ACTION_ENDPOINT_URL": "http://127.0.0.1:1/webhook",
-        "ACTION_TIMEOUT_S": "7",
-        "LOCK_STORE_TYPE": "redis",
-    }.items():
-        monkeypatch.setenv(name, value)
-    endpoints = AvailableEndpoints.read_endpoints(str(PROJECT_DIR / "endpoints.yml"))
+    endpoints = read_project_endpoints(tmp_path, monkeypatch, LOCK_STORE_TYPE="redis")
     lock_store = LockStore.create(endpoints.lock_store)
     assert isinstance(lock_store, RedisLockStore)
     prefix = endpoints.lock_store.kwargs["key_prefix"]
@@ -392,20 +393,23 @@ def test_the_redis_lock_store_keeps_the_project_s_key_prefix(
 
 def test_custom_action_calls_carry_no_domain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No action reads the domain, so endpoints.yml's selective domain leaves it out of every call."""
-    for name, value in {
-        **embedded_stores(tmp_path / "tracker.db"),
-        "ACTION_ENDPOINT_URL": "http://127.0.0.1:1/webhook",
-        "ACTION_TIMEOUT_S": "7",
-    }.items():
-        monkeypatch.setenv(name, value)
-    endpoints = AvailableEndpoints.read_endpoints(str(PROJECT_DIR / "endpoints.yml"))
-    domain = Domain.load(str(PROJECT_DIR / "domain.yml"))
+    endpoints = read_project_endpoints(tmp_path, monkeypatch)
     tracker = DialogueStateTracker.from_events("member", [UserUttered("does my plan cover massage?")])
-    assert domain.user_actions
-    for action_name in domain.user_actions:
-        call = RemoteAction(action_name, endpoints.action)._action_call_format(tracker, domain)
+    assert DOMAIN.user_actions
+    for action_name in DOMAIN.user_actions:
+        call = RemoteAction(action_name, endpoints.action)._action_call_format(tracker, DOMAIN)
         assert "domain" not in call, action_name
         assert call["tracker"]["latest_message"]["text"] == "does my plan cover massage?"
+
+
+def recording_client_ports(client_ports: List[int], handler: Any) -> Any:
+    """`handler`, appending each request's client port to `client_ports` first."""
+
+    async def recording(request: web.Request) -> web.Response:
+        client_ports.append(request.transport.get_extra_info("peername")[1])
+        return await handler(request)
+
+    return recording
 
 
 def answered_by(events: List[Event]) -> str:
@@ -417,10 +421,7 @@ def answered_by(events: List[Event]) -> str:
 
 def test_custom_action_calls_reuse_one_connection_where_rasa_opens_one_per_call() -> None:
     client_ports: List[int] = []
-
-    async def records_client_port(request: web.Request) -> web.Response:
-        client_ports.append(request.transport.get_extra_info("peername")[1])
-        return await answers(request)
+    records_client_port = recording_client_ports(client_ports, answers)
 
     async def three_calls_each() -> None:
         port = free_port()
@@ -443,11 +444,10 @@ def test_a_kept_alive_connection_gives_way_to_a_restarted_or_idle_action_server(
     client_ports: List[int] = []
 
     def server_named(name: str) -> Any:
-        async def handler(request: web.Request) -> web.Response:
-            client_ports.append(request.transport.get_extra_info("peername")[1])
+        async def answers_with_name(request: web.Request) -> web.Response:
             return web.json_response({"events": [], "responses": [{"text": name}]})
 
-        return handler
+        return recording_client_ports(client_ports, answers_with_name)
 
     async def calls_across_a_restart() -> List[str]:
         port = free_port()
@@ -474,13 +474,7 @@ def test_a_kept_alive_connection_gives_way_to_a_restarted_or_idle_action_server(
 def test_the_server_s_action_endpoint_keeps_connections_alive_with_every_setting(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name, value in {
-        **embedded_stores(tmp_path / "tracker.db"),
-        "ACTION_ENDPOINT_URL": "http://127.0.0.1:1/webhook",
-        "ACTION_TIMEOUT_S": "7",
-    }.items():
-        monkeypatch.setenv(name, value)
-    endpoints = AvailableEndpoints.read_endpoints(str(PROJECT_DIR / "endpoints.yml"))
+    endpoints = read_project_endpoints(tmp_path, monkeypatch)
     assert isinstance(endpoints.action, KeepAliveEndpointConfig)
     assert endpoints.action.url == "http://127.0.0.1:1/webhook"
     assert endpoints.action.kwargs == {"timeout": "7", "enable_selective_domain": True}
@@ -504,14 +498,13 @@ def test_a_call_whose_connection_the_server_closed_is_sent_once_more() -> None:
     calls: List[int] = []
 
     async def closes_the_first_call(request: web.Request) -> web.Response:
-        calls.append(request.transport.get_extra_info("peername")[1])
         if len(calls) == 1:
             request.transport.close()
         return await answers(request)
 
     async def one_call() -> List[Event]:
         port = free_port()
-        runner = await serve_webhook(port, closes_the_first_call)
+        runner = await serve_webhook(port, recording_client_ports(calls, closes_the_first_call))
         endpoint = KeepAliveEndpointConfig(url=f"http://127.0.0.1:{port}/webhook")
         try:
             return await run_action(endpoint)
@@ -530,10 +523,7 @@ def test_sessions_are_renewed_by_age_so_new_action_servers_get_calls(
     """Calls every 0.1 s never leave a connection idle; only the session's age moves them."""
     monkeypatch.setattr(keep_alive, "SESSION_MAX_AGE_S", max_age_s)
     client_ports: List[int] = []
-
-    async def records_client_port(request: web.Request) -> web.Response:
-        client_ports.append(request.transport.get_extra_info("peername")[1])
-        return await answers(request)
+    records_client_port = recording_client_ports(client_ports, answers)
 
     async def calls_for_a_second() -> Any:
         port = free_port()
