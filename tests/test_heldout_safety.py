@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import pytest
 import yaml
 
-from launch.servers import PROJECT_DIR
+from tests.support.held_out import near_duplicates, training_examples
 
 pytestmark = pytest.mark.slow
 
@@ -131,15 +131,5 @@ def test_slices_are_all_there() -> None:
 
 
 def test_heldout_messages_are_not_training_examples() -> None:
-    def training_examples() -> set:
-        found = set()
-        for path in (PROJECT_DIR / "data").rglob("*.yml"):
-            for block in (yaml.safe_load(path.read_text()) or {}).get("nlu", []):
-                for line in (block.get("examples") or "").splitlines():
-                    found.add(line.lstrip("- ").strip().lower())
-        return found
-
-    said = {
-        turn["say"].strip().lower() for cases in SLICES.values() for case in cases for turn in case["turns"]
-    }
-    assert said & training_examples() == set()
+    said = {turn["say"] for cases in SLICES.values() for case in cases for turn in case["turns"]}
+    assert near_duplicates(said, training_examples()) == []

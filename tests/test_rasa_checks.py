@@ -9,6 +9,7 @@ import pytest
 
 from launch.paths import PROJECT_DIR
 from launch.servers import VENV_BIN, quiet_env
+from tests.support.held_out import near_duplicates, nlu_examples, training_examples
 
 pytestmark = pytest.mark.slow
 
@@ -91,19 +92,15 @@ def test_held_out_intent_accuracy(trained_model: Path, tmp_path: Path) -> None:
 
 
 def test_held_out_set_is_not_in_the_training_data() -> None:
-    import yaml
-
-    def examples(path: Path) -> set:
-        data = yaml.safe_load(path.read_text()) or {}
-        return {
-            line.lstrip("- ").strip().lower()
-            for block in data.get("nlu", [])
-            if "examples" in block
-            for line in block["examples"].splitlines()
-            if line.strip()
-        }
-
-    training = set().union(*(examples(p) for p in (PROJECT_DIR / "data").rglob("*.yml")))
-    held_out = examples(PROJECT_DIR / "tests" / "nlu_test.yml")
+    held_out = nlu_examples(PROJECT_DIR / "tests" / "nlu_test.yml")
     assert len(held_out) >= 300
-    assert held_out & training == set()
+    assert near_duplicates(held_out, training_examples()) == []
+
+
+def test_near_duplicates_are_found_however_spelled() -> None:
+    training = ["cuanto me falta del deducible?", "is massage fsa eligible", "are you a bot"]
+    held_out = ["Cuánto me falta del deducible", "is a massage FSA-eligible", "are you a robot", "goodbye"]
+    assert near_duplicates(held_out, training) == [
+        ("Cuánto me falta del deducible", "cuanto me falta del deducible?"),
+        ("is a massage FSA-eligible", "is massage fsa eligible"),
+    ]
