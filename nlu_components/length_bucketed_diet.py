@@ -62,10 +62,10 @@ def bucketed_batch_order(lengths: np.ndarray, batch_size: int, length_quantile: 
     if not 0.0 < length_quantile <= 1.0:
         raise ValueError(f"length_quantile must be in (0, 1], got {length_quantile}")
     positions = np.arange(len(lengths))
-    if length_quantile == 1.0 or len(lengths) == 0:
+    if len(lengths) == 0:
         return positions
     is_long = lengths > np.quantile(lengths, length_quantile)
-    if not is_long.any():
+    if not is_long.any():  # at 1.0 none is longer: Rasa's batches
         return positions
     # Rasa slices the epoch into batches at multiples of the batch size, so
     # every batch but the last must be full: the short part's remainder, its

@@ -12,7 +12,8 @@ import unicodedata
 from pathlib import Path
 from typing import Iterable, List, Set, Tuple
 
-import yaml
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.loading import load_data
 
 from launch.paths import PROJECT_DIR
 
@@ -32,19 +33,13 @@ def normalised(text: str) -> str:
 
 
 def nlu_examples(path: Path) -> Set[str]:
-    """Every example line of a Rasa NLU YAML file, as typed."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return {
-        line.strip()[2:].strip()
-        for block in data.get("nlu", [])
-        for line in str(block.get("examples") or "").splitlines()
-        if line.strip().startswith("- ")
-    }
+    """Every example text of a Rasa NLU file or folder, read by Rasa (entity markup removed)."""
+    return {str(m.get(TEXT)) for m in load_data(str(path)).training_examples if m.get(TEXT)}
 
 
 def training_examples() -> Set[str]:
-    """Every NLU example under data/."""
-    return set().union(*(nlu_examples(path) for path in sorted((PROJECT_DIR / "data").rglob("*.yml"))))
+    """Every NLU example under data/nlu/ (the rest of data/ is rules and feedback)."""
+    return nlu_examples(PROJECT_DIR / "data" / "nlu")
 
 
 def near_duplicates(held_out: Iterable[str], training: Iterable[str]) -> List[Tuple[str, str]]:
@@ -52,14 +47,7 @@ def near_duplicates(held_out: Iterable[str], training: Iterable[str]) -> List[Tu
     trained = {normalised(t): t for t in training}
     found = []
     for message in held_out:
-        key = normalised(message)
-        for other, original in trained.items():
-            matcher = difflib.SequenceMatcher(None, key, other, autojunk=False)
-            if (
-                matcher.real_quick_ratio() >= NEAR_DUPLICATE_RATIO
-                and matcher.quick_ratio() >= NEAR_DUPLICATE_RATIO
-                and matcher.ratio() >= NEAR_DUPLICATE_RATIO
-            ):
-                found.append((message, original))
-                break
+        match = difflib.get_close_matches(normalised(message), trained, n=1, cutoff=NEAR_DUPLICATE_RATIO)
+        if match:
+            found.append((message, trained[match[0]]))
     return found
