@@ -10,10 +10,12 @@ Blank English tokenizer, then:
   is another insurer;
 - `sentencizer` + `negex` (negspacy's NegEx, with the reviewed terms in
   `negation_terms.yml`): qualifiers the member denies ("not at a spa", "isn't
-  maintenance") get `ent._.negex` set, so the assistant does not use them;
+  maintenance") get `ent._.negex` set, so the assistant does not use them.
+  A cue counts only outside the entity: "no voy a mejorar" (a plateau) is
+  a stage, not its denial (`CueOutsideNegex`);
 - `past_insurer_negex` (a second NegEx, terms under `past_insurer`): an
-  insurer the member no longer has ("I used to have Cigna", "switched from
-  Aetna") gets `ent._.negex` too.
+  insurer or HCSC plan the member no longer has ("I used to have Cigna",
+  "switched from Aetna", "my old plan was BCBSTX") gets `ent._.negex` too.
 
 No pretrained spaCy model can be downloaded where this project runs, and the
 entities it needs are a closed vocabulary, so the pipeline is built from these
@@ -25,9 +27,9 @@ import unicodedata
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Set, Tuple, Union
 
-import negspacy.negation  # noqa: F401  (registers the "negex" factory)
 import spacy
 import yaml
+from negspacy.negation import Negex
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
@@ -38,8 +40,9 @@ UNLISTED_INSURER_PATH = Path(__file__).with_name("unlisted_insurer.yml")
 
 # Entities a member may deny; state and plan type are never negated.
 QUALIFIER_LABELS = ["care_setting", "purpose", "stage"]
-# An insurer may be one the member no longer has (its own, narrower terms).
-PAST_INSURER_LABELS = ["insurer"]
+# An insurer, or an HCSC plan named by its state ("my old plan was bcbs
+# texas"), may be one the member no longer has (its own, narrower terms).
+PAST_INSURER_LABELS = ["insurer", "state"]
 PAST_INSURER_TERMS = "past_insurer"
 UNLISTED_INSURER = "unlisted"
 ARTICLES = {"a", "an", "the"}
@@ -201,6 +204,46 @@ def make_unlisted_insurer(nlp: Language, name: str) -> UnlistedInsurer:
     return UnlistedInsurer(nlp)
 
 
+class CueOutsideNegex(Negex):
+    """negspacy's NegEx, counting only cues outside the entity.
+
+    negspacy negates an entity when a preceding cue merely starts before it,
+    so the cue "ya no voy a" denied the plateau "no voy a mejorar mas" that it
+    overlaps, and a not-covered stage read as denied. Here a preceding cue
+    must end where the entity starts or before, and a following cue start
+    where it ends or after.
+    """
+
+    def negex(self, doc: Doc) -> Doc:
+        preceding, following, terminating = self.process_negations(doc)
+        for start, end in self.termination_boundaries(doc, terminating):
+            before = [cue_end for _, cue_start, cue_end in preceding if start <= cue_start < end]
+            after = [cue_start for _, cue_start, _ in following if start <= cue_start < end]
+            for ent in doc[start:end].ents:
+                if self.ent_types and ent.label_ not in self.ent_types:
+                    continue
+                if any(cue_end <= ent.start for cue_end in before) or any(
+                    cue_start >= ent.end for cue_start in after
+                ):
+                    ent._.set(self.extension_name, True)
+        return doc
+
+
+@Language.factory(
+    "hcsc_negex",
+    default_config={"neg_termset": {}, "ent_types": [], "extension_name": "negex", "chunk_prefix": []},
+)
+def make_negex(
+    nlp: Language,
+    name: str,
+    neg_termset: Dict[str, List[str]],
+    ent_types: List[str],
+    extension_name: str,
+    chunk_prefix: List[str],
+) -> CueOutsideNegex:
+    return CueOutsideNegex(nlp, name, neg_termset, ent_types, extension_name, chunk_prefix)
+
+
 def negation_config(path: Path = NEGATION_PATH, section: str = "") -> Dict[str, Any]:
     """negspacy's config from the reviewed YAML: the qualifiers' termset, or the
     past insurers' when `section` is "past_insurer"."""
@@ -223,8 +266,8 @@ def build(path: Path = PATTERNS_PATH) -> Language:
     ruler.add_patterns(ruler_patterns(nlp, path))
     nlp.add_pipe("hcsc_unlisted_insurer")
     nlp.add_pipe("sentencizer")
-    nlp.add_pipe("negex", config=negation_config())
-    nlp.add_pipe("negex", name="past_insurer_negex", config=negation_config(section=PAST_INSURER_TERMS))
+    nlp.add_pipe("hcsc_negex", name="negex", config=negation_config())
+    nlp.add_pipe("hcsc_negex", name="past_insurer_negex", config=negation_config(section=PAST_INSURER_TERMS))
     return nlp
 
 

@@ -152,7 +152,7 @@ def test_denied_qualifiers_are_negated(
     assert labelled(nlp, text) == expected
 
 
-def test_plan_entities_are_never_negated(nlp: Language) -> None:
+def test_plan_entities_are_not_denied_by_a_plain_not(nlp: Language) -> None:
     assert labelled(nlp, "not texas, it is not an hmo") == [
         ("state", "TX", False),
         ("plan_type", "hmo", False),
@@ -328,3 +328,78 @@ def test_spacy_load_options_are_honoured() -> None:
     disabled = spacy.load("en_hcsc_entities", disable=["entity_ruler"])
     assert "entity_ruler" in disabled.disabled and not disabled("is massage covered in texas").ents
     assert spacy.load("en_hcsc_entities")("is massage covered in texas").ents
+
+
+# --- blind held-out cases of 2026-12-01: the kinds they found -----------------------
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # A negation word inside the entity is its own: a plateau, not its denial.
+        ("ya no voy a mejorar mas, me siguen pagando el masaje?", [("stage", "maintenance", False)]),
+        ("mi terapeuta dice que ya no voy a mejorar", [("stage", "maintenance", False)]),
+        ("she says i'm not improving anymore", [("stage", "maintenance", False)]),
+        # What the massage would or will not be, and Spanish emphatic denials.
+        (
+            "it wouldn't be at a spa, it's at my pt",
+            [("care_setting", "spa", True), ("care_setting", "physical_therapy", False)],
+        ),
+        ("this won't be at a massage clinic", [("care_setting", "massage_clinic", True)]),
+        (
+            "para nada es para relajarme, es por mi lesion",
+            [("purpose", "relaxation", True), ("purpose", "medical", False)],
+        ),
+        ("de ninguna manera es en un spa", [("care_setting", "spa", True)]),
+        (
+            "no seria en un spa sino en la clinica de terapia fisica",
+            [("care_setting", "spa", True), ("care_setting", "physical_therapy", False)],
+        ),
+        # Not denied: a question about a spa massage.
+        ("would a spa massage be covered", [("care_setting", "spa", False)]),
+    ],
+)
+def test_denials_found_by_the_blind_cases(
+    nlp: Language, text: str, expected: List[Tuple[str, str, bool]]
+) -> None:
+    assert labelled(nlp, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "my old plan was bcbs of illinois, now i have aetna",
+            [("state", "IL", True), ("insurer", "aetna", False)],
+        ),
+        ("we moved from oklahoma to texas last month", [("state", "OK", True), ("state", "TX", False)]),
+        ("i switched from humana to bcbstx", [("insurer", "humana", True), ("state", "TX", False)]),
+        ("me cambie de aetna a blue cross de illinois", [("insurer", "aetna", True), ("state", "IL", False)]),
+        ("i used to have cigna but now i have bcbsok", [("insurer", "cigna", True), ("state", "OK", False)]),
+        ("i have bcbs of new mexico", [("state", "NM", False)]),
+    ],
+)
+def test_an_hcsc_plan_or_state_the_member_left_is_negated(
+    nlp: Language, text: str, expected: List[Tuple[str, str, bool]]
+) -> None:
+    assert labelled(nlp, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("tengo medi-cal", "other_state_medicaid"),
+        ("i'm on masshealth, is massage covered", "other_state_medicaid"),
+        ("does tenncare pay for pt", "other_state_medicaid"),
+        ("mi hijo tiene ahcccs", "other_state_medicaid"),
+    ],
+)
+def test_other_states_medicaid_programs_are_other_insurers(nlp: Language, text: str, value: str) -> None:
+    assert [(label, v) for label, v, _ in labelled(nlp, text) if label == "insurer"] == [("insurer", value)]
+
+
+@pytest.mark.parametrize(
+    "text", ["un masaje antiestres", "masaje antiestrés en el spa", "antistress massage", "para relajarte"]
+)
+def test_one_word_relaxation_purposes(nlp: Language, text: str) -> None:
+    assert ("purpose", "relaxation", False) in labelled(nlp, text)
