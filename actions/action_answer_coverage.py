@@ -5,6 +5,7 @@ metadata), asks `plan_coverage` for the answers and sends the messages
 `plan_coverage.replies` builds. No coverage logic lives here.
 """
 
+import re
 from dataclasses import replace
 from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
@@ -29,6 +30,7 @@ from plan_coverage.followups import (
     names_massage,
     order_as_asked,
     question_sentence,
+    question_sentences,
     question_spans,
     refers_back,
 )
@@ -62,8 +64,9 @@ OUT_OF_AREA = "out_of_area"
 COMMAND_PREFIX = "/"
 # Questions about the plan, not about a massage.
 PLAN_TOPICS = ("plan_lookup", "about_hcsc")
-# Topics that are a qualifier's own question ("is a spa massage covered?").
-QUALIFIER_TOPICS = ("spa_wellness", "maintenance_care")
+# Topics that are a qualifier's own question ("is a spa massage covered?"),
+# with the entities that name that qualifier.
+QUALIFIER_TOPICS = {"spa_wellness": ("care_setting", "purpose"), "maintenance_care": ("stage",)}
 # Set by RulerEntityExtractor (nlu_components/entity_value_normalizer.py) on a
 # qualifier the member denies ("not at a spa") or an insurer they no longer
 # have; and on a state named as an HCSC plan ("BCBSTX").
@@ -71,9 +74,12 @@ NEGATED = "negated"
 HCSC_PLAN = "hcsc_plan"
 PORTAL_SLOT = "portal_context"
 FALLBACK_INTENT = "nlu_fallback"
+OUT_OF_SCOPE_INTENT = "out_of_scope"
+OUT_OF_SCOPE_RESPONSE = "utter_out_of_scope"
 # The domain's reply to questions about costs, claims and accounts (domain.yml).
 ACCOUNT_QUESTION_RESPONSE = "utter_account_question"
 INFORM_INTENT = "inform"
+GENERIC_INTENT = f"ask_{GENERIC_TOPIC}"
 # Plan context alone is short ("my plan is through my employer in oklahoma, ppo").
 INFORM_MAX_WORDS = 15
 # The conversation's language (domain.yml; set from nlu_components/language_detector.py).
@@ -96,6 +102,10 @@ class ActionAnswerCoverage(Action):
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         text = str(tracker.latest_message.get("text") or "")
         intent = question_in_a_story(tracker, intent, text, rules)
+        if intent == OUT_OF_SCOPE_INTENT:
+            # Out of scope, and not a story about massage with a question in it.
+            dispatcher.utter_message(response=OUT_OF_SCOPE_RESPONSE)
+            return []
         intent = with_second_question(tracker, intent, text, rules)
         asked = order_as_asked(topics_for_intent(intent, rules), text)
         beside_money = topics_beside_money(asked, text) if asked else None
@@ -125,13 +135,8 @@ class ActionAnswerCoverage(Action):
             dispatcher.utter_message(response=NOT_UNDERSTOOD_RESPONSE)
             return []
         context = rules.clean_context(plan_context(tracker, bool(asked), topics))
-        if not context.qualifiers() and not text.startswith(COMMAND_PREFIX):
-            # A spa or maintenance question typed with no spa, relaxation or
-            # maintenance said ("is a deep tissue massage covered?", or "not
-            # for relaxing, it's for my torn rotator cuff"): a plain coverage
-            # question, whose answer says what is not covered. (The greeting's
-            # "Massage at a spa" button, /ask_spa_wellness, is what it says.)
-            topics = list(dict.fromkeys(GENERIC_TOPIC if t in QUALIFIER_TOPICS else t for t in topics))
+        if not text.startswith(COMMAND_PREFIX):
+            topics = without_unsaid_qualifier_topics(tracker, text, rules, topics, context)
         events: List[EventType] = [
             SlotSet(key, context.get(key)) for key in ("state", "plan_type", "insurer")
         ]
@@ -179,23 +184,33 @@ def answer_language(tracker: Tracker) -> Text:
 
 
 def question_in_a_story(tracker: Tracker, intent: Text, text: Text, rules: CoverageRules) -> Text:
-    """The question a long story asks (a story of more than INFORM_MAX_WORDS words with a "?").
+    """The question a long story asks (a story of more than INFORM_MAX_WORDS words).
 
-    When NLU read it as `inform`, it is not plan context alone: the best-ranked
-    coverage question is what the member asks. When NLU's question has no
-    words in the question sentence but a runner-up does ("...the physical
-    therapist does massage... How many of these sessions will the plan
-    cover?"), the story's words misled it: the runner-up is what is asked.
+    When NLU read a story with a "?" as `inform`, it is not plan context
+    alone: the best-ranked coverage question is what the member asks. When
+    NLU's question has no words in the question sentence (the last one with a
+    "?", else the last sentence: members often leave the "?" out) but a
+    runner-up does ("...the physical therapist does massage... How many of
+    these sessions will the plan cover?"), the story's words misled it: the
+    runner-up is what is asked. So it is when the story's words left NLU
+    unsure (`nlu_fallback`), or made a story about massage or therapy look
+    out of scope, and a runner-up has words in the question sentence.
     """
-    if len(text.split()) <= INFORM_MAX_WORDS or "?" not in text:
+    if len(text.split()) <= INFORM_MAX_WORDS:
         return intent
     ranking = [str(i.get("name") or "") for i in tracker.latest_message.get("intent_ranking") or []]
     questions = [name for name in ranking if topics_for_intent(name, rules)]
+    if intent in (INFORM_INTENT, FALLBACK_INTENT) and "?" not in text:
+        # Plan context told at length, or words NLU could not place: no question to find.
+        return intent
+    sentence = question_sentence(text) if "?" in text else last_sentence(text)
     if intent == INFORM_INTENT:
-        return questions[0] if questions else intent
-    sentence = question_sentence(text)
+        return best_question_in(sentence, questions, rules)
     asked = topics_for_intent(intent, rules)
-    if not asked or any(first_cue(topic, sentence) is not None for topic in asked):
+    unplaced = intent == FALLBACK_INTENT or (
+        intent == OUT_OF_SCOPE_INTENT and names_massage_or_therapy(tracker, text)
+    )
+    if not unplaced and (not asked or any(first_cue(t, sentence) is not None for t in asked)):
         return intent
     for name in questions[:3]:
         topics = topics_for_intent(name, rules)
@@ -204,15 +219,88 @@ def question_in_a_story(tracker: Tracker, intent: Text, text: Text, rules: Cover
     return intent
 
 
+def names_massage_or_therapy(tracker: Tracker, text: Text) -> bool:
+    """True when the message says "massage" or names a care setting ("my physical therapist")."""
+    return names_massage(text) or "care_setting" in latest_entities(tracker)
+
+
+def best_question_in(sentence: Text, questions: Sequence[Text], rules: CoverageRules) -> Text:
+    """Of NLU's best-ranked questions (intent names), the first of the top 3 whose
+    topics all have words in `sentence`; else the plain coverage question when
+    the sentence asks about coverage ("...I'm asking about my own plan, will mine
+    cover it?"); else the best-ranked one ("inform" when there is none)."""
+    for name in questions[:3]:
+        if all(first_cue(topic, sentence) is not None for topic in topics_for_intent(name, rules)):
+            return name
+    if first_cue(GENERIC_TOPIC, sentence) is not None:
+        return GENERIC_INTENT
+    return questions[0] if questions else INFORM_INTENT
+
+
+def without_unsaid_qualifier_topics(
+    tracker: Tracker, text: Text, rules: CoverageRules, topics: Sequence[str], context: PlanContext
+) -> List[str]:
+    """The topics to answer when NLU read a spa or maintenance question the message
+    does not bear out.
+
+    With no qualifier said at all ("is a deep tissue massage covered?", "not
+    for relaxing, it's for my torn rotator cuff"), such a topic is a plain
+    coverage question, whose answer says what is not covered. With its own
+    qualifier denied and nothing not covered said ("not maintenance, I just
+    had surgery. how many visits do I get?"), it is NLU's runner-up question,
+    else that plain one. Otherwise NLU's reading stands: "I'm done with PT but
+    want massage to stay loose" is maintenance in words no entity names. A
+    redirect the rules make for what is said ("not a spa, my PT") applies
+    first. (The greeting's "Massage at a spa" button, /ask_spa_wellness, is
+    what it says.)
+    """
+    if rules.deciding_qualifier(GENERIC_TOPIC, context) is not None:
+        return list(topics)
+    denied = denied_entities(tracker)
+    kept: List[str] = []
+    for topic in topics:
+        if topic not in QUALIFIER_TOPICS or rules.resolve_topic(topic, context)[0] != topic:
+            kept.append(topic)
+        elif not context.qualifiers():
+            kept.append(GENERIC_TOPIC)
+        elif denied & set(QUALIFIER_TOPICS[topic]):
+            kept += runner_up_topics(tracker, text, rules)
+        else:
+            kept.append(topic)
+    return list(dict.fromkeys(kept))
+
+
+def runner_up_topics(tracker: Tracker, text: Text, rules: CoverageRules) -> List[str]:
+    """Topics of NLU's best-ranked runner-up question that is not a qualifier's own
+    and has words of its own in the message for each topic; [GENERIC_TOPIC] when none."""
+    for ranked in (tracker.latest_message.get("intent_ranking") or [])[1:4]:
+        topics = topics_for_intent(str(ranked.get("name") or ""), rules)
+        if topics and not set(topics) & set(QUALIFIER_TOPICS):
+            if all(first_cue(topic, text) is not None for topic in topics):
+                return list(topics)
+    return [GENERIC_TOPIC]
+
+
+def last_sentence(text: Text) -> Text:
+    """The last sentence of `text` ("new question. my PT adds massage. do i need prior
+    auth" -> "do i need prior auth"); the whole text when it is one sentence."""
+    sentences = [part for part in re.split(r"[.!\n]+", text) if part.strip()]
+    return sentences[-1].strip() if sentences else text
+
+
 def with_second_question(tracker: Tracker, intent: Text, text: Text, rules: CoverageRules) -> Text:
     """A single question whose message asks another in a clause of its own
     ("necesito referido para el spa y cuantos me dan?"): NLU's runner-up
     multi-intent that holds it ("ask_referral+ask_visit_limits"), when the
     other topic has words of its own there. "Is it covered" is never added:
-    "cover" is also the verb of other questions."""
+    "cover" is also the verb of other questions. In a long story only its
+    questions count: "...the therapist said that's the max. would my ppo pay
+    for more massage?" asks nothing about visit limits."""
     topics = topics_for_intent(intent, rules)
     if len(topics) != 1:
         return intent
+    if len(text.split()) > INFORM_MAX_WORDS:
+        text = question_sentences(text)
     for ranked in (tracker.latest_message.get("intent_ranking") or [])[1:4]:
         name = str(ranked.get("name") or "")
         both = topics_for_intent(name, rules)
@@ -352,6 +440,10 @@ def plan_context(tracker: Tracker, is_new_question: bool, topics: Sequence[str] 
         # "I used to have Cigna", "switched from Aetna": Rasa filled the slot
         # from the entity, but that insurer is not the member's plan now.
         insurer = None
+    if "state" in denied_entities(tracker):
+        # "my old plan was BCBSTX", "moved from Texas": Rasa filled the slot
+        # from that entity too, but it is not the member's plan now.
+        state = entities["state"][0] if "state" in entities else None
     qualifiers = question_qualifiers(tracker, is_new_question, topics)
     return PlanContext(state=state, plan_type=plan_type, insurer=insurer, **qualifiers)
 
@@ -401,8 +493,8 @@ def latest_entities(tracker: Tracker) -> Dict[Text, List[Text]]:
 
 
 def names_hcsc_plan(tracker: Tracker) -> bool:
-    """True when the latest message names an HCSC plan ("BCBSTX"), not only a state."""
-    return any(e.get(HCSC_PLAN) for e in tracker.latest_message.get("entities") or [])
+    """True when the latest message names an HCSC plan ("BCBSTX") the member has, not only a state."""
+    return any(e.get(HCSC_PLAN) and not e.get(NEGATED) for e in tracker.latest_message.get("entities") or [])
 
 
 def denied_entities(tracker: Tracker) -> set:

@@ -78,7 +78,10 @@ TOPIC_CUES: Dict[str, str] = {
     "documentation": r"document|notes|chart|records|notas|registros|expediente",
     "coverage_overview": r"cover|\bpay|paid|benefit|reimburs"
     r"|cubr|cubiert|\bpag(?:a|an|ar|o|u)|benefici|reembols",
-    "therapy_massage": r"physical therap|\bpt\b|rehab|physio|terapia f[ií]sica|fisio",
+    # "Therapy" alone is physical therapy ("massage in therapy", "masaje en la
+    # terapia"), not "massage therapy"/"terapia de masaje", the massage itself.
+    "therapy_massage": r"physical therap|\bpt\b|rehab|physio|terapia f[ií]sica|fisio"
+    r"|\b(?:in|at|during) therapy\b|\bterapias?\b(?! de masaje)",
 }
 
 
@@ -176,6 +179,14 @@ _MONEY_RE = re.compile(
 def asks_about_money(text: str) -> bool:
     """True when the text asks about an amount of money (copay, deductible, dollars)."""
     return bool(_MONEY_RE.search(text or ""))
+
+
+def question_sentences(text: str) -> str:
+    """The sentences of `text` that end in "?", joined ("...the therapist said that's
+    the max. Would my PPO pay for more?" -> "Would my PPO pay for more?"); the whole
+    text when none does."""
+    sentences = re.findall(r"[^.!?]*\?+", text or "")
+    return " ".join(s.strip() for s in sentences) if sentences else text
 
 
 def question_sentence(text: str) -> str:

@@ -35,10 +35,17 @@ def rasa_warnings(output: str) -> List[str]:
 
 
 # Responses the Rasa server sends itself (see domain.yml), never from a rule,
-# and utter_default, which the coverage action sends (on nlu_fallback without
-# another insurer named, and on plan context without any; issue 11): Rasa's
-# validator warns that no rule uses them, and that is the only warning allowed.
-SERVER_SENT_RESPONSES = {"utter_answer_unavailable", "utter_personal_details_notice", "utter_default"}
+# and utter_default and utter_out_of_scope, which the coverage action sends
+# (on nlu_fallback without another insurer named, and on plan context without
+# any; issue 11; on out_of_scope but for a story about massage with a question
+# NLU ranked next): Rasa's validator warns that no rule uses them, and that is
+# the only warning allowed.
+SERVER_SENT_RESPONSES = {
+    "utter_answer_unavailable",
+    "utter_personal_details_notice",
+    "utter_default",
+    "utter_out_of_scope",
+}
 
 
 def test_data_validates_cleanly() -> None:
