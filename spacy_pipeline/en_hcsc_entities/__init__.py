@@ -204,34 +204,98 @@ def make_unlisted_insurer(nlp: Language, name: str) -> UnlistedInsurer:
     return UnlistedInsurer(nlp)
 
 
-class CueOutsideNegex(Negex):
-    """negspacy's NegEx, counting only cues outside the entity.
+# A denial reaches every item of a list joined by "or" / "nor" ("not at a spa
+# or a massage clinic"): these words may stand between two items.
+COORDINATORS = {"or", "nor", "ni", "o", "u"}
+LIST_WORDS = COORDINATORS | {
+    ",",
+    "a",
+    "an",
+    "the",
+    "at",
+    "in",
+    "to",
+    "any",
+    "un",
+    "una",
+    "el",
+    "la",
+    "en",
+    "al",
+}
+# Where a member went, after the plan they left ("switched from Aetna to
+# BCBSTX", "me cambie de BCBSNM a Ambetter"): the scope of a past cue ends at
+# one of these words before a named plan, once the cue has reached a plan.
+DESTINATION_WORDS = {"to", "into", "for", "a", "al"}
+ARTICLES_AFTER_DESTINATION = {"a", "an", "the", "un", "una", "el", "la"}
 
-    negspacy negates an entity when a preceding cue merely starts before it,
-    so the cue "ya no voy a" denied the plateau "no voy a mejorar mas" that it
-    overlaps, and a not-covered stage read as denied. Here a preceding cue
-    must end where the entity starts or before, and a following cue start
-    where it ends or after.
+
+class CueOutsideNegex(Negex):
+    """negspacy's NegEx, with three changes.
+
+    - A cue counts only outside the entity: negspacy negated an entity when a
+      preceding cue merely starts before it, so "ya no voy a" denied the
+      plateau "no voy a mejorar mas" it overlaps. Here a preceding cue must
+      end where the entity starts or before, a following cue start where it
+      ends or after.
+    - A denial reaches the next items of a list ("not at a spa or a massage
+      clinic", "neither a spa nor a wellness center").
+    - With `destination_words` (the past insurers' negex), a cue's scope ends
+      before where the member went ("switched from Aetna to BCBSTX").
     """
+
+    def __init__(self, *args: Any, destination_words: Iterable[str] = ()) -> None:
+        super().__init__(*args)
+        self.destination_words = set(destination_words)
 
     def negex(self, doc: Doc) -> Doc:
         preceding, following, terminating = self.process_negations(doc)
+        ents = [e for e in doc.ents if not self.ent_types or e.label_ in self.ent_types]
         for start, end in self.termination_boundaries(doc, terminating):
-            before = [cue_end for _, cue_start, cue_end in preceding if start <= cue_start < end]
-            after = [cue_start for _, cue_start, _ in following if start <= cue_start < end]
-            for ent in doc[start:end].ents:
-                if self.ent_types and ent.label_ not in self.ent_types:
-                    continue
-                if any(cue_end <= ent.start for cue_end in before) or any(
-                    cue_start >= ent.end for cue_start in after
-                ):
-                    ent._.set(self.extension_name, True)
+            inside = [e for e in ents if start <= e.start and e.end <= end]
+            for _, cue_start, cue_end in preceding:
+                if start <= cue_start < end:
+                    stop = self._scope_end(doc, inside, cue_end, end)
+                    for ent in inside:
+                        if cue_end <= ent.start and ent.end <= stop:
+                            ent._.set(self.extension_name, True)
+            for _, cue_start, _ in following:
+                if start <= cue_start < end:
+                    for ent in inside:
+                        if cue_start >= ent.end:
+                            ent._.set(self.extension_name, True)
+        for first, second in zip(ents, ents[1:], strict=False):
+            between = {token.norm_ for token in doc[first.end : second.start]}
+            if first._.get(self.extension_name) and between & COORDINATORS and between <= LIST_WORDS:
+                second._.set(self.extension_name, True)
         return doc
+
+    def _scope_end(self, doc: Doc, ents: List[Span], cue_end: int, end: int) -> int:
+        """Where a preceding cue's scope ends: at a destination word before a named
+        plan, once an entity lies between the cue and that word; else at `end`."""
+        starts = {e.start for e in ents}
+        for i in range(cue_end, end):
+            if doc[i].norm_ not in self.destination_words or not any(
+                cue_end <= e.start and e.end <= i for e in ents
+            ):
+                continue
+            after = i + 1
+            if after < end and doc[after].norm_ in ARTICLES_AFTER_DESTINATION:
+                after += 1
+            if after in starts:
+                return i
+        return end
 
 
 @Language.factory(
     "hcsc_negex",
-    default_config={"neg_termset": {}, "ent_types": [], "extension_name": "negex", "chunk_prefix": []},
+    default_config={
+        "neg_termset": {},
+        "ent_types": [],
+        "extension_name": "negex",
+        "chunk_prefix": [],
+        "destination_words": [],
+    },
 )
 def make_negex(
     nlp: Language,
@@ -240,8 +304,11 @@ def make_negex(
     ent_types: List[str],
     extension_name: str,
     chunk_prefix: List[str],
+    destination_words: List[str],
 ) -> CueOutsideNegex:
-    return CueOutsideNegex(nlp, name, neg_termset, ent_types, extension_name, chunk_prefix)
+    return CueOutsideNegex(
+        nlp, name, neg_termset, ent_types, extension_name, chunk_prefix, destination_words=destination_words
+    )
 
 
 def negation_config(path: Path = NEGATION_PATH, section: str = "") -> Dict[str, Any]:
@@ -254,8 +321,13 @@ def negation_config(path: Path = NEGATION_PATH, section: str = "") -> Dict[str, 
         key: [str(t) for t in terms[key]]
         for key in ("pseudo_negations", "preceding_negations", "following_negations", "termination")
     }
-    labels = PAST_INSURER_LABELS if section == PAST_INSURER_TERMS else QUALIFIER_LABELS
-    return {"neg_termset": termset, "ent_types": labels}
+    if section == PAST_INSURER_TERMS:
+        return {
+            "neg_termset": termset,
+            "ent_types": PAST_INSURER_LABELS,
+            "destination_words": sorted(DESTINATION_WORDS),
+        }
+    return {"neg_termset": termset, "ent_types": QUALIFIER_LABELS}
 
 
 def build(path: Path = PATTERNS_PATH) -> Language:

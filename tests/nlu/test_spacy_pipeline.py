@@ -403,3 +403,69 @@ def test_other_states_medicaid_programs_are_other_insurers(nlp: Language, text: 
 )
 def test_one_word_relaxation_purposes(nlp: Language, text: str) -> None:
     assert ("purpose", "relaxation", False) in labelled(nlp, text)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # A denial reaches every item of a list joined by "or" / "nor".
+        (
+            "i don't go to a spa or a wellness center, my physical therapist does it",
+            [
+                ("care_setting", "spa", True),
+                ("care_setting", "wellness_center", True),
+                ("care_setting", "physical_therapy", False),
+            ],
+        ),
+        (
+            "neither a massage clinic nor a spa, a hospital rehab program",
+            [
+                ("care_setting", "massage_clinic", True),
+                ("care_setting", "spa", True),
+                ("care_setting", "physical_therapy", False),
+            ],
+        ),
+        # Not denied, a list is still a list.
+        (
+            "would a spa or a massage clinic be covered",
+            [("care_setting", "spa", False), ("care_setting", "massage_clinic", False)],
+        ),
+        # A plateau said other ways, and a plateau denied with its own word.
+        ("my doctor says i can't improve anymore", [("stage", "maintenance", False)]),
+        (
+            "no he tenido ningun avance con la fisio",
+            [("stage", "maintenance", False), ("care_setting", "physical_therapy", False)],
+        ),
+        ("i haven't plateaued at all", [("stage", "improving", False)]),
+        ("mi terapeuta no cree que me haya estancado", [("stage", "improving", False)]),
+    ],
+)
+def test_lists_and_plateaus_found_by_a_breaker(
+    nlp: Language, text: str, expected: List[Tuple[str, str, bool]]
+) -> None:
+    assert labelled(nlp, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "i had bcbs of texas until january, now it is cigna",
+            [("state", "TX", True), ("insurer", "cigna", False)],
+        ),
+        ("i'm switching from bcbs illinois to kaiser", [("state", "IL", True), ("insurer", "kaiser", False)]),
+        ("previously had blue cross of montana", [("state", "MT", True)]),
+        ("me cambie de blue cross de texas a molina", [("state", "TX", True), ("insurer", "molina", False)]),
+        # The scope ends at a destination only once it has reached a plan.
+        (
+            "switched from a humana plan to blue cross of oklahoma",
+            [("insurer", "humana", True), ("state", "OK", False)],
+        ),
+        ("i have alabama blue cross", [("insurer", "other_blue_plan", False)]),
+        ("mi hija tiene nj familycare", [("insurer", "other_state_medicaid", False)]),
+    ],
+)
+def test_plans_left_and_plans_named_found_by_a_breaker(
+    nlp: Language, text: str, expected: List[Tuple[str, str, bool]]
+) -> None:
+    assert labelled(nlp, text) == expected
