@@ -135,11 +135,13 @@ def asked_on_its_own(topic: str, topics: Sequence[str], text: str) -> bool:
 
 
 # Where a message's next question starts: after a question mark, or at words
-# that open another question ("... covered, and what about a spa?").
+# that open another question ("... covered, and what about a spa?", "...,
+# and separately, ...", "..., plus can I ...").
 # English and Spanish; a message with none of these is one question.
 _NEXT_QUESTION_RE = re.compile(
     r"\?+"
     r"|\b(?:and\s+)?(?:also\s*,?\s+)?(?:what|how)\s+about\b|\b(?:and\s+)?what\s+if\b|\band\s+also\b"
+    r"|\b(?:and\s+)?separately\b|,\s*plus\b|\bplus,"
     r"|\by\s+(?:qu[eé]\s+tal|si|tambi[eé]n)\b",
     re.IGNORECASE,
 )

@@ -165,3 +165,23 @@ def test_a_second_question_is_looked_for_in_a_storys_questions_only() -> None:
 )
 def test_therapy_alone_is_physical_therapy_but_massage_therapy_is_the_massage(text: str, cued: bool) -> None:
     assert (first_cue("therapy_massage", text) is not None) is cued
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "is the massage my pt does covered, and separately, does a day spa massage need a referral on my hmo",
+        "is the massage my pt does covered, plus does a day spa massage need a referral on my hmo",
+    ],
+)
+def test_separately_and_plus_start_another_question_about_another_massage(text: str) -> None:
+    t = tracker(
+        "ask_coverage_overview+ask_referral",
+        text=text,
+        entities=[
+            ("care_setting", "physical_therapy", "pt"),
+            ("care_setting", "spa", "spa"),
+            ("plan_type", "hmo"),
+        ],
+    )
+    assert [outcome for _, outcome in coverages(run(t)[0])] == ["conditional", "not_covered"]
