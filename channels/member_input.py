@@ -30,10 +30,17 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Callable, Collection, Dict, List, Mapping, Optional, Tuple
+from pathlib import Path
+from typing import Callable, Collection, Dict, FrozenSet, List, Mapping, Optional, Tuple
 
 import phonenumbers
 import re2
+import yaml
+
+# The entity vocabulary NLU uses (spacy_pipeline/), read for insurer names.
+INSURER_VOCABULARY = (
+    Path(__file__).resolve().parents[1] / "spacy_pipeline" / "en_hcsc_entities" / "entity_patterns.yml"
+)
 
 # Longer messages are cut: nobody types more into a chat box, and NLU time
 # grows with length.
@@ -118,6 +125,23 @@ _NOT_NAMES = frozenset(
     "catholic christian jewish muslim veteran senior today tomorrow services service portal support "
     "handbook guide card id number".split()
 )
+
+
+def _insurer_names(path: Path = INSURER_VOCABULARY) -> FrozenSet[str]:
+    """The other insurers the assistant knows by name ("humana", "united healthcare"),
+    lower case: the entity vocabulary's `insurer` phrases (written once, for NLU)."""
+    vocabulary = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return frozenset(
+        " ".join(phrase.lower().split())
+        for phrases in vocabulary["insurer"].values()
+        for phrase in phrases
+        if isinstance(phrase, str)
+    )
+
+
+# "now it's Humana", "I'm United Healthcare": an insurer, not a person. Only a
+# whole capitalised run counts ("I'm Oscar Martinez" is a name, not Oscar Health).
+_INSURER_NAMES = _insurer_names()
 # Days and months are names too ("April Jones"): not a name alone ("it's March").
 _CALENDAR_WORDS = frozenset(
     "monday tuesday wednesday thursday friday saturday sunday january february march april may june "
@@ -181,6 +205,8 @@ def _full_name(match: "re2._Match", removed: List[str]) -> str:
     Texas PPO" keeps "Texas PPO"); nothing when the first is not a name."""
     group = str(match.group("name"))
     words = group.split()
+    if " ".join(words).lower().strip(".,'") in _INSURER_NAMES:
+        return str(match.group(0))
     name: List[str] = []
     for index, word in enumerate(words):
         lowered = word.lower().strip(".,'")

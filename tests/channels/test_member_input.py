@@ -209,6 +209,25 @@ def test_names_after_introductions_and_titles_are_redacted(text: str, expected: 
 @pytest.mark.parametrize(
     "text",
     [
+        "I had Blue Cross Illinois until January, now it's Humana. Do I need prior auth?",
+        "it's United Healthcare now",
+        "I am Aetna, is massage covered?",
+        "this is Kaiser Permanente, does it cover massage",
+    ],
+)
+def test_an_insurer_after_an_introduction_is_not_a_name(text: str) -> None:
+    prepared = prepare_member_text(text, OFFERED)
+    assert prepared.text == text
+    assert prepared.removed == ()
+
+
+def test_a_name_that_starts_like_an_insurer_is_still_a_name() -> None:
+    assert prepare_member_text("I'm Oscar Martinez", OFFERED).text == "I'm […]"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "I am not sure",
         "I am in Texas",
         "this is for my back",
