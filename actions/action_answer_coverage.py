@@ -76,6 +76,11 @@ PORTAL_SLOT = "portal_context"
 FALLBACK_INTENT = "nlu_fallback"
 OUT_OF_SCOPE_INTENT = "out_of_scope"
 OUT_OF_SCOPE_RESPONSE = "utter_out_of_scope"
+# Requests about something other than health care (entity_patterns.yml,
+# `other_domain`); dental and vision care are other Blue Cross services.
+OTHER_DOMAIN = "other_domain"
+OTHER_SERVICE_DOMAINS = ("dental", "vision")
+OTHER_SERVICE_RESPONSE = "utter_other_service"
 # The domain's reply to questions about costs, claims and accounts (domain.yml).
 ACCOUNT_QUESTION_RESPONSE = "utter_account_question"
 INFORM_INTENT = "inform"
@@ -105,6 +110,16 @@ class ActionAnswerCoverage(Action):
         if intent == OUT_OF_SCOPE_INTENT:
             # Out of scope, and not a story about massage with a question in it.
             dispatcher.utter_message(response=OUT_OF_SCOPE_RESPONSE)
+            return []
+        other_domain = about_something_else(tracker, text)
+        if other_domain is not None:
+            # "can I get a referral to a good lawyer", "my dog needs prior
+            # approval": referral and approval words, but not health care.
+            dispatcher.utter_message(
+                response=OTHER_SERVICE_RESPONSE
+                if other_domain in OTHER_SERVICE_DOMAINS
+                else OUT_OF_SCOPE_RESPONSE
+            )
             return []
         intent = with_second_question(tracker, intent, text, rules)
         asked = order_as_asked(topics_for_intent(intent, rules), text)
@@ -217,6 +232,18 @@ def question_in_a_story(tracker: Tracker, intent: Text, text: Text, rules: Cover
         if len(topics) == 1 and first_cue(topics[0], sentence) is not None:
             return name
     return intent
+
+
+def about_something_else(tracker: Tracker, text: Text) -> Optional[Text]:
+    """What the message is about when that is not health care ("pets", "legal",
+    "dental": the entity `other_domain`) and it names no massage, no care
+    setting and no plan; None otherwise ("I hurt my back at the gym, is PT
+    massage covered?", "I work at a bank, does my HMO need a referral?")."""
+    entities = latest_entities(tracker)
+    if names_massage_or_therapy(tracker, text) or {"state", "plan_type"} & entities.keys():
+        return None
+    domains = entities.get(OTHER_DOMAIN, [])
+    return domains[0] if domains else None
 
 
 def names_massage_or_therapy(tracker: Tracker, text: Text) -> bool:

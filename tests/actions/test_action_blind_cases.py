@@ -185,3 +185,54 @@ def test_separately_and_plus_start_another_question_about_another_massage(text: 
         ],
     )
     assert [outcome for _, outcome in coverages(run(t)[0])] == ["conditional", "not_covered"]
+
+
+# --- requests about something other than health care ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "intent, text, domain, response",
+    [
+        (
+            "ask_referral",
+            "can my vet give me a referral to a surgeon for my cat",
+            "pets",
+            "utter_out_of_scope",
+        ),
+        (
+            "ask_preauth_steps",
+            "how do i get approval for time off from my boss",
+            "work",
+            "utter_out_of_scope",
+        ),
+        ("ask_prior_authorization", "does a root canal need prior approval", "dental", "utter_other_service"),
+        ("ask_referral", "necesito referido para el oculista", "vision", "utter_other_service"),
+    ],
+)
+def test_referral_and_approval_words_about_something_else_get_no_coverage_answer(
+    intent: str, text: str, domain: str, response: str
+) -> None:
+    messages, _ = run(tracker(intent, text=text, entities=[("other_domain", domain)]))
+    assert coverages(messages) == []
+    assert texts(messages) == [response]
+
+
+@pytest.mark.parametrize(
+    "text, entities",
+    [
+        ("i hurt my back at the gym, is massage covered", [("other_domain", "gym")]),
+        (
+            "after the car accident my pt wants prior approval",
+            [("other_domain", "vehicles"), ("care_setting", "physical_therapy")],
+        ),
+        (
+            "i work at a bank, does my hmo need a referral",
+            [("other_domain", "finance"), ("plan_type", "hmo")],
+        ),
+    ],
+)
+def test_something_else_named_beside_massage_therapy_or_a_plan_is_still_answered(
+    text: str, entities: List[Entity]
+) -> None:
+    messages, _ = run(tracker("ask_referral", text=text, entities=entities))
+    assert coverages(messages) != []

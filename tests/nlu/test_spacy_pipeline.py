@@ -469,3 +469,16 @@ def test_plans_left_and_plans_named_found_by_a_breaker(
     nlp: Language, text: str, expected: List[Tuple[str, str, bool]]
 ) -> None:
     assert labelled(nlp, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, domain",
+    [
+        ("does pet insurance need a referral", "pets"),
+        ("can you refer me to a lawyer", "legal"),
+        ("mi jefe me tiene que aprobar", "work"),
+        ("the dentist wants prior approval for a crown", "dental"),
+    ],
+)
+def test_requests_about_something_other_than_health_care(nlp: Language, text: str, domain: str) -> None:
+    assert ("other_domain", domain) in [(label, value) for label, value, _ in labelled(nlp, text)]
