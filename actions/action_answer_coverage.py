@@ -5,7 +5,6 @@ metadata), asks `plan_coverage` for the answers and sends the messages
 `plan_coverage.replies` builds. No coverage logic lives here.
 """
 
-import re
 from dataclasses import replace
 from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
@@ -26,6 +25,7 @@ from plan_coverage.followups import (
     asked_on_its_own,
     asks_about_money,
     first_cue,
+    last_sentence,
     names_it,
     names_massage,
     order_as_asked,
@@ -213,8 +213,7 @@ def question_in_a_story(tracker: Tracker, intent: Text, text: Text, rules: Cover
     """
     if len(text.split()) <= INFORM_MAX_WORDS:
         return intent
-    ranking = [str(i.get("name") or "") for i in tracker.latest_message.get("intent_ranking") or []]
-    questions = [name for name in ranking if topics_for_intent(name, rules)]
+    questions = [name for name in ranked_intents(tracker) if topics_for_intent(name, rules)]
     if intent in (INFORM_INTENT, FALLBACK_INTENT) and "?" not in text:
         # Plan context told at length, or words NLU could not place: no question to find.
         return intent
@@ -227,11 +226,22 @@ def question_in_a_story(tracker: Tracker, intent: Text, text: Text, rules: Cover
     )
     if not unplaced and (not asked or any(first_cue(t, sentence) is not None for t in asked)):
         return intent
-    for name in questions[:3]:
+    single = [name for name in questions[:3] if len(topics_for_intent(name, rules)) == 1]
+    return cued_question(single, sentence, rules) or intent
+
+
+def ranked_intents(tracker: Tracker) -> List[Text]:
+    """NLU's intent names for the latest message, best first (its `intent_ranking`)."""
+    return [str(i.get("name") or "") for i in tracker.latest_message.get("intent_ranking") or []]
+
+
+def cued_question(names: Sequence[Text], text: Text, rules: CoverageRules) -> Optional[Text]:
+    """The first of these intent names whose topics all have words in `text`; None when none does."""
+    for name in names:
         topics = topics_for_intent(name, rules)
-        if len(topics) == 1 and first_cue(topics[0], sentence) is not None:
+        if topics and all(first_cue(topic, text) is not None for topic in topics):
             return name
-    return intent
+    return None
 
 
 def about_something_else(tracker: Tracker, text: Text) -> Optional[Text]:
@@ -256,9 +266,9 @@ def best_question_in(sentence: Text, questions: Sequence[Text], rules: CoverageR
     topics all have words in `sentence`; else the plain coverage question when
     the sentence asks about coverage ("...I'm asking about my own plan, will mine
     cover it?"); else the best-ranked one ("inform" when there is none)."""
-    for name in questions[:3]:
-        if all(first_cue(topic, sentence) is not None for topic in topics_for_intent(name, rules)):
-            return name
+    cued = cued_question(questions[:3], sentence, rules)
+    if cued is not None:
+        return cued
     if first_cue(GENERIC_TOPIC, sentence) is not None:
         return GENERIC_INTENT
     return questions[0] if questions else INFORM_INTENT
@@ -300,19 +310,13 @@ def without_unsaid_qualifier_topics(
 def runner_up_topics(tracker: Tracker, text: Text, rules: CoverageRules) -> List[str]:
     """Topics of NLU's best-ranked runner-up question that is not a qualifier's own
     and has words of its own in the message for each topic; [GENERIC_TOPIC] when none."""
-    for ranked in (tracker.latest_message.get("intent_ranking") or [])[1:4]:
-        topics = topics_for_intent(str(ranked.get("name") or ""), rules)
-        if topics and not set(topics) & set(QUALIFIER_TOPICS):
-            if all(first_cue(topic, text) is not None for topic in topics):
-                return list(topics)
-    return [GENERIC_TOPIC]
-
-
-def last_sentence(text: Text) -> Text:
-    """The last sentence of `text` ("new question. my PT adds massage. do i need prior
-    auth" -> "do i need prior auth"); the whole text when it is one sentence."""
-    sentences = [part for part in re.split(r"[.!\n]+", text) if part.strip()]
-    return sentences[-1].strip() if sentences else text
+    runners_up = [
+        name
+        for name in ranked_intents(tracker)[1:4]
+        if not set(topics_for_intent(name, rules)) & set(QUALIFIER_TOPICS)
+    ]
+    cued = cued_question(runners_up, text, rules)
+    return topics_for_intent(cued, rules) if cued is not None else [GENERIC_TOPIC]
 
 
 def with_second_question(tracker: Tracker, intent: Text, text: Text, rules: CoverageRules) -> Text:
@@ -328,8 +332,7 @@ def with_second_question(tracker: Tracker, intent: Text, text: Text, rules: Cove
         return intent
     if len(text.split()) > INFORM_MAX_WORDS:
         text = question_sentences(text)
-    for ranked in (tracker.latest_message.get("intent_ranking") or [])[1:4]:
-        name = str(ranked.get("name") or "")
+    for name in ranked_intents(tracker)[1:4]:
         both = topics_for_intent(name, rules)
         others = [t for t in both if t != topics[0]]
         if len(both) == 2 and len(others) == 1 and others[0] != GENERIC_TOPIC:
@@ -463,11 +466,12 @@ def plan_context(tracker: Tracker, is_new_question: bool, topics: Sequence[str] 
     if names_hcsc_plan(tracker):
         # "I have Cigna and BCBSTX": the HCSC plan named is the one asked about.
         insurer = None
-    if "insurer" in denied_entities(tracker) and "insurer" not in entities:
+    denied = denied_entities(tracker)
+    if "insurer" in denied and "insurer" not in entities:
         # "I used to have Cigna", "switched from Aetna": Rasa filled the slot
         # from the entity, but that insurer is not the member's plan now.
         insurer = None
-    if "state" in denied_entities(tracker):
+    if "state" in denied:
         # "my old plan was BCBSTX", "moved from Texas": Rasa filled the slot
         # from that entity too, but it is not the member's plan now.
         state = entities["state"][0] if "state" in entities else None

@@ -191,6 +191,13 @@ def question_sentences(text: str) -> str:
     return " ".join(s.strip() for s in sentences) if sentences else text
 
 
+def last_sentence(text: str) -> str:
+    """The last sentence of `text` ("new question. my PT adds massage. do i need prior
+    auth" -> "do i need prior auth"); the whole text when it is one sentence."""
+    sentences = [part for part in re.split(r"[.!\n]+", text or "") if part.strip()]
+    return sentences[-1].strip() if sentences else text
+
+
 def question_sentence(text: str) -> str:
     """The last sentence of `text` that ends in "?" ("...my husband's employer. How many
     of these sessions will the plan cover?" -> "How many of these sessions will the plan
