@@ -79,7 +79,13 @@ OUT_OF_SCOPE_RESPONSE = "utter_out_of_scope"
 # Requests about something other than health care (entity_patterns.yml,
 # `other_domain`); dental and vision care are other Blue Cross services.
 OTHER_DOMAIN = "other_domain"
-OTHER_SERVICE_DOMAINS = ("dental", "vision")
+# Things sold for massage ("a massage chair") are other services too.
+MASSAGE_PRODUCTS = "massage_products"
+OTHER_SERVICE_DOMAINS = ("dental", "vision", MASSAGE_PRODUCTS)
+# Massage or therapy for an animal, and things sold for massage, are not the
+# member's massage therapy however they are asked.
+ANIMAL_CARE = "animal_care"
+NOT_MASSAGE_THERAPY = (ANIMAL_CARE, MASSAGE_PRODUCTS)
 OTHER_SERVICE_RESPONSE = "utter_other_service"
 # The domain's reply to questions about costs, claims and accounts (domain.yml).
 ACCOUNT_QUESTION_RESPONSE = "utter_account_question"
@@ -248,8 +254,13 @@ def about_something_else(tracker: Tracker, text: Text) -> Optional[Text]:
     """What the message is about when that is not health care ("pets", "legal",
     "dental": the entity `other_domain`) and it names no massage, no care
     setting and no plan; None otherwise ("I hurt my back at the gym, is PT
-    massage covered?", "I work at a bank, does my HMO need a referral?")."""
+    massage covered?", "I work at a bank, does my HMO need a referral?"). Massage
+    for an animal ("does my BCBS TX plan cover massage for my dog") and things
+    sold for massage ("a massage chair") are always something else."""
     entities = latest_entities(tracker)
+    for domain in entities.get(OTHER_DOMAIN, []):
+        if domain in NOT_MASSAGE_THERAPY:
+            return domain
     if names_massage_or_therapy(tracker, text) or {"state", "plan_type"} & entities.keys():
         return None
     domains = entities.get(OTHER_DOMAIN, [])

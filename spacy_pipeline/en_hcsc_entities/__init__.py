@@ -231,7 +231,7 @@ ARTICLES_AFTER_DESTINATION = {"a", "an", "the", "un", "una", "el", "la"}
 
 
 class CueOutsideNegex(Negex):
-    """negspacy's NegEx, with three changes.
+    """negspacy's NegEx, with four changes.
 
     - A cue counts only outside the entity: negspacy negated an entity when a
       preceding cue merely starts before it, so "ya no voy a" denied the
@@ -242,6 +242,9 @@ class CueOutsideNegex(Negex):
       clinic", "neither a spa nor a wellness center").
     - With `destination_words` (the past insurers' negex), a cue's scope ends
       before where the member went ("switched from Aetna to BCBSTX").
+    - A terminating word inside a cue ("i" in "before i had", "but" opening
+      "but dropped it") does not end its scope: negspacy cut "before i had
+      bcbs texas" at "i", so the plan left stayed the member's.
     """
 
     def __init__(self, *args: Any, destination_words: Iterable[str] = ()) -> None:
@@ -250,6 +253,15 @@ class CueOutsideNegex(Negex):
 
     def negex(self, doc: Doc) -> Doc:
         preceding, following, terminating = self.process_negations(doc)
+        # A terminating word inside a cue ("i" in "before i had"), or opening a
+        # following one ("but" in "...bcbs texas but dropped it"), does not cut
+        # the cue off from what it is about.
+        terminating = [
+            t
+            for t in terminating
+            if not any(start < t[1] < end for _, start, end in preceding)
+            and not any(start <= t[1] < end for _, start, end in following)
+        ]
         ents = [e for e in doc.ents if not self.ent_types or e.label_ in self.ent_types]
         for start, end in self.termination_boundaries(doc, terminating):
             inside = [e for e in ents if start <= e.start and e.end <= end]

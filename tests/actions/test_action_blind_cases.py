@@ -236,3 +236,37 @@ def test_something_else_named_beside_massage_therapy_or_a_plan_is_still_answered
 ) -> None:
     messages, _ = run(tracker("ask_referral", text=text, entities=entities))
     assert coverages(messages) != []
+
+
+@pytest.mark.parametrize(
+    "intent, text, entities",
+    [
+        ("ask_coverage_overview", "does my bcbs texas plan cover massage for my dog", [("state", "TX")]),
+        ("ask_therapy_massage", "the vet says my dog needs physical therapy, is it covered", []),
+        ("ask_coverage_overview", "mi plan de illinois cubre masajes para mi perro?", [("state", "IL")]),
+    ],
+)
+def test_massage_or_therapy_for_an_animal_is_out_of_scope_even_with_a_plan_named(
+    intent: str, text: str, entities: List[Entity]
+) -> None:
+    t = ranked([intent, "ask_referral"], text, entities=[*entities, ("other_domain", "animal_care")])
+    assert texts(run(t)[0]) == ["utter_out_of_scope"]
+
+
+@pytest.mark.parametrize(
+    "text, entities",
+    [
+        ("will my bcbs illinois ppo pay for a massage chair", [("state", "IL"), ("plan_type", "ppo")]),
+        (
+            "my physical therapist said to get a massage gun, is it covered",
+            [("care_setting", "physical_therapy")],
+        ),
+    ],
+)
+def test_things_sold_for_massage_get_the_other_services_reply(text: str, entities: List[Entity]) -> None:
+    t = ranked(
+        ["ask_coverage_overview", "ask_therapy_massage"],
+        text,
+        entities=[*entities, ("other_domain", "massage_products")],
+    )
+    assert texts(run(t)[0]) == ["utter_other_service"]

@@ -478,7 +478,59 @@ def test_plans_left_and_plans_named_found_by_a_breaker(
         ("can you refer me to a lawyer", "legal"),
         ("mi jefe me tiene que aprobar", "work"),
         ("the dentist wants prior approval for a crown", "dental"),
+        ("does my bcbs texas plan cover massage for my dog", "animal_care"),
+        ("is canine massage covered", "animal_care"),
+        ("my cat's massage therapy, is that covered on my ppo", "animal_care"),
+        ("cubre mi plan un masaje para mi perro", "animal_care"),
+        ("the vet says my dog needs physical therapy, is it covered", "animal_care"),
+        ("i want to buy massage oil for my girlfriend, is it covered", "massage_products"),
+        ("will blue cross pay for a massage chair", "massage_products"),
+        ("mi plan cubre una pistola de masaje?", "massage_products"),
     ],
 )
 def test_requests_about_something_other_than_health_care(nlp: Language, text: str, domain: str) -> None:
     assert ("other_domain", domain) in [(label, value) for label, value, _ in labelled(nlp, text)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my dog knocked me over and i hurt my back, is massage at pt covered",
+        "i walk dogs for a living and my shoulders ache, is a massage covered",
+    ],
+)
+def test_a_member_with_a_pet_is_not_animal_care(nlp: Language, text: str) -> None:
+    assert ("other_domain", "animal_care") not in [(label, value) for label, value, _ in labelled(nlp, text)]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # A terminating word inside the cue ("i" in "before i had").
+        (
+            "before i had bcbs texas hmo but dropped it, now aetna",
+            [("state", "TX", True), ("plan_type", "hmo", False), ("insurer", "aetna", False)],
+        ),
+        (
+            "before i had blue cross illinois, now i'm with cigna",
+            [("state", "IL", True), ("insurer", "cigna", False)],
+        ),
+        # "but" opening a following cue.
+        ("we had bcbsok but we lost it, now humana", [("state", "OK", True), ("insurer", "humana", False)]),
+        (
+            "tenia blue cross de texas pero lo perdi, ahora ambetter",
+            [("state", "TX", True), ("insurer", "ambetter", False)],
+        ),
+        # The plan stays the member's when "but" leads elsewhere.
+        ("i have bcbs texas but dropped my gym, is massage covered", [("state", "TX", False)]),
+        (
+            "i have bcbs texas but no longer go to pt, is massage covered",
+            [("state", "TX", False), ("care_setting", "physical_therapy", False)],
+        ),
+        ("i had cigna but it ended, now i have bcbstx", [("insurer", "cigna", True), ("state", "TX", False)]),
+    ],
+)
+def test_a_plan_left_is_past_whatever_words_sit_inside_the_cue(
+    nlp: Language, text: str, expected: List[Tuple[str, str, bool]]
+) -> None:
+    assert labelled(nlp, text) == expected
