@@ -67,6 +67,9 @@ PLAN_TOPICS = ("plan_lookup", "about_hcsc")
 # Topics that are a qualifier's own question ("is a spa massage covered?"),
 # with the entities that name that qualifier.
 QUALIFIER_TOPICS = {"spa_wellness": ("care_setting", "purpose"), "maintenance_care": ("stage",)}
+# The question about massage in therapy, and the care setting that is therapy.
+THERAPY_TOPIC = "therapy_massage"
+THERAPY_SETTING = "physical_therapy"
 # Set by RulerEntityExtractor (nlu_components/entity_value_normalizer.py) on a
 # qualifier the member denies ("not at a spa") or an insurer they no longer
 # have; and on a state named as an HCSC plan ("BCBSTX").
@@ -301,13 +304,19 @@ def without_unsaid_qualifier_topics(
     redirect the rules make for what is said ("not a spa, my PT") applies
     first. (The greeting's "Massage at a spa" button, /ask_spa_wellness, is
     what it says.)
+
+    Likewise a question about massage in therapy whose therapy the member
+    denies ("is massage covered if it's not part of PT") is the plain coverage
+    question: its answer says when massage is covered and when not.
     """
     if rules.deciding_qualifier(GENERIC_TOPIC, context) is not None:
         return list(topics)
     denied = denied_entities(tracker)
     kept: List[str] = []
     for topic in topics:
-        if topic not in QUALIFIER_TOPICS or rules.resolve_topic(topic, context)[0] != topic:
+        if topic == THERAPY_TOPIC and denies_therapy(tracker):
+            kept.append(GENERIC_TOPIC)
+        elif topic not in QUALIFIER_TOPICS or rules.resolve_topic(topic, context)[0] != topic:
             kept.append(topic)
         elif not context.qualifiers():
             kept.append(GENERIC_TOPIC)
@@ -316,6 +325,17 @@ def without_unsaid_qualifier_topics(
         else:
             kept.append(topic)
     return list(dict.fromkeys(kept))
+
+
+def denies_therapy(tracker: Tracker) -> bool:
+    """True when the latest message denies a therapy setting ("not part of PT")
+    and names none as the member's."""
+    settings = {
+        (str(e.get("value")), bool(e.get(NEGATED)))
+        for e in tracker.latest_message.get("entities") or []
+        if e.get("entity") == "care_setting"
+    }
+    return (THERAPY_SETTING, True) in settings and (THERAPY_SETTING, False) not in settings
 
 
 def runner_up_topics(tracker: Tracker, text: Text, rules: CoverageRules) -> List[str]:

@@ -270,3 +270,30 @@ def test_things_sold_for_massage_get_the_other_services_reply(text: str, entitie
         entities=[*entities, ("other_domain", "massage_products")],
     )
     assert texts(run(t)[0]) == ["utter_other_service"]
+
+
+@pytest.mark.parametrize(
+    "text, entities",
+    [
+        ("is massage covered if it's not part of PT", [("care_setting", "!physical_therapy")]),
+        ("cubren el masaje si no es parte de la terapia fisica", [("care_setting", "!physical_therapy")]),
+        (
+            "my massage isn't from a physical therapist, is it covered on my tx ppo",
+            [("care_setting", "!physical_therapy"), ("state", "TX"), ("plan_type", "ppo")],
+        ),
+    ],
+)
+def test_massage_whose_therapy_is_denied_gets_the_plain_coverage_answer(
+    text: str, entities: List[Entity]
+) -> None:
+    t = ranked(["ask_therapy_massage", "ask_coverage_overview"], text, entities=entities)
+    assert [topic for topic, _ in coverages(run(t)[0])] == ["coverage_overview"]
+
+
+def test_massage_at_therapy_named_beside_a_denied_one_stays_therapy_massage() -> None:
+    t = ranked(
+        ["ask_therapy_massage", "ask_coverage_overview"],
+        "not the pt at the gym, the pt at my rehab clinic, is the massage covered",
+        entities=[("care_setting", "!physical_therapy"), ("care_setting", "physical_therapy")],
+    )
+    assert [topic for topic, _ in coverages(run(t)[0])] == ["therapy_massage"]

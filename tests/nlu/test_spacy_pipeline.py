@@ -534,3 +534,23 @@ def test_a_plan_left_is_past_whatever_words_sit_inside_the_cue(
     nlp: Language, text: str, expected: List[Tuple[str, str, bool]]
 ) -> None:
     assert labelled(nlp, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("is massage covered if not part of pt", [("care_setting", "physical_therapy", True)]),
+        (
+            "cubren el masaje si no es parte de la terapia fisica",
+            [("care_setting", "physical_therapy", True)],
+        ),
+        (
+            "if not at a spa, is my pt massage covered",
+            [("care_setting", "spa", True), ("care_setting", "physical_therapy", False)],
+        ),
+    ],
+)
+def test_if_not_denies_the_setting_asked_about(
+    nlp: Language, text: str, expected: List[Tuple[str, str, bool]]
+) -> None:
+    assert labelled(nlp, text) == expected
