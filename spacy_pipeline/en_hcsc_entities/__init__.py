@@ -227,11 +227,11 @@ LIST_WORDS = COORDINATORS | {
 # BCBSTX", "me cambie de BCBSNM a Ambetter"): the scope of a past cue ends at
 # one of these words before a named plan, once the cue has reached a plan.
 DESTINATION_WORDS = {"to", "into", "for", "a", "al"}
-ARTICLES_AFTER_DESTINATION = {"a", "an", "the", "un", "una", "el", "la"}
+ARTICLES = {"a", "an", "the", "un", "una", "el", "la"}
 
 
 class CueOutsideNegex(Negex):
-    """negspacy's NegEx, with four changes.
+    """negspacy's NegEx, with five changes.
 
     - A cue counts only outside the entity: negspacy negated an entity when a
       preceding cue merely starts before it, so "ya no voy a" denied the
@@ -242,14 +242,19 @@ class CueOutsideNegex(Negex):
       clinic", "neither a spa nor a wellness center").
     - With `destination_words` (the past insurers' negex), a cue's scope ends
       before where the member went ("switched from Aetna to BCBSTX").
+    - With `adjacent_negations`, a word ("no", "sin") denies the entity right
+      after it, an article at most between ("no physical therapy involved").
     - A terminating word inside a cue ("i" in "before i had", "but" opening
       "but dropped it") does not end its scope: negspacy cut "before i had
       bcbs texas" at "i", so the plan left stayed the member's.
     """
 
-    def __init__(self, *args: Any, destination_words: Iterable[str] = ()) -> None:
+    def __init__(
+        self, *args: Any, destination_words: Iterable[str] = (), adjacent_negations: Iterable[str] = ()
+    ) -> None:
         super().__init__(*args)
         self.destination_words = set(destination_words)
+        self.adjacent_negations = {norm(word) for word in adjacent_negations}
 
     def negex(self, doc: Doc) -> Doc:
         preceding, following, terminating = self.process_negations(doc)
@@ -276,11 +281,22 @@ class CueOutsideNegex(Negex):
                     for ent in inside:
                         if cue_start >= ent.end:
                             ent._.set(self.extension_name, True)
+        for ent in ents:
+            if self._denied_right_before(doc, ent.start):
+                ent._.set(self.extension_name, True)
         for first, second in zip(ents, ents[1:], strict=False):
             between = {token.norm_ for token in doc[first.end : second.start]}
             if first._.get(self.extension_name) and between & COORDINATORS and between <= LIST_WORDS:
                 second._.set(self.extension_name, True)
         return doc
+
+    def _denied_right_before(self, doc: Doc, start: int) -> bool:
+        """True when an adjacent denial ("no", "sin") ends where the entity
+        starts, or one article ("without a PT") before."""
+        before = start - 1
+        if before >= 0 and doc[before].norm_ in ARTICLES:
+            before -= 1
+        return before >= 0 and doc[before].norm_ in self.adjacent_negations
 
     def _scope_end(self, doc: Doc, ents: List[Span], cue_end: int, end: int) -> int:
         """Where a preceding cue's scope ends: at a destination word before a named
@@ -292,7 +308,7 @@ class CueOutsideNegex(Negex):
             ):
                 continue
             after = i + 1
-            if after < end and doc[after].norm_ in ARTICLES_AFTER_DESTINATION:
+            if after < end and doc[after].norm_ in ARTICLES:
                 after += 1
             if after in starts:
                 return i
@@ -307,6 +323,7 @@ class CueOutsideNegex(Negex):
         "extension_name": "negex",
         "chunk_prefix": [],
         "destination_words": [],
+        "adjacent_negations": [],
     },
 )
 def make_negex(
@@ -317,9 +334,17 @@ def make_negex(
     extension_name: str,
     chunk_prefix: List[str],
     destination_words: List[str],
+    adjacent_negations: List[str],
 ) -> CueOutsideNegex:
     return CueOutsideNegex(
-        nlp, name, neg_termset, ent_types, extension_name, chunk_prefix, destination_words=destination_words
+        nlp,
+        name,
+        neg_termset,
+        ent_types,
+        extension_name,
+        chunk_prefix,
+        destination_words=destination_words,
+        adjacent_negations=adjacent_negations,
     )
 
 
@@ -339,7 +364,11 @@ def negation_config(path: Path = NEGATION_PATH, section: str = "") -> Dict[str, 
             "ent_types": PAST_INSURER_LABELS,
             "destination_words": sorted(DESTINATION_WORDS),
         }
-    return {"neg_termset": termset, "ent_types": QUALIFIER_LABELS}
+    return {
+        "neg_termset": termset,
+        "ent_types": QUALIFIER_LABELS,
+        "adjacent_negations": [str(t) for t in terms.get("adjacent_negations", [])],
+    }
 
 
 def build(path: Path = PATTERNS_PATH) -> Language:

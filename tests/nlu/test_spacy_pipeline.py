@@ -554,3 +554,45 @@ def test_if_not_denies_the_setting_asked_about(
     nlp: Language, text: str, expected: List[Tuple[str, str, bool]]
 ) -> None:
     assert labelled(nlp, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my pup has hip dysplasia and the vet said rehab massage would help him, do u guys pay for that",
+        "does bcbs cover massage therapy for my golden retriever",
+        "mi gatita necesita terapia fisica despues de su operacion, lo cubre blue cross?",
+        "can i get massage covered for my dogs back, hes old and limping",
+    ],
+)
+def test_care_for_an_animal_in_members_words(nlp: Language, text: str) -> None:
+    assert ("other_domain", "animal_care") in [(label, value) for label, value, _ in labelled(nlp, text)]
+
+
+def test_a_member_who_tripped_over_a_pet_is_the_patient(nlp: Language) -> None:
+    text = "i tripped over my cat and hurt my knee, is massage at physical therapy covered"
+    assert ("other_domain", "animal_care") not in [(label, value) for label, value, _ in labelled(nlp, text)]
+    assert ("care_setting", "physical_therapy", False) in labelled(nlp, text)
+
+
+@pytest.mark.parametrize(
+    "text, denied",
+    [
+        # A denial right before the setting ("no", "without", "sin"), an article at most between.
+        ("just massage for my back, no physical therapy involved. does bcbs pay", True),
+        ("cubren masaje sin terapia fisica? solo quiero masajes para el dolor", True),
+        ("is massage covered without a physical therapist", True),
+        # "my" inside the cue.
+        ("the massage isnt through my pt clinic, i just go on my own", True),
+        # Not right before it: nothing denied.
+        ("no idea if my pt counts, is massage covered", False),
+        ("is massage without a referral from my pt covered", False),
+    ],
+)
+def test_denials_right_before_a_setting(nlp: Language, text: str, denied: bool) -> None:
+    assert ("care_setting", "physical_therapy", denied) in labelled(nlp, text)
+
+
+def test_a_plan_had_until_a_time_is_past(nlp: Language) -> None:
+    text = "we had blue cross montana til last month, now im on medicaid"
+    assert ("state", "MT", True) in labelled(nlp, text)
