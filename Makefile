@@ -115,7 +115,7 @@ setup: $(STAMPS)/spacy-pipeline $(WIDGET_SOCKET_IO) $(STAMPS)/widget-facts
 # The pipeline's sources are inputs; its install is only needed first (a venv
 # rebuilt for another dependency does not retrain).
 $(MODEL): $(TRAINING_INPUTS) $(SPACY_PIPELINE) | $(STAMPS)/spacy-pipeline
-	@echo "Training the model (about 3 minutes on 2 cores)..."
+	@echo "Training the model (about 2 minutes on 2 cores)..."
 	$(RASA) train --force --fixed-model-name hcsc-faq --out models --quiet
 	@touch $@
 
