@@ -12,7 +12,7 @@ COPY requirements.lock ./
 RUN python -m pip install --no-deps -r requirements.lock
 COPY . .
 RUN python -m pip install --no-deps --no-build-isolation ./spacy_pipeline -e . \
- && rasa train --fixed-model-name hcsc-faq --out models --quiet
+ && python -m launch.train --fixed-model-name hcsc-faq --out models --quiet
 
 FROM python:3.10-slim
 WORKDIR /app

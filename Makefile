@@ -116,7 +116,7 @@ setup: $(STAMPS)/spacy-pipeline $(WIDGET_SOCKET_IO) $(STAMPS)/widget-facts
 # rebuilt for another dependency does not retrain).
 $(MODEL): $(TRAINING_INPUTS) $(SPACY_PIPELINE) | $(STAMPS)/spacy-pipeline
 	@echo "Training the model (about 2 minutes on 2 cores)..."
-	$(RASA) train --force --fixed-model-name hcsc-faq --out models --quiet
+	$(PYTHON) -m launch.train --fixed-model-name hcsc-faq --out models --quiet
 	@touch $@
 
 train: $(MODEL)

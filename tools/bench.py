@@ -42,7 +42,6 @@ import yaml
 from launch.cluster import HOST_MODES, Cluster, cluster_stores, missing_services, netns_missing
 from launch.paths import MODEL_PATH, PROJECT_DIR
 from launch.servers import (
-    VENV_BIN,
     Assistant,
     ServerProcess,
     embedded_stores,
@@ -268,7 +267,7 @@ def training_seconds() -> float:
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
         subprocess.run(
-            [str(VENV_BIN / "rasa"), "train", "--force", "--quiet", "--out", out],
+            [sys.executable, "-m", "launch.train", "--quiet", "--out", out],
             cwd=PROJECT_DIR,
             env=quiet_env(),
             check=True,
