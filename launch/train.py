@@ -22,6 +22,7 @@ import sys
 from typing import Dict, List, Mapping, Optional
 
 from launch.paths import PROJECT_DIR
+from launch.servers import VENV_BIN
 
 MIB = 2**20
 # glibc's malloc tunables as environment variables (mallopt(3)): allocations
@@ -47,8 +48,7 @@ def training_env(base: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
 
 def train_command(options: List[str]) -> List[str]:
     """`rasa train --force` with `options`, from this interpreter's environment."""
-    rasa = os.path.join(os.path.dirname(sys.executable), "rasa")
-    return [rasa, "train", "--force", *options]
+    return [str(VENV_BIN / "rasa"), "train", "--force", *options]
 
 
 def main(argv: Optional[List[str]] = None) -> None:
