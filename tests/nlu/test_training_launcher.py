@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from launch.train import MALLOC_ENV, train_command, training_env
+from launch.train import CACHE_ENV, MALLOC_ENV, train_command, training_env
 
 
 def test_training_env_adds_the_malloc_settings_to_the_given_environment() -> None:
@@ -16,6 +16,12 @@ def test_training_env_adds_the_malloc_settings_to_the_given_environment() -> Non
     # within glibc's maximum (32 MiB on 64-bit), the trim threshold above it.
     assert int(env["MALLOC_MMAP_THRESHOLD_"]) <= 32 * 2**20
     assert int(env["MALLOC_TRIM_THRESHOLD_"]) > int(env["MALLOC_MMAP_THRESHOLD_"])
+
+
+def test_training_env_turns_rasa_s_training_cache_off() -> None:
+    # rasa/engine/caching.py: a maximum size of 0 MB disables the cache.
+    assert training_env({})["RASA_MAX_CACHE_SIZE"] == CACHE_ENV["RASA_MAX_CACHE_SIZE"] == "0"
+    assert training_env({"RASA_MAX_CACHE_SIZE": "500"})["RASA_MAX_CACHE_SIZE"] == "500"
 
 
 def test_an_operator_s_own_malloc_setting_wins() -> None:
