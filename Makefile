@@ -35,7 +35,7 @@ help:
 	@echo "make test   set up, train if needed, run every test (lint and types first)"
 	@echo "make test-unit  the tests that need no model and no server (under a minute)"
 	@echo "make lint   ruff check and ruff format --check;  make types  mypy"
-	@echo "make run-cluster  N Rasa servers + M action servers behind nginx on Postgres + Redis (RASA_SERVERS=one per core ACTION_SERVERS=2 ACTION_WORKERS=one per core CLUSTER_PORT=5005 CLUSTER_ACTION_PORT=5055)"
+	@echo "make run-cluster  N Rasa servers + M action servers behind nginx on Postgres + Redis (RASA_SERVERS=one per core ACTION_SERVERS=2 ACTION_WORKERS=cores/ACTION_SERVERS CLUSTER_PORT=5005 CLUSTER_ACTION_PORT=5055)"
 	@echo "            HOSTS=netns: each process on a host of its own (network namespaces; root)"
 	@echo "make bench  measure latency, throughput, cold start, training time, memory (BENCH_ARGS=...)"
 	@echo 'make preview Q="do i need a referral?" STATE=TX PLAN=hmo LANG=es  what the assistant answers (LANG: en|es, optional), and why'
