@@ -25,6 +25,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
+from rasa.utils.tensorflow.models import RasaModel
 from sanic import Sanic
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
@@ -33,6 +34,7 @@ from sqlalchemy.pool import QueuePool
 from rasa_server.always_a_reply import action_timeout_s, run_remote_action_or_answer_unavailable
 from rasa_server.keep_alive import KeepAliveEndpointConfig, close_kept_alive_sessions
 from rasa_server.limits import MAX_REQUEST_BODY_BYTES
+from rasa_server.model_load import load_for_inference
 from rasa_server.nlg import PhrasesNaturalLanguageGenerator
 from rasa_server.upstream import check_upstream_versions
 
@@ -43,6 +45,7 @@ def apply_fixes() -> None:
     """Apply every fix; refuse to run against library versions they were not written for."""
     check_upstream_versions()
     RemoteAction._validate_action_result = _validate_action_result_with_cached_validator
+    RasaModel.load = classmethod(load_for_inference)
     Event.resolve_by_type = staticmethod(_resolve_event_type_from_cache)
     if not event.contains(Engine, "connect", _sqlite_write_ahead_log):
         event.listen(Engine, "connect", _sqlite_write_ahead_log)

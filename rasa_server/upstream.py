@@ -9,6 +9,8 @@ reaches were not written for: whoever upgrades reviews the list first.
 
 - rasa_server/fixes.py and always_a_reply.py: RemoteAction, Event, the SQL
   tracker store, configure_app and AvailableEndpoints (see each fix);
+- rasa_server/model_load.py: RasaModel.load's arguments, and RasaModel.save
+  writing a checkpoint in TensorFlow's format (restored as weights are made);
 - channels/site_socketio.py: SocketIOOutput._send_message(socket_id,
   response) emits one bot message; python-engineio reads
   AsyncServer.eio.cors_allowed_origins on each request;

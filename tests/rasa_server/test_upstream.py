@@ -114,3 +114,24 @@ def test_the_sql_tracker_store_saves_what_the_bounded_store_says_is_new() -> Non
     assert 'action = data.get("name")' in inspect.getsource(SQLTrackerStore.save)
     assert SlotSet("state", "TX").as_dict()["name"] == "state"
     assert DialogueStateTracker.__init__ is LoadedTracker.__init__
+
+
+def test_rasa_model_load_takes_the_arguments_the_inference_load_passes_on() -> None:
+    # rasa_server/model_load.py replaces RasaModel.load and hands its arguments
+    # back to Rasa's own load for fine-tuning; it restores weights as they are
+    # made, which needs the checkpoint in TensorFlow's format.
+    from rasa.utils.tensorflow.models import RasaModel
+
+    from rasa_server.model_load import rasa_load
+
+    parameters = list(inspect.signature(rasa_load).parameters)
+    assert parameters == [
+        "cls",
+        "model_file_name",
+        "model_data_example",
+        "predict_data_example",
+        "finetune_mode",
+        "args",
+        "kwargs",
+    ]
+    assert 'save_format="tf"' in inspect.getsource(RasaModel.save)
