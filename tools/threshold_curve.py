@@ -13,6 +13,7 @@ is below the threshold (the FallbackClassifier's nlu_fallback).
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -72,7 +73,10 @@ def curve(
 def rankings(model_path: Path, texts: Sequence[str]) -> List[Ranking]:
     """The trained model's intent ranking of each text, without nlu_fallback."""
     from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
 
+    # Rasa logs every parsed message at debug level; `make bench` printed each one.
+    configure_structlog(logging.WARNING)
     agent = Agent.load(str(model_path))
 
     async def parse_all() -> List[Ranking]:
