@@ -135,3 +135,14 @@ def test_rasa_model_load_takes_the_arguments_the_inference_load_passes_on() -> N
         "kwargs",
     ]
     assert 'save_format="tf"' in inspect.getsource(RasaModel.save)
+
+
+def test_rasa_s_prediction_graph_is_traced_once_with_a_fixed_signature() -> None:
+    # rasa_server/model_load.py checks the restored weights after the first
+    # prediction: no later prediction may create weights, so the graph must
+    # not be traced again for other input shapes (and eager mode falls back).
+    from rasa.utils.tensorflow.models import RasaModel
+
+    source = inspect.getsource(RasaModel._rasa_predict)
+    assert "input_signature=self._dynamic_signature(batch_in)" in source
+    assert "if self._run_eagerly:" in source
