@@ -1,7 +1,6 @@
 """rasa_server/model_load.py: the trained model loaded without a training step
 answers exactly as Rasa's own load does, and falls back to it when unsure."""
 
-import asyncio
 import logging
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
@@ -9,14 +8,11 @@ from typing import Any, Dict, Iterator, List, Tuple
 import pytest
 import tensorflow as tf
 from rasa.core.agent import Agent
-from rasa.shared.nlu.training_data.loading import load_data
 from rasa.utils.tensorflow.models import RasaModel
 
-from launch.paths import PROJECT_DIR
 from rasa_server import model_load
 from rasa_server.model_load import load_for_inference, rasa_load
-
-HELD_OUT_NLU = PROJECT_DIR / "tests" / "nlu_test.yml"
+from tools import threshold_curve
 
 
 @pytest.fixture()
@@ -27,17 +23,8 @@ def rasa_model_load() -> Iterator[None]:
     RasaModel.load = installed
 
 
-def load_agent(trained_model: Path, load: Any) -> Agent:
+def install(load: Any) -> None:
     RasaModel.load = classmethod(load)
-    return Agent.load(str(trained_model))
-
-
-def rankings(agent: Agent, texts: List[str]) -> List[List[Tuple[str, float]]]:
-    async def parse_all() -> List[Dict[str, Any]]:
-        return [await agent.parse_message(text) for text in texts]
-
-    parsed_texts = asyncio.run(parse_all())
-    return [[(i["name"], i["confidence"]) for i in parsed["intent_ranking"]] for parsed in parsed_texts]
 
 
 def count_fallbacks(monkeypatch: pytest.MonkeyPatch) -> List[Tuple[Any, ...]]:
@@ -56,11 +43,14 @@ def count_fallbacks(monkeypatch: pytest.MonkeyPatch) -> List[Tuple[Any, ...]]:
 def test_every_held_out_ranking_is_the_same_as_with_rasa_s_own_load(
     trained_model: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    texts = [example.get("text") for example in load_data(str(HELD_OUT_NLU)).intent_examples]
+    in_scope, out_of_scope = threshold_curve.held_out_messages()
+    texts = [text for text, _ in in_scope] + out_of_scope
     assert len(texts) > 100
-    expected = rankings(load_agent(trained_model, rasa_load), texts)
+    install(rasa_load)
+    expected = threshold_curve.rankings(trained_model, texts)
     fallbacks = count_fallbacks(monkeypatch)
-    actual = rankings(load_agent(trained_model, load_for_inference), texts)
+    install(load_for_inference)
+    actual = threshold_curve.rankings(trained_model, texts)
     assert fallbacks == []  # the fast load ran, not Rasa's under its name
     # The same weights and the same prediction graph: equal to the last bit.
     assert actual == expected
@@ -85,7 +75,8 @@ def record_the_load_arguments(trained_model: Path) -> Dict[str, Any]:
         calls.append(call)
         return call["model"]
 
-    load_agent(trained_model, recording_load)
+    install(recording_load)
+    Agent.load(str(trained_model))
     assert len(calls) == 1
     assert calls[0]["finetune_mode"] is False and calls[0]["predict_data_example"] is not None
     return calls[0]
