@@ -14,6 +14,7 @@ from typing import Any, Dict, Optional, Text, Type
 
 import rasa
 import rasa.core.nlg.generator
+import rasa.core.processor
 import rasa.core.run
 import rasa.core.tracker_store
 import rasa.shared.utils.common
@@ -32,10 +33,12 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import QueuePool
 
 from rasa_server.always_a_reply import action_timeout_s, run_remote_action_or_answer_unavailable
+from rasa_server.graph_runner import SequentialGraphRunner
 from rasa_server.keep_alive import KeepAliveEndpointConfig, close_kept_alive_sessions
 from rasa_server.limits import MAX_REQUEST_BODY_BYTES
 from rasa_server.model_load import load_for_inference
 from rasa_server.nlg import PhrasesNaturalLanguageGenerator
+from rasa_server.predict_step import rasa_predict_with_flat_step
 from rasa_server.upstream import check_upstream_versions
 
 logger = logging.getLogger(__name__)
@@ -46,6 +49,9 @@ def apply_fixes() -> None:
     check_upstream_versions()
     RemoteAction._validate_action_result = _validate_action_result_with_cached_validator
     RasaModel.load = classmethod(load_for_inference)
+    RasaModel._rasa_predict = rasa_predict_with_flat_step
+    # The runner the message processor loads models with (training keeps dask's).
+    rasa.core.processor.DaskGraphRunner = SequentialGraphRunner
     Event.resolve_by_type = staticmethod(_resolve_event_type_from_cache)
     if not event.contains(Engine, "connect", _sqlite_write_ahead_log):
         event.listen(Engine, "connect", _sqlite_write_ahead_log)

@@ -11,6 +11,13 @@ reaches were not written for: whoever upgrades reviews the list first.
   tracker store, configure_app and AvailableEndpoints (see each fix);
 - rasa_server/model_load.py: RasaModel.load's arguments, and RasaModel.save
   writing a checkpoint in TensorFlow's format (restored as weights are made);
+- rasa_server/predict_step.py: RasaModel._rasa_predict calls
+  `self._tf_predict_step(batch_in)`, a tf.function with one fixed signature;
+  TensorFlow's ConcreteFunction._call_flat(tensors, captured_inputs) runs
+  the traced graph;
+- rasa_server/graph_runner.py: the message processor loads models with the
+  runner class named `DaskGraphRunner` in rasa.core.processor; dask passes a
+  task argument that is no key as the value itself (dask.core._execute_task);
 - channels/site_socketio.py: SocketIOOutput._send_message(socket_id,
   response) emits one bot message; python-engineio reads
   AsyncServer.eio.cors_allowed_origins on each request;
@@ -41,6 +48,8 @@ UPSTREAM_VERSIONS: Dict[str, str] = {
     "python-engineio": "4.15.1",
     "sanic": "21.12.2",
     "spacy": "3.4.4",
+    "tensorflow": "2.12.0",
+    "dask": "2022.10.2",
 }
 
 

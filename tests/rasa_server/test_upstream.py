@@ -146,3 +146,34 @@ def test_rasa_s_prediction_graph_is_traced_once_with_a_fixed_signature() -> None
     source = inspect.getsource(RasaModel._rasa_predict)
     assert "input_signature=self._dynamic_signature(batch_in)" in source
     assert "if self._run_eagerly:" in source
+
+
+def test_rasa_s_prediction_step_is_called_with_one_batch_and_tensorflow_s_graph_call_is_unchanged() -> None:
+    # rasa_server/predict_step.py replaces the traced step Rasa calls with one
+    # that runs TensorFlow's traced graph with the batch's arrays as tensors.
+    from rasa.utils.tensorflow.models import RasaModel
+    from tensorflow.python.eager.polymorphic_function.monomorphic_function import ConcreteFunction
+    from tensorflow.python.framework import constant_op
+
+    assert "self._tf_predict_step(batch_in)" in inspect.getsource(RasaModel._rasa_predict)
+    assert list(inspect.signature(ConcreteFunction._call_flat).parameters) == [
+        "self",
+        "args",
+        "captured_inputs",
+        "cancellation_manager",
+    ]
+    convert = constant_op.convert_to_eager_tensor
+    assert list(inspect.signature(convert).parameters) == ["value", "ctx", "dtype"]
+
+
+def test_the_message_processor_loads_models_with_the_runner_named_in_its_module() -> None:
+    # rasa_server/graph_runner.py is installed as rasa.core.processor.DaskGraphRunner
+    # and passes a node's inputs as dask does: a name that is no key, as itself.
+    import dask
+    from rasa.engine.runner.dask import DaskGraphRunner
+
+    assert "DaskGraphRunner,\n" in inspect.getsource(MessageProcessor._load_model)
+    source = inspect.getsource(DaskGraphRunner.run)
+    assert "self._graph_schema.minimal_graph_schema(run_targets)" in source
+    assert "dask.get(run_graph, run_targets)" in source
+    assert dask.get({"a": (lambda *args: args, "b", "missing"), "b": ("b", 1)}, "a") == (("b", 1), "missing")
