@@ -141,9 +141,10 @@ def test_rasa_s_prediction_graph_is_traced_once_with_a_fixed_signature() -> None
     # rasa_server/model_load.py checks the restored weights after the first
     # prediction: no later prediction may create weights, so the graph must
     # not be traced again for other input shapes (and eager mode falls back).
-    from rasa.utils.tensorflow.models import RasaModel
+    # Rasa's own method (rasa_server/fixes.py may have installed the project's in its place).
+    from rasa_server.predict_step import rasa_predict
 
-    source = inspect.getsource(RasaModel._rasa_predict)
+    source = inspect.getsource(rasa_predict)
     assert "input_signature=self._dynamic_signature(batch_in)" in source
     assert "if self._run_eagerly:" in source
 
@@ -151,11 +152,13 @@ def test_rasa_s_prediction_graph_is_traced_once_with_a_fixed_signature() -> None
 def test_rasa_s_prediction_step_is_called_with_one_batch_and_tensorflow_s_graph_call_is_unchanged() -> None:
     # rasa_server/predict_step.py replaces the traced step Rasa calls with one
     # that runs TensorFlow's traced graph with the batch's arrays as tensors.
-    from rasa.utils.tensorflow.models import RasaModel
     from tensorflow.python.eager.polymorphic_function.monomorphic_function import ConcreteFunction
     from tensorflow.python.framework import constant_op
 
-    assert "self._tf_predict_step(batch_in)" in inspect.getsource(RasaModel._rasa_predict)
+    from rasa_server.predict_step import rasa_predict
+
+    assert rasa_predict.__qualname__ == "RasaModel._rasa_predict"
+    assert "self._tf_predict_step(batch_in)" in inspect.getsource(rasa_predict)
     assert list(inspect.signature(ConcreteFunction._call_flat).parameters) == [
         "self",
         "args",
