@@ -12,7 +12,8 @@ need (Rasa's `minimal_graph_schema`) and an order in which each node comes
 after the nodes it needs; each run then calls the nodes in that order with
 the inputs dask would pass: for each name in the node's `needs`, the
 `(name, output)` pair the needed node returned, the `(name, value)` pair of a
-run input, or, for a name that is neither, the name itself. Same nodes, same
+run input (an input named after a node takes the node's place), or, for a
+name that is neither, the name itself. Same nodes, same
 inputs, same results (tests/rasa_server/test_graph_runner.py compares every
 held-out message's parse and the policies' predictions with dask's); the
 errors are Rasa's (a node's exception as raised, a RuntimeError as
@@ -57,6 +58,7 @@ class SequentialGraphRunner(DaskGraphRunner):
         run_targets = targets if targets else self._graph_schema.target_names
         steps = self._steps(tuple(run_targets))
         outputs: Dict[Text, Any] = {}
+        inputs_given = set(inputs or ())
         node_names = {name for name, _ in steps}
         for input_name, input_value in (inputs or {}).items():
             if isinstance(input_value, str) and (input_value in node_names or input_value in outputs):
@@ -71,7 +73,11 @@ class SequentialGraphRunner(DaskGraphRunner):
         )
         try:
             for node_name, needs in steps:
-                outputs[node_name] = self._instantiated_nodes[node_name](*[outputs.get(n, n) for n in needs])
+                # An input named after a node takes its place, as in Rasa's dask graph.
+                if node_name not in inputs_given:
+                    outputs[node_name] = self._instantiated_nodes[node_name](
+                        *[outputs.get(n, n) for n in needs]
+                    )
         except RuntimeError as e:
             raise GraphRunError("Error running runner.") from e
         return dict(outputs[target] for target in run_targets)

@@ -67,7 +67,8 @@ def load_for_inference(
         )
 
     if (
-        not issubclass(cls, DIET)
+        # DIET's own model class, not its subclasses (ResponseSelector's DIET2BOW and DIET2DIET).
+        cls is not DIET
         or finetune_mode
         or predict_data_example is None
         or kwargs.get("config", {}).get(RUN_EAGERLY)

@@ -97,6 +97,7 @@ def rasa_predict_with_flat_step(self: RasaModel, batch_in: Tuple[np.ndarray, ...
     """`RasaModel._rasa_predict` (same arguments, result and errors), with DIET's traced
     prediction step called through `FlatSignatureStep` from its second call on."""
     step = self._tf_predict_step
-    if isinstance(self, DIET) and step is not None and not isinstance(step, FlatSignatureStep):
+    # DIET's own model class, not its subclasses (ResponseSelector's DIET2BOW and DIET2DIET).
+    if type(self) is DIET and step is not None and not isinstance(step, FlatSignatureStep):
         self._tf_predict_step = FlatSignatureStep.of(step) or step
     return rasa_predict(self, batch_in)

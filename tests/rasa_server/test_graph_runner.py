@@ -123,7 +123,8 @@ def outcome(runner: GraphRunner, **kwargs: Any) -> Any:
         dict(inputs={"__message__": "hi"}, targets=["alone", "left"]),
         dict(inputs={"__message__": "hi", "extra": 1}, targets=["right"]),
         dict(targets=["alone"]),
-        dict(inputs={"__message__": "left"}, targets=["join"]),  # an input named after a node
+        dict(inputs={"__message__": "hi", "left": "X"}, targets=["join"]),  # an input named after a node
+        dict(inputs={"__message__": "left"}, targets=["join"]),  # an input whose value is a node's name
         dict(inputs={"__message__": "__message__"}, targets=["join"]),
     ],
 )

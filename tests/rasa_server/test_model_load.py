@@ -159,6 +159,11 @@ def test_model_classes_other_than_diet_s_are_left_to_rasa_s_own_load(monkeypatch
     # TEDPolicy's and ResponseSelector's models load the same way, but no test
     # here compares their answers, so Rasa's own load keeps them.
     from rasa.core.policies.ted_policy import TED
+    from rasa.nlu.selectors.response_selector import DIET2BOW, DIET2DIET
 
     monkeypatch.setattr(model_load, "rasa_load", lambda cls, *args, **kwargs: ("Rasa's load", cls))
-    assert load_for_inference(TED, "checkpoint", object(), object()) == ("Rasa's load", TED)
+    for model_class in (TED, DIET2BOW, DIET2DIET):
+        assert load_for_inference(model_class, "checkpoint", object(), object()) == (
+            "Rasa's load",
+            model_class,
+        )
