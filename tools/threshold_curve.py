@@ -70,6 +70,12 @@ def curve(
     return rows
 
 
+def held_out_texts() -> List[str]:
+    """Every held-out text, in-scope first, then out-of-scope."""
+    in_scope, out_of_scope = held_out_messages()
+    return [text for text, _ in in_scope] + out_of_scope
+
+
 def rankings(model_path: Path, texts: Sequence[str]) -> List[Ranking]:
     """The trained model's intent ranking of each text, without nlu_fallback."""
     from rasa.core.agent import Agent

@@ -33,8 +33,7 @@ def load_agent(trained_model: Path, runner: Type[GraphRunner], monkeypatch: pyte
 def test_every_held_out_parse_and_prediction_is_the_same_as_with_dask(
     trained_model: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    in_scope, out_of_scope = threshold_curve.held_out_messages()
-    texts = [text for text, _ in in_scope] + out_of_scope
+    texts = threshold_curve.held_out_texts()
     assert len(texts) > 100
     agents = [
         load_agent(trained_model, runner, monkeypatch) for runner in (DaskGraphRunner, SequentialGraphRunner)

@@ -40,8 +40,7 @@ def record_steps(monkeypatch: pytest.MonkeyPatch) -> List[FlatSignatureStep]:
 def test_every_held_out_ranking_is_the_same_as_through_the_tf_function(
     trained_model: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    in_scope, out_of_scope = threshold_curve.held_out_messages()
-    texts = [text for text, _ in in_scope] + out_of_scope
+    texts = threshold_curve.held_out_texts()
     assert len(texts) > 100
     RasaModel._rasa_predict = rasa_predict
     expected = threshold_curve.rankings(trained_model, texts)
