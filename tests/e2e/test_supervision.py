@@ -188,9 +188,14 @@ def test_the_supervisor_restarts_with_back_off(tmp_path: Path) -> None:
     server.start()
     supervisor = Supervisor([server], lines.append, initial_delay_s=0.2, max_delay_s=0.8, poll_s=0.05)
     started = time.monotonic()
-    # Stop after the fourth restart (or a generous deadline on a loaded machine),
-    # not after a fixed time: a slow start must not make the test flaky.
-    supervisor.run(should_stop=lambda: supervisor.restarts >= 4 or time.monotonic() - started > 60.0)
+    # Stop once the fourth restarted process has run and exited (or at a generous
+    # deadline on a loaded machine), not after a fixed time: stopping right after
+    # the restart could kill the new process before it writes its mark.
+    supervisor.run(
+        should_stop=lambda: (
+            (supervisor.restarts >= 4 and server.exited()) or time.monotonic() - started > 60.0
+        )
+    )
     server.stop()
     delays = [
         float(line.split("restarting it in ")[1].split(" s")[0])
