@@ -6,7 +6,8 @@ each component's output into it (~/.rasa/cache) is only work and disk.
 Usage: `python -m launch.train [rasa train options]`, for example
 `--fixed-model-name hcsc-faq --out models --quiet`. It replaces itself with
 `rasa train --force <options>` (same exit code) in an environment from
-`training_env`.
+`training_env`, through launch/rasa_train.py, which skips the training
+cache's fingerprints while the cache is off.
 
 Why: DIET's training steps allocate and free buffers of a few megabytes each.
 By default glibc serves those with mmap and gives them back with munmap
@@ -26,7 +27,6 @@ import sys
 from typing import Dict, List, Mapping, Optional
 
 from launch.paths import PROJECT_DIR
-from launch.servers import VENV_BIN
 
 MIB = 2**20
 # glibc's malloc tunables as environment variables (mallopt(3)): allocations
@@ -54,8 +54,8 @@ def training_env(base: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
 
 
 def train_command(options: List[str]) -> List[str]:
-    """`rasa train --force` with `options`, from this interpreter's environment."""
-    return [str(VENV_BIN / "rasa"), "train", "--force", *options]
+    """`rasa train --force` with `options`, through launch/rasa_train.py (run from PROJECT_DIR)."""
+    return [sys.executable, "-m", "launch.rasa_train", "train", "--force", *options]
 
 
 def main(argv: Optional[List[str]] = None) -> None:

@@ -34,7 +34,9 @@ reaches were not written for: whoever upgrades reviews the list first.
   builds an instance of the class it is called on; the `events` table keeps
   a slot event's slot name in `action_name`, as `SlotSet.as_dict()["name"]`;
 - spacy_pipeline (en_hcsc_entities): sets Language._path, since Rasa's
-  SpacyNLP refuses a pipeline whose `path` is None.
+  SpacyNLP refuses a pipeline whose `path` is None;
+- launch/rasa_train.py: Rasa's TrainingHook computes fingerprints only for
+  its cache, whose `cache_output` returns at once when `_is_disabled()`.
 """
 
 from importlib.metadata import version

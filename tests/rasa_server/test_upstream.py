@@ -180,3 +180,27 @@ def test_the_message_processor_loads_models_with_the_runner_named_in_its_module(
     assert "self._graph_schema.minimal_graph_schema(run_targets)" in source
     assert "dask.get(run_graph, run_targets)" in source
     assert dask.get({"a": (lambda *args: args, "b", "missing"), "b": ("b", 1)}, "a") == (("b", 1), "missing")
+
+
+def test_rasa_s_training_hook_fingerprints_only_for_its_cache() -> None:
+    # launch/rasa_train.py skips TrainingHook while the cache is off: its
+    # fingerprints go nowhere but into the cache, whose cache_output returns
+    # at once when _is_disabled(), and the before-hook's data only to the after-hook.
+    from rasa.engine.caching import LocalTrainingCache
+    from rasa.engine.graph import GraphNode
+    from rasa.engine.training.graph_trainer import GraphTrainer
+    from rasa.engine.training.hooks import TrainingHook
+
+    after = inspect.getsource(TrainingHook.on_after_node)
+    assert 'input_hook_data["fingerprint_key"]' in after
+    assert "output_fingerprint = rasa.shared.utils.io.deep_container_fingerprint(output)" in after
+    assert "self._cache.cache_output(" in after
+    assert 'return {"fingerprint_key": fingerprint_key}' in inspect.getsource(TrainingHook.on_before_node)
+    cache_output = inspect.getsource(LocalTrainingCache.cache_output)
+    assert "if self._is_disabled():\n            return\n" in cache_output
+    assert "return self._max_cache_size == 0.0" in inspect.getsource(LocalTrainingCache._is_disabled)
+    # GraphNode hands each before-hook's data to the same hook's after-hook, nowhere else.
+    node_call = inspect.getsource(GraphNode.__call__)
+    assert "input_hook_outputs = self._run_before_hooks(kwargs)" in node_call
+    assert node_call.count("input_hook_outputs") == 2
+    assert "TrainingHook(\n                cache=self._cache," in inspect.getsource(GraphTrainer.train)
