@@ -13,6 +13,7 @@ import pytest
 import yaml
 from rasa.core.agent import Agent
 from rasa.nlu.constants import SPACY_DOCS
+from rasa.nlu.model import InvalidModelError
 from rasa.nlu.utils.spacy_utils import SpacyNLP
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.loading import load_data
@@ -22,7 +23,7 @@ from spacy.language import Language
 
 from launch.paths import PROJECT_DIR
 from nlu_components.language_detector import LANGUAGE_ENTITY
-from nlu_components.one_pass_spacy import OnePassSpacyNLP, entity_doc
+from nlu_components.one_pass_spacy import OnePassSpacyNLP, _load_model_once, entity_doc
 
 CONFIG = {"model": "en_hcsc_entities"}
 
@@ -143,3 +144,30 @@ def test_a_parse_runs_the_pipeline_once_on_the_text_as_typed(
     # The conversation's `language` comes from LanguageDetector, not from spaCy.
     found = [e for e in parsed["entities"] if e["entity"] != LANGUAGE_ENTITY]
     assert [(e["entity"], e["value"], bool(e.get("negated"))) for e in found] == entities
+
+
+def test_the_pipeline_is_loaded_from_disk_once_for_both_graph_nodes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Rasa makes the component for the node that provides the model and for
+    # the node that processes messages; both get the same loaded pipeline.
+    loads: List[str] = []
+    rasa_load_model = SpacyNLP.load_model
+
+    def counted_load_model(name: str) -> Any:
+        loads.append(name)
+        return rasa_load_model(name)
+
+    monkeypatch.setattr(SpacyNLP, "load_model", staticmethod(counted_load_model))
+    _load_model_once.cache_clear()
+    provider = OnePassSpacyNLP.create(CONFIG, None, None, None)  # type: ignore[arg-type]
+    runner = OnePassSpacyNLP.load(CONFIG, None, None, None)  # type: ignore[arg-type]
+    assert provider.provide() is runner.provide()
+    assert provider.provide().model is runner.provide().model
+    assert loads == ["en_hcsc_entities"]
+    assert SpacyNLP.create(CONFIG, None, None, None).provide().model is not provider.provide().model  # type: ignore[arg-type]
+    assert loads == ["en_hcsc_entities", "en_hcsc_entities"]  # Rasa's own SpacyNLP is unchanged
+
+
+def test_a_missing_pipeline_is_refused_every_time() -> None:
+    for _ in range(2):
+        with pytest.raises(InvalidModelError, match="no_such_spacy_pipeline"):
+            OnePassSpacyNLP.create({"model": "no_such_spacy_pipeline"}, None, None, None)  # type: ignore[arg-type]
