@@ -19,16 +19,20 @@ pipeline again on the typed text. `OnePassSpacyNLP` makes, once per message:
 In training only the tokens are made: no component learns from the spaCy
 entities.
 
-The pipeline is loaded once per process: Rasa's graph makes this component
-twice, for the node that provides the spaCy model and for the node that
-processes messages (which is handed the provided model and never uses its
-own), and each loaded the pipeline from disk, about 1.1 s each on this
-2-core machine, in training and at every server start.
+The pipeline is loaded once per process while its files stay the same:
+Rasa's graph makes this component twice, for the node that provides the
+spaCy model and for the node that processes messages (which is handed the
+provided model and never uses its own), and each loaded the pipeline from
+disk, about 1.1 s each on this 2-core machine, in training and at every
+server start. A pipeline reinstalled since (new entity patterns) is loaded
+afresh, as before, by the next model load.
 """
 
 import functools
+from pathlib import Path
 from typing import List, Optional, Text, Tuple
 
+import spacy.util
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES, SPACY_DOCS
 from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
@@ -59,7 +63,7 @@ class OnePassSpacyNLP(SpacyNLP):
         Raises Rasa's InvalidModelError for a missing or incompatible pipeline
         (not remembered: a later call tries again).
         """
-        return _load_model_once(spacy_model_name)
+        return _load_model_once(spacy_model_name, pipeline_files_stamp(spacy_model_name))
 
     def _doc_for_text(self, model: Language, text: Text) -> Doc:
         """The tokens of the prepared text: spaCy's tokenizer only."""
@@ -86,10 +90,29 @@ class OnePassSpacyNLP(SpacyNLP):
         return messages
 
 
-@functools.lru_cache(maxsize=None)
-def _load_model_once(spacy_model_name: Text) -> SpacyModel:
+def pipeline_files_stamp(spacy_model_name: Text) -> Tuple[int, int]:
+    """(newest modification time in ns, number of files) of the pipeline's files on disk.
+
+    The pipeline is an installed package's directory or a path; (0, 0) when
+    neither exists (SpacyNLP.load_model then reports the missing pipeline).
+    """
+    if not spacy_model_name:
+        return 0, 0
+    try:
+        path = spacy.util.get_package_path(spacy_model_name)
+    except (ImportError, ValueError):  # not an installed package
+        path = Path(spacy_model_name)
+    if not path.is_dir():
+        return 0, 0
+    times = [entry.stat().st_mtime_ns for entry in path.rglob("*") if entry.is_file()]
+    return max(times, default=0), len(times)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_model_once(spacy_model_name: Text, files_stamp: Tuple[int, int]) -> SpacyModel:
     # Sharing is safe: processing a text never changes the pipeline, and
-    # both graph nodes already run the same (provided) model.
+    # both graph nodes already run the same (provided) model. files_stamp
+    # is in the key so that changed files mean a fresh load.
     return SpacyNLP.load_model(spacy_model_name)
 
 

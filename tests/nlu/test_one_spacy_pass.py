@@ -23,7 +23,7 @@ from spacy.language import Language
 
 from launch.paths import PROJECT_DIR
 from nlu_components.language_detector import LANGUAGE_ENTITY
-from nlu_components.one_pass_spacy import OnePassSpacyNLP, _load_model_once, entity_doc
+from nlu_components.one_pass_spacy import OnePassSpacyNLP, _load_model_once, entity_doc, pipeline_files_stamp
 
 CONFIG = {"model": "en_hcsc_entities"}
 
@@ -171,3 +171,24 @@ def test_a_missing_pipeline_is_refused_every_time() -> None:
     for _ in range(2):
         with pytest.raises(InvalidModelError, match="no_such_spacy_pipeline"):
             OnePassSpacyNLP.create({"model": "no_such_spacy_pipeline"}, None, None, None)  # type: ignore[arg-type]
+
+
+def test_a_pipeline_whose_files_changed_is_loaded_afresh(tmp_path: Path) -> None:
+    # A reinstalled pipeline (new entity patterns) must reach the next model
+    # load in a running server, as it did before the pipeline was shared.
+    import os
+
+    import spacy
+
+    pipeline_dir = tmp_path / "pipeline"
+    spacy.blank("en").to_disk(pipeline_dir)
+    config = {"model": str(pipeline_dir)}
+    first = OnePassSpacyNLP.create(config, None, None, None).provide()  # type: ignore[arg-type]
+    assert OnePassSpacyNLP.create(config, None, None, None).provide() is first  # type: ignore[arg-type]
+    stamp = pipeline_files_stamp(str(pipeline_dir))
+    meta = pipeline_dir / "meta.json"
+    os.utime(meta, ns=(stamp[0] + 10**9, stamp[0] + 10**9))
+    assert pipeline_files_stamp(str(pipeline_dir)) == (stamp[0] + 10**9, stamp[1])
+    again = OnePassSpacyNLP.create(config, None, None, None).provide()  # type: ignore[arg-type]
+    assert again is not first and again.model is not first.model
+    assert pipeline_files_stamp("no_such_spacy_pipeline") == pipeline_files_stamp("") == (0, 0)

@@ -176,3 +176,25 @@ def test_cache_is_off_only_for_rasa_s_local_cache_at_size_zero(
         monkeypatch.setenv("RASA_MAX_CACHE_SIZE", size)
         assert cache_is_off(LocalTrainingCache()) is off, size
     assert not cache_is_off(object())
+
+
+def test_the_training_entry_point_installs_the_skip_before_handing_over_to_rasa() -> None:
+    # In a child process: launch.rasa_train.main() keeps JAX out of it.
+    check = (
+        "import rasa.__main__ as rasa_cli\n"
+        "rasa_cli.main = lambda: None\n"
+        "import launch.rasa_train\n"
+        "launch.rasa_train.main()\n"
+        "from rasa.engine.training.hooks import TrainingHook\n"
+        "assert getattr(TrainingHook.on_before_node, 'skips_fingerprints', False)\n"
+        "print('installed')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", check],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("installed")
