@@ -15,7 +15,10 @@ Blank English tokenizer, then:
   a stage, not its denial (`CueOutsideNegex`);
 - `past_insurer_negex` (a second NegEx, terms under `past_insurer`): an
   insurer or HCSC plan the member no longer has ("I used to have Cigna",
-  "switched from Aetna", "my old plan was BCBSTX") gets `ent._.negex` too.
+  "switched from Aetna", "my old plan was BCBSTX") gets `ent._.negex` too;
+- `hcsc_current_plan` (terms under `current_plan`): a plan named after "now"
+  ("we had bcbs texas, now we have kaiser") is the member's, and every
+  insurer or state named before it gets `ent._.negex` as one they left.
 
 No pretrained spaCy model can be downloaded where this project runs, and the
 entities it needs are a closed vocabulary, so the pipeline is built from these
@@ -44,6 +47,9 @@ QUALIFIER_LABELS = ["care_setting", "purpose", "stage"]
 # texas"), may be one the member no longer has (its own, narrower terms).
 PAST_INSURER_LABELS = ["insurer", "state"]
 PAST_INSURER_TERMS = "past_insurer"
+CURRENT_PLAN_TERMS = "current_plan"
+# At most this many filler words between "now" and the plan named.
+MAX_FILLERS = 6
 UNLISTED_INSURER = "unlisted"
 ARTICLES = {"a", "an", "the"}
 
@@ -348,6 +354,60 @@ def make_negex(
     )
 
 
+class CurrentPlanCue:
+    """Marks the plans a member left when they name the one they have now.
+
+    A cue ("now", "ahora") followed, through at most MAX_FILLERS filler words
+    ("I have", "it's", "tengo"), by an insurer or state entity that is not
+    itself denied: every insurer or state entity ending before the cue gets
+    `ent._.negex` ("we had bcbs texas but moved and now have kaiser": BCBSTX
+    is left, Kaiser is the plan). Runs after both negexes.
+    """
+
+    def __init__(self, cues: Iterable[str], fillers: Iterable[str], ent_types: Iterable[str]) -> None:
+        self.cues = {norm(word) for word in cues}
+        self.fillers = {norm(word) for word in fillers}
+        self.ent_types = set(ent_types)
+
+    def __call__(self, doc: Doc) -> Doc:
+        ents = [e for e in doc.ents if e.label_ in self.ent_types]
+        starts = {e.start: e for e in ents}
+        for cue in (t.i for t in doc if t.norm_ in self.cues):
+            plan = self._plan_after(doc, cue, starts)
+            if plan is None or plan._.negex:
+                continue
+            for ent in ents:
+                if ent.end <= cue:
+                    ent._.set("negex", True)
+        return doc
+
+    def _plan_after(self, doc: Doc, cue: int, starts: Dict[int, Span]) -> Union[Span, None]:
+        """The entity after the cue, with filler words only between; else None."""
+        for i in range(cue + 1, min(len(doc), cue + 2 + MAX_FILLERS)):
+            if i in starts:
+                return starts[i]
+            if doc[i].norm_ not in self.fillers:
+                return None
+        return None
+
+
+@Language.factory("hcsc_current_plan", default_config={"cues": [], "fillers": [], "ent_types": []})
+def make_current_plan(
+    nlp: Language, name: str, cues: List[str], fillers: List[str], ent_types: List[str]
+) -> CurrentPlanCue:
+    return CurrentPlanCue(cues, fillers, ent_types)
+
+
+def current_plan_config(path: Path = NEGATION_PATH) -> Dict[str, Any]:
+    """`hcsc_current_plan`'s config from the reviewed YAML (section `current_plan`)."""
+    terms = yaml.safe_load(path.read_text(encoding="utf-8"))[CURRENT_PLAN_TERMS]
+    return {
+        "cues": [str(t) for t in terms["cues"]],
+        "fillers": [str(t) for t in terms["fillers"]],
+        "ent_types": PAST_INSURER_LABELS,
+    }
+
+
 def negation_config(path: Path = NEGATION_PATH, section: str = "") -> Dict[str, Any]:
     """negspacy's config from the reviewed YAML: the qualifiers' termset, or the
     past insurers' when `section` is "past_insurer"."""
@@ -381,6 +441,7 @@ def build(path: Path = PATTERNS_PATH) -> Language:
     nlp.add_pipe("sentencizer")
     nlp.add_pipe("hcsc_negex", name="negex", config=negation_config())
     nlp.add_pipe("hcsc_negex", name="past_insurer_negex", config=negation_config(section=PAST_INSURER_TERMS))
+    nlp.add_pipe("hcsc_current_plan", config=current_plan_config())
     return nlp
 
 

@@ -41,6 +41,7 @@ def test_loads_by_name_from_any_directory(tmp_path: Path) -> None:
         "sentencizer",
         "negex",
         "past_insurer_negex",
+        "hcsc_current_plan",
     ]
     assert loaded.path is not None  # Rasa's SpacyNLP rejects pipelines without one
 
@@ -596,3 +597,49 @@ def test_denials_right_before_a_setting(nlp: Language, text: str, denied: bool) 
 def test_a_plan_had_until_a_time_is_past(nlp: Language) -> None:
     text = "we had blue cross montana til last month, now im on medicaid"
     assert ("state", "MT", True) in labelled(nlp, text)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # A plan named after "now" is the member's; those named before were left.
+        (
+            "we had bcbs texas but moved and now have kaiser, is massage covered?",
+            [("state", "TX", True), ("insurer", "kaiser", False)],
+        ),
+        ("I had BCBSTX. Now I have Aetna", [("state", "TX", True), ("insurer", "aetna", False)]),
+        ("had cigna but now we have blue cross texas", [("insurer", "cigna", True), ("state", "TX", False)]),
+        (
+            "we were on bcbs illinois, currently with united healthcare",
+            [("state", "IL", True), ("insurer", "unitedhealthcare", False)],
+        ),
+        (
+            "i had bcbsok last spring and now it's humana",
+            [("state", "OK", True), ("insurer", "humana", False)],
+        ),
+        (
+            "teniamos blue cross de texas, ahora tenemos seguro de molina",
+            [("state", "TX", True), ("insurer", "molina", False)],
+        ),
+        # "now" not leading to a plan changes nothing.
+        ("I have bcbs texas, now is massage covered?", [("state", "TX", False)]),
+        (
+            "i have bcbstx and now i have a question about pt",
+            [("state", "TX", False), ("care_setting", "physical_therapy", False)],
+        ),
+        # A plan added, not replacing one: "also" is not a filler.
+        (
+            "I have BCBSTX and now also have Medicare",
+            [("state", "TX", False), ("insurer", "original_medicare", False)],
+        ),
+        # A plan named after "now" but denied does not make the first one past.
+        (
+            "i have bcbs texas, now not with cigna anymore",
+            [("state", "TX", False), ("insurer", "cigna", True)],
+        ),
+    ],
+)
+def test_a_plan_named_after_now_is_the_members_and_earlier_ones_were_left(
+    nlp: Language, text: str, expected: List[Tuple[str, str, bool]]
+) -> None:
+    assert labelled(nlp, text) == expected

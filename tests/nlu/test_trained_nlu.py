@@ -86,3 +86,36 @@ def test_denied_qualifiers_reach_the_action_marked_negated(agent: Agent) -> None
     entities = word_entities(parse(agent, "it is not at a spa, my physical therapist does it"))
     marked = [(e["entity"], e["value"], bool(e.get("negated"))) for e in entities]
     assert marked == [("care_setting", "spa", True), ("care_setting", "physical_therapy", False)]
+
+
+@pytest.mark.parametrize(
+    "text, outcome",
+    [
+        # The plan named after "now" is the one to answer for.
+        (
+            "we had bcbs texas but moved and now have kaiser, is massage covered?",
+            ("non_hcsc_plan", "not_applicable"),
+        ),
+        ("I had BCBSTX. Now I have Aetna. Does it cover massage?", ("non_hcsc_plan", "not_applicable")),
+        (
+            "had cigna but now we have blue cross texas, is massage covered?",
+            ("coverage_overview", "conditional"),
+        ),
+    ],
+)
+def test_a_plan_left_for_another_named_after_now_gets_that_plans_answer(
+    agent: Agent, text: str, outcome: Tuple[str, str]
+) -> None:
+    # Rasa's parse, handed to the coverage action with the slots Rasa fills
+    # from the plan entities (denied or not, as Rasa's slot mappings do).
+    from rasa_sdk import Tracker
+
+    from tests.actions.test_action_real_messages import SLOT_NAMES, coverages, run
+
+    parsed = parse(agent, text)
+    slots: Dict[str, Any] = {name: None for name in SLOT_NAMES}
+    for entity in word_entities(parsed):
+        if entity["entity"] in ("state", "plan_type", "insurer"):
+            slots[entity["entity"]] = entity["value"]
+    tracker = Tracker("member", slots, parsed, [], False, None, {}, "action_listen")
+    assert outcome in coverages(run(tracker)[0])
