@@ -50,6 +50,8 @@ PAST_INSURER_TERMS = "past_insurer"
 CURRENT_PLAN_TERMS = "current_plan"
 # At most this many filler words between "now" and the plan named.
 MAX_FILLERS = 6
+# Words after the plan named in which "as secondary", "too" count.
+ADDITION_WINDOW = 3
 UNLISTED_INSURER = "unlisted"
 ARTICLES = {"a", "an", "the"}
 
@@ -361,25 +363,44 @@ class CurrentPlanCue:
     ("I have", "it's", "tengo"), by an insurer or state entity that is not
     itself denied: every insurer or state entity ending before the cue gets
     `ent._.negex` ("we had bcbs texas but moved and now have kaiser": BCBSTX
-    is left, Kaiser is the plan). Runs after both negexes.
+    is left, Kaiser is the plan). Not a cue right after a `not_after` word
+    ("for now"), nor one whose plan has an `additions` word within
+    ADDITION_WINDOW words after it ("now BCBSTX as secondary"). Runs after
+    both negexes.
     """
 
-    def __init__(self, cues: Iterable[str], fillers: Iterable[str], ent_types: Iterable[str]) -> None:
+    def __init__(
+        self,
+        cues: Iterable[str],
+        fillers: Iterable[str],
+        ent_types: Iterable[str],
+        not_after: Iterable[str] = (),
+        additions: Iterable[str] = (),
+    ) -> None:
         self.cues = {norm(word) for word in cues}
         self.fillers = {norm(word) for word in fillers}
         self.ent_types = set(ent_types)
+        self.not_after = {norm(word) for word in not_after}
+        self.additions = {norm(word) for word in additions}
 
     def __call__(self, doc: Doc) -> Doc:
         ents = [e for e in doc.ents if e.label_ in self.ent_types]
         starts = {e.start: e for e in ents}
         for cue in (t.i for t in doc if t.norm_ in self.cues):
+            if cue > 0 and doc[cue - 1].norm_ in self.not_after:
+                continue
             plan = self._plan_after(doc, cue, starts)
-            if plan is None or plan._.negex:
+            if plan is None or plan._.negex or self._is_added(doc, plan):
                 continue
             for ent in ents:
                 if ent.end <= cue:
                     ent._.set("negex", True)
         return doc
+
+    def _is_added(self, doc: Doc, plan: Span) -> bool:
+        """True when an addition word ("as secondary", "too") follows the plan closely."""
+        after = doc[plan.end : plan.end + ADDITION_WINDOW]
+        return any(token.norm_ in self.additions for token in after)
 
     def _plan_after(self, doc: Doc, cue: int, starts: Dict[int, Span]) -> Union[Span, None]:
         """The entity after the cue, with filler words only between; else None."""
@@ -391,11 +412,20 @@ class CurrentPlanCue:
         return None
 
 
-@Language.factory("hcsc_current_plan", default_config={"cues": [], "fillers": [], "ent_types": []})
+@Language.factory(
+    "hcsc_current_plan",
+    default_config={"cues": [], "fillers": [], "ent_types": [], "not_after": [], "additions": []},
+)
 def make_current_plan(
-    nlp: Language, name: str, cues: List[str], fillers: List[str], ent_types: List[str]
+    nlp: Language,
+    name: str,
+    cues: List[str],
+    fillers: List[str],
+    ent_types: List[str],
+    not_after: List[str],
+    additions: List[str],
 ) -> CurrentPlanCue:
-    return CurrentPlanCue(cues, fillers, ent_types)
+    return CurrentPlanCue(cues, fillers, ent_types, not_after=not_after, additions=additions)
 
 
 def current_plan_config(path: Path = NEGATION_PATH) -> Dict[str, Any]:
@@ -405,6 +435,8 @@ def current_plan_config(path: Path = NEGATION_PATH) -> Dict[str, Any]:
         "cues": [str(t) for t in terms["cues"]],
         "fillers": [str(t) for t in terms["fillers"]],
         "ent_types": PAST_INSURER_LABELS,
+        "not_after": [str(t) for t in terms["not_after"]],
+        "additions": [str(t) for t in terms["additions"]],
     }
 
 

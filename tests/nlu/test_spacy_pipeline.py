@@ -632,6 +632,29 @@ def test_a_plan_had_until_a_time_is_past(nlp: Language) -> None:
             "I have BCBSTX and now also have Medicare",
             [("state", "TX", False), ("insurer", "original_medicare", False)],
         ),
+        # Other words between "now" and the plan (found by a breaker).
+        (
+            "we had bcbstx but now we are covered by kaiser",
+            [("state", "TX", True), ("insurer", "kaiser", False)],
+        ),
+        ("i was with bcbstx now w/ cigna", [("state", "TX", True), ("insurer", "cigna", False)]),
+        ("had bcbstx, currently: aetna", [("state", "TX", True), ("insurer", "aetna", False)]),
+        (
+            "tenia blue cross texas pero ahora estoy asegurado con aetna",
+            [("state", "TX", True), ("insurer", "aetna", False)],
+        ),
+        # "for now" is not now: the plan before it is still the member's.
+        ("i have aetna for now, then bcbstx", [("insurer", "aetna", False), ("state", "TX", False)]),
+        ("tengo aetna por ahora, luego bcbstx", [("insurer", "aetna", False), ("state", "TX", False)]),
+        # A plan added after "now" ("as secondary"), or someone else's ("has").
+        (
+            "i have aetna through work and now i have bcbstx as secondary",
+            [("insurer", "aetna", False), ("state", "TX", False)],
+        ),
+        (
+            "i still have bcbstx but my son now has aetna",
+            [("state", "TX", False), ("insurer", "aetna", False)],
+        ),
         # A plan named after "now" but denied does not make the first one past.
         (
             "i have bcbs texas, now not with cigna anymore",
