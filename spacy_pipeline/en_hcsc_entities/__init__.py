@@ -28,7 +28,7 @@ files when spaCy loads the package. Installed as a package,
 
 import unicodedata
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Set, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple, Union
 
 import spacy
 import yaml
@@ -402,7 +402,7 @@ class CurrentPlanCue:
         after = doc[plan.end : plan.end + ADDITION_WINDOW]
         return any(token.norm_ in self.additions for token in after)
 
-    def _plan_after(self, doc: Doc, cue: int, starts: Dict[int, Span]) -> Union[Span, None]:
+    def _plan_after(self, doc: Doc, cue: int, starts: Dict[int, Span]) -> Optional[Span]:
         """The entity after the cue, with filler words only between; else None."""
         for i in range(cue + 1, min(len(doc), cue + 2 + MAX_FILLERS)):
             if i in starts:

@@ -6,8 +6,10 @@ from typing import Any, Dict, List, Tuple
 
 import pytest
 from rasa.core.agent import Agent
+from rasa_sdk import Tracker
 
 from nlu_components.language_detector import LANGUAGE_ENTITY
+from tests.actions.test_action_real_messages import SLOT_NAMES, coverages, run
 
 pytestmark = pytest.mark.slow
 
@@ -108,10 +110,6 @@ def test_a_plan_left_for_another_named_after_now_gets_that_plans_answer(
 ) -> None:
     # Rasa's parse, handed to the coverage action with the slots Rasa fills
     # from the plan entities (denied or not, as Rasa's slot mappings do).
-    from rasa_sdk import Tracker
-
-    from tests.actions.test_action_real_messages import SLOT_NAMES, coverages, run
-
     parsed = parse(agent, text)
     slots: Dict[str, Any] = {name: None for name in SLOT_NAMES}
     for entity in word_entities(parsed):
