@@ -363,10 +363,14 @@ class CurrentPlanCue:
     ("I have", "it's", "tengo"), by an insurer or state entity that is not
     itself denied: every insurer or state entity ending before the cue gets
     `ent._.negex` ("we had bcbs texas but moved and now have kaiser": BCBSTX
-    is left, Kaiser is the plan). Not a cue right after a `not_after` word
-    ("for now"), nor one whose plan has an `additions` word within
-    ADDITION_WINDOW words after it ("now BCBSTX as secondary"). Runs after
-    both negexes.
+    is left, Kaiser is the plan). When no plan follows the cue, one just
+    before it counts the same way if a filler or a `leads` word ("but")
+    comes right before it and at most MAX_FILLERS fillers after it ("I had
+    BCBSTX, I have Aetna now"): the plans before that one were left. A plan
+    joined by "and" ("BCBSTX and Aetna now") has no such word, so both stay. Not a cue right after a
+    `not_after` word ("for now"), nor one whose plan has an `additions` word
+    within ADDITION_WINDOW words after it ("now BCBSTX as secondary"). Runs
+    after both negexes.
     """
 
     def __init__(
@@ -376,24 +380,32 @@ class CurrentPlanCue:
         ent_types: Iterable[str],
         not_after: Iterable[str] = (),
         additions: Iterable[str] = (),
+        leads: Iterable[str] = (),
     ) -> None:
         self.cues = {norm(word) for word in cues}
         self.fillers = {norm(word) for word in fillers}
         self.ent_types = set(ent_types)
         self.not_after = {norm(word) for word in not_after}
         self.additions = {norm(word) for word in additions}
+        self.leads = self.fillers | {norm(word) for word in leads}
 
     def __call__(self, doc: Doc) -> Doc:
         ents = [e for e in doc.ents if e.label_ in self.ent_types]
         starts = {e.start: e for e in ents}
+        ends = {e.end: e for e in ents}
         for cue in (t.i for t in doc if t.norm_ in self.cues):
             if cue > 0 and doc[cue - 1].norm_ in self.not_after:
                 continue
             plan = self._plan_after(doc, cue, starts)
+            if plan is not None:
+                left_before = cue
+            else:
+                plan = self._plan_before(doc, cue, ends)
+                left_before = plan.start if plan is not None else 0
             if plan is None or plan._.negex or self._is_added(doc, plan):
                 continue
             for ent in ents:
-                if ent.end <= cue:
+                if ent.end <= left_before:
                     ent._.set("negex", True)
         return doc
 
@@ -401,6 +413,17 @@ class CurrentPlanCue:
         """True when an addition word ("as secondary", "too") follows the plan closely."""
         after = doc[plan.end : plan.end + ADDITION_WINDOW]
         return any(token.norm_ in self.additions for token in after)
+
+    def _plan_before(self, doc: Doc, cue: int, ends: Dict[int, Span]) -> Optional[Span]:
+        """The entity before the cue, filler words only between and one just before it; else None."""
+        for i in range(cue, max(0, cue - 1 - MAX_FILLERS), -1):
+            if i in ends:
+                plan = ends[i]
+                led = plan.start > 0 and doc[plan.start - 1].norm_ in self.leads
+                return plan if led else None
+            if i == 0 or doc[i - 1].norm_ not in self.fillers:
+                return None
+        return None
 
     def _plan_after(self, doc: Doc, cue: int, starts: Dict[int, Span]) -> Optional[Span]:
         """The entity after the cue, with filler words only between; else None."""
@@ -414,7 +437,7 @@ class CurrentPlanCue:
 
 @Language.factory(
     "hcsc_current_plan",
-    default_config={"cues": [], "fillers": [], "ent_types": [], "not_after": [], "additions": []},
+    default_config={key: [] for key in ("cues", "fillers", "ent_types", "not_after", "additions", "leads")},
 )
 def make_current_plan(
     nlp: Language,
@@ -424,8 +447,9 @@ def make_current_plan(
     ent_types: List[str],
     not_after: List[str],
     additions: List[str],
+    leads: List[str],
 ) -> CurrentPlanCue:
-    return CurrentPlanCue(cues, fillers, ent_types, not_after=not_after, additions=additions)
+    return CurrentPlanCue(cues, fillers, ent_types, not_after=not_after, additions=additions, leads=leads)
 
 
 def current_plan_config(path: Path = NEGATION_PATH) -> Dict[str, Any]:
@@ -437,6 +461,7 @@ def current_plan_config(path: Path = NEGATION_PATH) -> Dict[str, Any]:
         "ent_types": PAST_INSURER_LABELS,
         "not_after": [str(t) for t in terms["not_after"]],
         "additions": [str(t) for t in terms["additions"]],
+        "leads": [str(t) for t in terms["leads"]],
     }
 
 

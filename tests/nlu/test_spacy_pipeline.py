@@ -660,6 +660,33 @@ def test_a_plan_had_until_a_time_is_past(nlp: Language) -> None:
             "i have bcbs texas, now not with cigna anymore",
             [("state", "TX", False), ("insurer", "cigna", True)],
         ),
+        # The plan named just before "now", a filler or "but" leading into it.
+        ("i had bcbstx, i have aetna now", [("state", "TX", True), ("insurer", "aetna", False)]),
+        (
+            "we had bcbs il but cigna is our insurance now",
+            [("state", "IL", True), ("insurer", "cigna", False)],
+        ),
+        (
+            "i was on bcbs of texas but im on aetna right now",
+            [("state", "TX", True), ("insurer", "aetna", False)],
+        ),
+        ("tenia bcbstx pero tengo aetna ahora", [("state", "TX", True), ("insurer", "aetna", False)]),
+        (
+            "teniamos bcbs de illinois pero ahora solo tenemos cigna",
+            [("state", "IL", True), ("insurer", "cigna", False)],
+        ),
+        # Joined by "and", or someone else's, or "now" after the question: both stay.
+        ("I have bcbstx and aetna now", [("state", "TX", False), ("insurer", "aetna", False)]),
+        (
+            "i have bcbstx but my wife has aetna now",
+            [("state", "TX", False), ("insurer", "aetna", False)],
+        ),
+        ("I had BCBSTX, is it covered now?", [("state", "TX", False)]),
+        ("i have bcbstx, aetna too now", [("state", "TX", False), ("insurer", "aetna", False)]),
+        (
+            "I have Aetna for now, BCBSTX starts next year",
+            [("insurer", "aetna", False), ("state", "TX", False)],
+        ),
     ],
 )
 def test_a_plan_named_after_now_is_the_members_and_earlier_ones_were_left(

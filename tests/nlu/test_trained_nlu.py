@@ -103,6 +103,12 @@ def test_denied_qualifiers_reach_the_action_marked_negated(agent: Agent) -> None
             "had cigna but now we have blue cross texas, is massage covered?",
             ("coverage_overview", "conditional"),
         ),
+        # Or the one named just before "now".
+        ("i had bcbstx, i have aetna now. is massage covered?", ("non_hcsc_plan", "not_applicable")),
+        (
+            "we used to have cigna but we have bcbs texas now, does it cover massage?",
+            ("coverage_overview", "conditional"),
+        ),
     ],
 )
 def test_a_plan_left_for_another_named_after_now_gets_that_plans_answer(
