@@ -52,6 +52,9 @@ CURRENT_PLAN_TERMS = "current_plan"
 MAX_FILLERS = 6
 # Words after the plan named in which "as secondary", "too" count.
 ADDITION_WINDOW = 3
+# Words before a plan in which "had", "was" or another person ("my wife
+# got") count, for the current plan's `past` and `others` terms.
+CONTEXT_WINDOW = 3
 UNLISTED_INSURER = "unlisted"
 ARTICLES = {"a", "an", "the"}
 
@@ -367,9 +370,13 @@ class CurrentPlanCue:
     before it counts the same way if a filler or a `leads` word ("but")
     comes right before it and at most MAX_FILLERS fillers after it ("I had
     BCBSTX, I have Aetna now"): the plans before that one were left. A plan
-    joined by "and" ("BCBSTX and Aetna now") has no such word, so both stay. Not a cue right after a
-    `not_after` word ("for now"), nor one whose plan has an `additions` word
-    within ADDITION_WINDOW words after it ("now BCBSTX as secondary"). Runs
+    joined by "and" ("BCBSTX and Aetna now") has no such word, so both stay.
+    A plan named after the member's current one is left too when a `past`
+    word comes within CONTEXT_WINDOW words before it ("I have Aetna now, I
+    had BCBSTX"). Not a cue right after a `not_after` word ("for now"), nor
+    one whose plan has an `additions` word within ADDITION_WINDOW words after
+    it ("now BCBSTX as secondary"), nor one whose plan has an `others` word
+    within CONTEXT_WINDOW words before it ("my wife got Aetna now"). Runs
     after both negexes.
     """
 
@@ -381,6 +388,8 @@ class CurrentPlanCue:
         not_after: Iterable[str] = (),
         additions: Iterable[str] = (),
         leads: Iterable[str] = (),
+        past: Iterable[str] = (),
+        others: Iterable[str] = (),
     ) -> None:
         self.cues = {norm(word) for word in cues}
         self.fillers = {norm(word) for word in fillers}
@@ -388,6 +397,8 @@ class CurrentPlanCue:
         self.not_after = {norm(word) for word in not_after}
         self.additions = {norm(word) for word in additions}
         self.leads = self.fillers | {norm(word) for word in leads}
+        self.past = {norm(word) for word in past}
+        self.others = {norm(word) for word in others}
 
     def __call__(self, doc: Doc) -> Doc:
         ents = [e for e in doc.ents if e.label_ in self.ent_types]
@@ -402,12 +413,22 @@ class CurrentPlanCue:
             else:
                 plan = self._plan_before(doc, cue, ends)
                 left_before = plan.start if plan is not None else 0
-            if plan is None or plan._.negex or self._is_added(doc, plan):
+            if (
+                plan is None
+                or plan._.negex
+                or self._is_added(doc, plan)
+                or self._is_near(doc, plan, self.others)
+            ):
                 continue
             for ent in ents:
-                if ent.end <= left_before:
+                if ent.end <= left_before or (ent.start >= plan.end and self._is_near(doc, ent, self.past)):
                     ent._.set("negex", True)
         return doc
+
+    @staticmethod
+    def _is_near(doc: Doc, ent: Span, words: Set[str]) -> bool:
+        """True when one of `words` comes within CONTEXT_WINDOW words before `ent`."""
+        return any(token.norm_ in words for token in doc[max(0, ent.start - CONTEXT_WINDOW) : ent.start])
 
     def _is_added(self, doc: Doc, plan: Span) -> bool:
         """True when an addition word ("as secondary", "too") follows the plan closely."""
@@ -437,7 +458,10 @@ class CurrentPlanCue:
 
 @Language.factory(
     "hcsc_current_plan",
-    default_config={key: [] for key in ("cues", "fillers", "ent_types", "not_after", "additions", "leads")},
+    default_config={
+        key: []
+        for key in ("cues", "fillers", "ent_types", "not_after", "additions", "leads", "past", "others")
+    },
 )
 def make_current_plan(
     nlp: Language,
@@ -448,8 +472,19 @@ def make_current_plan(
     not_after: List[str],
     additions: List[str],
     leads: List[str],
+    past: List[str],
+    others: List[str],
 ) -> CurrentPlanCue:
-    return CurrentPlanCue(cues, fillers, ent_types, not_after=not_after, additions=additions, leads=leads)
+    return CurrentPlanCue(
+        cues,
+        fillers,
+        ent_types,
+        not_after=not_after,
+        additions=additions,
+        leads=leads,
+        past=past,
+        others=others,
+    )
 
 
 def current_plan_config(path: Path = NEGATION_PATH) -> Dict[str, Any]:
@@ -462,6 +497,8 @@ def current_plan_config(path: Path = NEGATION_PATH) -> Dict[str, Any]:
         "not_after": [str(t) for t in terms["not_after"]],
         "additions": [str(t) for t in terms["additions"]],
         "leads": [str(t) for t in terms["leads"]],
+        "past": [str(t) for t in terms["past"]],
+        "others": [str(t) for t in terms["others"]],
     }
 
 

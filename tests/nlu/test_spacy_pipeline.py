@@ -378,6 +378,8 @@ def test_denials_found_by_the_blind_cases(
         ("me cambie de aetna a blue cross de illinois", [("insurer", "aetna", True), ("state", "IL", False)]),
         ("i used to have cigna but now i have bcbsok", [("insurer", "cigna", True), ("state", "OK", False)]),
         ("i have bcbs of new mexico", [("state", "NM", False)]),
+        ("i have blue cross nm", [("state", "NM", False)]),
+        ("i had blue cross nm but now molina", [("state", "NM", True), ("insurer", "molina", False)]),
     ],
 )
 def test_an_hcsc_plan_or_state_the_member_left_is_negated(
@@ -686,6 +688,43 @@ def test_a_plan_had_until_a_time_is_past(nlp: Language) -> None:
         (
             "I have Aetna for now, BCBSTX starts next year",
             [("insurer", "aetna", False), ("state", "TX", False)],
+        ),
+        # The plan left named after the current one, a past word before it.
+        ("I have Aetna now. I had BCBSTX.", [("insurer", "aetna", False), ("state", "TX", True)]),
+        (
+            "currently on medicare, before that we had bcbs of illinois",
+            [("insurer", "original_medicare", False), ("state", "IL", True)],
+        ),
+        ("now im on kaiser, no more bcbs tx", [("insurer", "kaiser", False), ("state", "TX", True)]),
+        (
+            "now my plan is cigna instead of bcbsok",
+            [("insurer", "cigna", False), ("state", "OK", True)],
+        ),
+        (
+            "tengo uhc ahora, antes era bcbs texas",
+            [("insurer", "unitedhealthcare", False), ("state", "TX", True)],
+        ),
+        # ...but not without one ("I have Aetna now and BCBSTX through work").
+        (
+            "i have aetna now and bcbstx through work",
+            [("insurer", "aetna", False), ("state", "TX", False)],
+        ),
+        # Texting contractions and other words for now.
+        ("had bcbs texas, now ive got aetna", [("state", "TX", True), ("insurer", "aetna", False)]),
+        ("i had bcbsil, i have cigna rn", [("state", "IL", True), ("insurer", "cigna", False)]),
+        ("i had bcbstx, at the moment i have humana", [("state", "TX", True), ("insurer", "humana", False)]),
+        ("tenia bcbs texas pero ahorita tengo molina", [("state", "TX", True), ("insurer", "molina", False)]),
+        ("tenia bcbstx pero ahora mismo tengo aetna", [("state", "TX", True), ("insurer", "aetna", False)]),
+        ("bcbs tx -> aetna now", [("state", "TX", True), ("insurer", "aetna", False)]),
+        # Another person's plan, or a plan that is primary now: the member's stays.
+        (
+            "i have bcbstx, my husband is on cigna now",
+            [("state", "TX", False), ("insurer", "cigna", False)],
+        ),
+        ("tengo bcbs tx, mi esposa tiene aetna ahora", [("state", "TX", False), ("insurer", "aetna", False)]),
+        (
+            "i have bcbstx, now medicare is primary",
+            [("state", "TX", False), ("insurer", "original_medicare", False)],
         ),
     ],
 )

@@ -109,6 +109,15 @@ def test_denied_qualifiers_reach_the_action_marked_negated(agent: Agent) -> None
             "we used to have cigna but we have bcbs texas now, does it cover massage?",
             ("coverage_overview", "conditional"),
         ),
+        # A plan left named after the current one; another person's plan.
+        (
+            "i have aetna now, i had bcbs texas before. is massage covered?",
+            ("non_hcsc_plan", "not_applicable"),
+        ),
+        (
+            "i have bcbstx, my husband is on cigna now. is massage covered?",
+            ("coverage_overview", "conditional"),
+        ),
     ],
 )
 def test_a_plan_left_for_another_named_after_now_gets_that_plans_answer(
