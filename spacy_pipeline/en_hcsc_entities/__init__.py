@@ -53,10 +53,14 @@ MAX_FILLERS = 6
 # Words after the plan named in which "as secondary", "too" count.
 ADDITION_WINDOW = 3
 # Words before a plan in which "had", "was" or another person ("my wife
-# got") count, for the current plan's `past` and `others` terms.
+# got") count, for the current plan's `past` and `others` terms; and words
+# after it in which a `past` word counts ("since BCBSTX was too dear").
 CONTEXT_WINDOW = 3
+PAST_AFTER_WINDOW = 2
 UNLISTED_INSURER = "unlisted"
 ARTICLES = {"a", "an", "the"}
+# What may stand between a person and the plan they own: "husband's Kaiser".
+POSSESSIVE_MARKS = {"'s", "s", "’s"}
 
 Phrase = Union[str, Dict[str, Any]]
 
@@ -372,12 +376,14 @@ class CurrentPlanCue:
     BCBSTX, I have Aetna now"): the plans before that one were left. A plan
     joined by "and" ("BCBSTX and Aetna now") has no such word, so both stay.
     A plan named after the member's current one is left too when a `past`
-    word comes within CONTEXT_WINDOW words before it ("I have Aetna now, I
-    had BCBSTX"). Not a cue right after a `not_after` word ("for now"), nor
-    one whose plan has an `additions` word within ADDITION_WINDOW words after
-    it ("now BCBSTX as secondary"), nor one whose plan has an `others` word
-    within CONTEXT_WINDOW words before it ("my wife got Aetna now"). Runs
-    after both negexes.
+    word comes within CONTEXT_WINDOW words before it or PAST_AFTER_WINDOW
+    after it ("I have Aetna now, I had BCBSTX", "since BCBSTX was too
+    dear"). Not a cue right after a `not_after` word ("for now"), nor one
+    whose plan has an `additions` word within ADDITION_WINDOW words after it
+    ("now BCBSTX as secondary"), nor one whose plan has an `others` word
+    within CONTEXT_WINDOW words before it ("my wife got Aetna now"), unless
+    that person's plan is named as theirs and held by the member ("on my
+    husband's Kaiser now"). Runs after both negexes.
     """
 
     def __init__(
@@ -413,22 +419,37 @@ class CurrentPlanCue:
             else:
                 plan = self._plan_before(doc, cue, ends)
                 left_before = plan.start if plan is not None else 0
-            if (
-                plan is None
-                or plan._.negex
-                or self._is_added(doc, plan)
-                or self._is_near(doc, plan, self.others)
-            ):
+            if plan is None or plan._.negex or self._is_added(doc, plan) or self._is_someone_elses(doc, plan):
                 continue
             for ent in ents:
-                if ent.end <= left_before or (ent.start >= plan.end and self._is_near(doc, ent, self.past)):
+                if ent.end <= left_before or (ent.start >= plan.end and self._is_past(doc, ent)):
                     ent._.set("negex", True)
         return doc
 
-    @staticmethod
-    def _is_near(doc: Doc, ent: Span, words: Set[str]) -> bool:
-        """True when one of `words` comes within CONTEXT_WINDOW words before `ent`."""
-        return any(token.norm_ in words for token in doc[max(0, ent.start - CONTEXT_WINDOW) : ent.start])
+    def _is_past(self, doc: Doc, ent: Span) -> bool:
+        """True when a `past` word comes within CONTEXT_WINDOW words before `ent`, PAST_AFTER_WINDOW after."""
+        near = [
+            *doc[max(0, ent.start - CONTEXT_WINDOW) : ent.start],
+            *doc[ent.end : ent.end + PAST_AFTER_WINDOW],
+        ]
+        return any(token.norm_ in self.past for token in near)
+
+    def _is_someone_elses(self, doc: Doc, plan: Span) -> bool:
+        """True when another person comes within CONTEXT_WINDOW words before the plan.
+
+        Not when the person owns the plan right before it ("my husband's
+        Kaiser", "my husbands kaiser"): the member is on that plan.
+        """
+        owner = plan.start - self._owner_length(doc, plan.start)
+        return any(token.norm_ in self.others for token in doc[max(0, plan.start - CONTEXT_WINDOW) : owner])
+
+    def _owner_length(self, doc: Doc, start: int) -> int:
+        """Tokens right before `start` naming another person as the plan's owner ("husband 's"), or 0."""
+        if start >= 2 and doc[start - 1].norm_ in POSSESSIVE_MARKS and doc[start - 2].norm_ in self.others:
+            return 2
+        if start >= 1 and doc[start - 1].norm_ in self.others and doc[start - 1].norm_.endswith("s"):
+            return 1
+        return 0
 
     def _is_added(self, doc: Doc, plan: Span) -> bool:
         """True when an addition word ("as secondary", "too") follows the plan closely."""
@@ -440,18 +461,19 @@ class CurrentPlanCue:
         for i in range(cue, max(0, cue - 1 - MAX_FILLERS), -1):
             if i in ends:
                 plan = ends[i]
-                led = plan.start > 0 and doc[plan.start - 1].norm_ in self.leads
-                return plan if led else None
+                lead = plan.start - 1 - self._owner_length(doc, plan.start)
+                return plan if lead >= 0 and doc[lead].norm_ in self.leads else None
             if i == 0 or doc[i - 1].norm_ not in self.fillers:
                 return None
         return None
 
     def _plan_after(self, doc: Doc, cue: int, starts: Dict[int, Span]) -> Optional[Span]:
-        """The entity after the cue, with filler words only between; else None."""
+        """The entity after the cue, with filler words (or its owner, "husband's") only between; else None."""
         for i in range(cue + 1, min(len(doc), cue + 2 + MAX_FILLERS)):
             if i in starts:
                 return starts[i]
-            if doc[i].norm_ not in self.fillers:
+            owned = any(i + k in starts and self._owner_length(doc, i + k) == k for k in (1, 2))
+            if doc[i].norm_ not in self.fillers and not owned:
                 return None
         return None
 

@@ -378,6 +378,7 @@ def test_denials_found_by_the_blind_cases(
         ("me cambie de aetna a blue cross de illinois", [("insurer", "aetna", True), ("state", "IL", False)]),
         ("i used to have cigna but now i have bcbsok", [("insurer", "cigna", True), ("state", "OK", False)]),
         ("i have bcbs of new mexico", [("state", "NM", False)]),
+        ("lost my bcbstx when i quit my job", [("state", "TX", True)]),
         ("i have blue cross nm", [("state", "NM", False)]),
         ("i had blue cross nm but now molina", [("state", "NM", True), ("insurer", "molina", False)]),
     ],
@@ -725,6 +726,31 @@ def test_a_plan_had_until_a_time_is_past(nlp: Language) -> None:
         (
             "i have bcbstx, now medicare is primary",
             [("state", "TX", False), ("insurer", "original_medicare", False)],
+        ),
+        # A switch names the plan now; a past word after the plan left.
+        (
+            "had bcbs texas for years and just switched to ambetter",
+            [("state", "TX", True), ("insurer", "ambetter", False)],
+        ),
+        ("dropped my bcbsok plan, went with humana", [("state", "OK", True), ("insurer", "humana", False)]),
+        ("bcbs il -> cigna in 2025", [("state", "IL", True), ("insurer", "cigna", False)]),
+        ("my wife switched to aetna, i have bcbstx", [("insurer", "aetna", False), ("state", "TX", False)]),
+        (
+            "i got cigna now because bcbs tx was too much",
+            [("insurer", "cigna", False), ("state", "TX", True)],
+        ),
+        # The member on another person's plan ("my husband's Kaiser") is on it.
+        (
+            "had bcbstx thru work, now on my husbands kaiser",
+            [("state", "TX", True), ("insurer", "kaiser", False)],
+        ),
+        (
+            "i had bcbsil, im on my wife's aetna now",
+            [("state", "IL", True), ("insurer", "aetna", False)],
+        ),
+        (
+            "i have bcbstx, my husband's on cigna now",
+            [("state", "TX", False), ("insurer", "cigna", False)],
         ),
     ],
 )
