@@ -6,6 +6,7 @@ instead of silence (rasa_server/always_a_reply.py). The version guard makes
 an upgrade stop here, so whoever upgrades reviews them.
 """
 
+import functools
 import logging
 import sqlite3
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 from rasa.utils.tensorflow.models import RasaModel
 from sanic import Sanic
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import QueuePool
 
@@ -56,6 +57,9 @@ def apply_fixes() -> None:
     if not event.contains(Engine, "connect", _sqlite_write_ahead_log):
         event.listen(Engine, "connect", _sqlite_write_ahead_log)
     rasa.core.tracker_store.create_engine_kwargs = _engine_kwargs_with_sqlite_pool
+    tables = rasa.core.tracker_store.SQLTrackerStore.Base.metadata
+    if getattr(tables.create_all, "func", None) is not _create_tables_one_server_at_a_time:
+        tables.create_all = functools.partial(_create_tables_one_server_at_a_time, tables.create_all)
     rasa.core.run.configure_app = _configure_app_with_request_limits_and_cleanup
     RemoteAction.run = run_remote_action_or_answer_unavailable
     rasa.core.nlg.generator._create_from_endpoint_config = _create_nlg_with_phrases
@@ -207,6 +211,29 @@ def _sqlite_write_ahead_log(dbapi_connection: Any, connection_record: Any) -> No
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+
+# The key of the Postgres advisory lock held while the tracker store's tables
+# are created: any number, the same in every Rasa server of a deployment.
+TABLE_CREATION_LOCK_KEY = 0x48435343  # "HCSC"
+
+
+def _create_tables_one_server_at_a_time(rasa_create_all: Any, bind: Any, **kwargs: Any) -> None:
+    """Rasa's creation of the tracker store's tables, one server at a time on Postgres.
+
+    Rasa servers started together (`make run-cluster`) each create the tables
+    on start; on a fresh Postgres database they race, and all but one fail
+    on a duplicate key in `pg_type` and log "Could not create tables". That
+    is harmless (Rasa goes on) but alarms an operator. A transaction-scoped
+    advisory lock makes the others wait until the first has committed, and
+    then find the tables there. Other databases are left to Rasa.
+    """
+    if bind.dialect.name != "postgresql":
+        rasa_create_all(bind, **kwargs)
+        return
+    with bind.begin() as connection:
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": TABLE_CREATION_LOCK_KEY})
+        rasa_create_all(connection, **kwargs)
 
 
 _rasa_create_engine_kwargs = rasa.core.tracker_store.create_engine_kwargs

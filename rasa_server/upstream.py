@@ -8,7 +8,8 @@ the installed library, so an upgrade that changes one fails a named test.
 reaches were not written for: whoever upgrades reviews the list first.
 
 - rasa_server/fixes.py and always_a_reply.py: RemoteAction, Event, the SQL
-  tracker store, configure_app and AvailableEndpoints (see each fix);
+  tracker store (its tables made by `self.Base.metadata.create_all(self.engine)`
+  in `__init__`), configure_app and AvailableEndpoints (see each fix);
 - rasa_server/model_load.py: RasaModel.load's arguments, and RasaModel.save
   writing a checkpoint in TensorFlow's format (restored as weights are made);
 - rasa_server/predict_step.py: RasaModel._rasa_predict calls

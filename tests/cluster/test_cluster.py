@@ -167,6 +167,16 @@ def cluster(
             running.stop()
 
 
+def test_the_rasa_servers_start_together_without_clashing_over_the_tracker_store_tables(
+    cluster: Cluster,
+) -> None:
+    # On the namespace hosts Postgres starts empty, so both Rasa servers
+    # create the tables at once (rasa_server/fixes.py takes turns).
+    log = (cluster.run_dir / "servers.log").read_text(errors="replace")
+    assert "Could not create tables" not in log
+    assert "duplicate key value violates unique constraint" not in log
+
+
 def test_consecutive_turns_on_different_servers_keep_each_conversation_s_context(cluster: Cluster) -> None:
     talks = conversations()
     turns: List[Tuple[Any, Optional[str]]] = [(None, None), *TURNS]

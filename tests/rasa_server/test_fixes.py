@@ -2,8 +2,10 @@
 
 import asyncio
 import logging
+import threading
+import uuid
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 import jsonschema
 import pytest
@@ -27,6 +29,8 @@ from rasa_server import always_a_reply, fixes, keep_alive
 from rasa_server.keep_alive import CLIENT_KEEP_ALIVE_S, KeepAliveEndpointConfig
 from rasa_server.limits import DEFAULT_ACTION_TIMEOUT_S
 from rasa_server.nlg import PhrasesNaturalLanguageGenerator, response_text
+from tests.support.prerequisites import skip_unless_required
+from tools.review_bench import POSTGRES_ADMIN_URL, drop_postgres_database, fresh_postgres_database
 
 fixes.apply_fixes()
 DOMAIN = Domain.load(PROJECT_DIR / "domain.yml")
@@ -560,3 +564,56 @@ def test_sessions_of_ended_event_loops_are_let_go() -> None:
     for _ in range(3):
         asyncio.run(a_call(endpoint, port))
     assert len(endpoint._sessions) == 1
+
+
+@pytest.fixture
+def fresh_postgres() -> Iterator[sa.engine.URL]:
+    name = f"table_creation_test_{uuid.uuid4().hex[:10]}"
+    try:
+        url = fresh_postgres_database(POSTGRES_ADMIN_URL, name)
+    except Exception as error:  # noqa: BLE001 - any failure to connect means no Postgres here
+        skip_unless_required(f"Postgres at {POSTGRES_ADMIN_URL} is not available: {type(error).__name__}")
+    try:
+        yield sa.engine.make_url(url)
+    finally:
+        drop_postgres_database(POSTGRES_ADMIN_URL, name)
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_servers_started_together_create_the_tables_on_a_fresh_postgres_without_a_clash(
+    fresh_postgres: sa.engine.URL, caplog: pytest.LogCaptureFixture, trial: int
+) -> None:
+    # Four Rasa tracker stores connecting at the same moment, as the Rasa
+    # servers of `make run-cluster` do. Without the fix all but one usually
+    # clash on Postgres' `pg_type` and warn ("UniqueViolation", "Could not
+    # create tables"), and each of those waits 5 s before trying again.
+    url = fresh_postgres
+    together = threading.Barrier(4)
+    stores: List[rasa.core.tracker_store.SQLTrackerStore] = []
+
+    def connect() -> None:
+        together.wait()
+        stores.append(
+            rasa.core.tracker_store.SQLTrackerStore(
+                DOMAIN,
+                dialect="postgresql",
+                host=url.host,
+                port=url.port,
+                db=url.database,
+                username=url.username,
+            )
+        )
+
+    with caplog.at_level(logging.WARNING, logger="rasa.core.tracker_store"):
+        threads = [threading.Thread(target=connect) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    try:
+        assert len(stores) == 4
+        assert [r.getMessage()[:120] for r in caplog.records if r.name == "rasa.core.tracker_store"] == []
+        assert "events" in sa.inspect(stores[0].engine).get_table_names()
+    finally:
+        for store in stores:
+            store.engine.dispose()

@@ -116,6 +116,14 @@ def test_the_sql_tracker_store_saves_what_the_bounded_store_says_is_new() -> Non
     assert DialogueStateTracker.__init__ is LoadedTracker.__init__
 
 
+def test_the_sql_tracker_store_creates_its_tables_through_its_metadata() -> None:
+    # rasa_server/fixes.py: the tables are created by the shared MetaData's
+    # create_all, called with the engine, which the fix wraps in a lock.
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    assert "self.Base.metadata.create_all(self.engine)" in inspect.getsource(SQLTrackerStore.__init__)
+
+
 def test_rasa_model_load_takes_the_arguments_the_inference_load_passes_on() -> None:
     # rasa_server/model_load.py replaces RasaModel.load and hands its arguments
     # back to Rasa's own load for fine-tuning; it restores weights as they are
