@@ -54,7 +54,7 @@ MAX_FILLERS = 6
 ADDITION_WINDOW = 3
 # Words before a plan in which "had", "was" or another person ("my wife
 # got") count, for the current plan's `past` and `others` terms; and words
-# after it in which a `past` word counts ("since BCBSTX was too dear").
+# after it in which a `past_after` word counts ("since BCBSTX was too dear").
 CONTEXT_WINDOW = 3
 PAST_AFTER_WINDOW = 2
 UNLISTED_INSURER = "unlisted"
@@ -376,11 +376,12 @@ class CurrentPlanCue:
     BCBSTX, I have Aetna now"): the plans before that one were left. A plan
     joined by "and" ("BCBSTX and Aetna now") has no such word, so both stay.
     A plan named after the member's current one is left too when a `past`
-    word comes within CONTEXT_WINDOW words before it or PAST_AFTER_WINDOW
-    after it ("I have Aetna now, I had BCBSTX", "since BCBSTX was too
-    dear"). Not a cue right after a `not_after` word ("for now"), nor one
-    whose plan has an `additions` word within ADDITION_WINDOW words after it
-    ("now BCBSTX as secondary"), nor one whose plan has an `others` word
+    word comes within CONTEXT_WINDOW words before it ("I have Aetna now, I
+    had BCBSTX", "switched to Aetna from BCBSTX") or a `past_after` word
+    within PAST_AFTER_WINDOW after it ("since BCBSTX was too dear"). Not a
+    cue right after a `not_after` word ("for now"), nor one whose plan has
+    an `additions` word within ADDITION_WINDOW words after it ("now BCBSTX
+    as secondary"), nor one whose plan has an `others` word
     within CONTEXT_WINDOW words before it ("my wife got Aetna now"), unless
     that person's plan is named as theirs and held by the member ("on my
     husband's Kaiser now"). Runs after both negexes.
@@ -396,6 +397,7 @@ class CurrentPlanCue:
         leads: Iterable[str] = (),
         past: Iterable[str] = (),
         others: Iterable[str] = (),
+        past_after: Iterable[str] = (),
     ) -> None:
         self.cues = {norm(word) for word in cues}
         self.fillers = {norm(word) for word in fillers}
@@ -404,6 +406,7 @@ class CurrentPlanCue:
         self.additions = {norm(word) for word in additions}
         self.leads = self.fillers | {norm(word) for word in leads}
         self.past = {norm(word) for word in past}
+        self.past_after = {norm(word) for word in past_after}
         self.others = {norm(word) for word in others}
 
     def __call__(self, doc: Doc) -> Doc:
@@ -427,12 +430,11 @@ class CurrentPlanCue:
         return doc
 
     def _is_past(self, doc: Doc, ent: Span) -> bool:
-        """True when a `past` word comes within CONTEXT_WINDOW words before `ent`, PAST_AFTER_WINDOW after."""
-        near = [
-            *doc[max(0, ent.start - CONTEXT_WINDOW) : ent.start],
-            *doc[ent.end : ent.end + PAST_AFTER_WINDOW],
-        ]
-        return any(token.norm_ in self.past for token in near)
+        """True when a `past` word comes within CONTEXT_WINDOW words before `ent`
+        or a `past_after` word within PAST_AFTER_WINDOW after it."""
+        before = doc[max(0, ent.start - CONTEXT_WINDOW) : ent.start]
+        after = doc[ent.end : ent.end + PAST_AFTER_WINDOW]
+        return any(t.norm_ in self.past for t in before) or any(t.norm_ in self.past_after for t in after)
 
     def _is_someone_elses(self, doc: Doc, plan: Span) -> bool:
         """True when another person comes within CONTEXT_WINDOW words before the plan.
@@ -482,7 +484,17 @@ class CurrentPlanCue:
     "hcsc_current_plan",
     default_config={
         key: []
-        for key in ("cues", "fillers", "ent_types", "not_after", "additions", "leads", "past", "others")
+        for key in (
+            "cues",
+            "fillers",
+            "ent_types",
+            "not_after",
+            "additions",
+            "leads",
+            "past",
+            "others",
+            "past_after",
+        )
     },
 )
 def make_current_plan(
@@ -496,6 +508,7 @@ def make_current_plan(
     leads: List[str],
     past: List[str],
     others: List[str],
+    past_after: List[str],
 ) -> CurrentPlanCue:
     return CurrentPlanCue(
         cues,
@@ -506,6 +519,7 @@ def make_current_plan(
         leads=leads,
         past=past,
         others=others,
+        past_after=past_after,
     )
 
 
@@ -521,6 +535,7 @@ def current_plan_config(path: Path = NEGATION_PATH) -> Dict[str, Any]:
         "leads": [str(t) for t in terms["leads"]],
         "past": [str(t) for t in terms["past"]],
         "others": [str(t) for t in terms["others"]],
+        "past_after": [str(t) for t in terms["past_after"]],
     }
 
 

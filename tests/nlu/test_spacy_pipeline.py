@@ -735,6 +735,16 @@ def test_a_plan_had_until_a_time_is_past(nlp: Language) -> None:
         ("dropped my bcbsok plan, went with humana", [("state", "OK", True), ("insurer", "humana", False)]),
         ("bcbs il -> cigna in 2025", [("state", "IL", True), ("insurer", "cigna", False)]),
         ("my wife switched to aetna, i have bcbstx", [("insurer", "aetna", False), ("state", "TX", False)]),
+        # "to X from Y": Y was left (found by a third breaker).
+        ("switched to aetna from bcbstx", [("insurer", "aetna", False), ("state", "TX", True)]),
+        (
+            "my employer changed us to uhc from bcbs of illinois",
+            [("insurer", "unitedhealthcare", False), ("state", "IL", True)],
+        ),
+        ("me cambie a cigna de bcbsok", [("insurer", "cigna", False), ("state", "OK", True)]),
+        ("switched to bcbsok from bcbstx", [("state", "OK", False), ("state", "TX", True)]),
+        # ...but "seguro de" names the plan itself.
+        ("tenia bcbstx, ahora tengo seguro de molina", [("state", "TX", True), ("insurer", "molina", False)]),
         (
             "i got cigna now because bcbs tx was too much",
             [("insurer", "cigna", False), ("state", "TX", True)],
