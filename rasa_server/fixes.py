@@ -222,11 +222,12 @@ def _create_tables_one_server_at_a_time(rasa_create_all: Any, bind: Any, **kwarg
     """Rasa's creation of the tracker store's tables, one server at a time on Postgres.
 
     Rasa servers started together (`make run-cluster`) each create the tables
-    on start; on a fresh Postgres database they race, and all but one fail
-    on a duplicate key in `pg_type` and log "Could not create tables". That
-    is harmless (Rasa goes on) but alarms an operator. A transaction-scoped
-    advisory lock makes the others wait until the first has committed, and
-    then find the tables there. Other databases are left to Rasa.
+    on start; on a fresh Postgres database they race. A server that loses on
+    a duplicate key in `pg_type` (an IntegrityError) logs a warning, sleeps
+    5 s and connects again; one that loses on the table itself logs "Could
+    not create tables". A transaction-scoped advisory lock makes the others
+    wait until the first has committed, and then find the tables there.
+    Other databases are left to Rasa.
     """
     if bind.dialect.name != "postgresql":
         rasa_create_all(bind, **kwargs)

@@ -16,9 +16,11 @@ Blank English tokenizer, then:
 - `past_insurer_negex` (a second NegEx, terms under `past_insurer`): an
   insurer or HCSC plan the member no longer has ("I used to have Cigna",
   "switched from Aetna", "my old plan was BCBSTX") gets `ent._.negex` too;
-- `hcsc_current_plan` (terms under `current_plan`): a plan named after "now"
-  ("we had bcbs texas, now we have kaiser") is the member's, and every
-  insurer or state named before it gets `ent._.negex` as one they left.
+- `hcsc_current_plan` (terms under `current_plan`): a plan named with "now"
+  or a switch ("we had bcbs texas, now we have kaiser", "I had BCBSTX, I
+  have Aetna now", "switched to Aetna from BCBSTX") is the member's, and the
+  insurers or states named before it, or after it with "had"/"from", get
+  `ent._.negex` as ones they left (see `CurrentPlanCue`).
 
 No pretrained spaCy model can be downloaded where this project runs, and the
 entities it needs are a closed vocabulary, so the pipeline is built from these
@@ -34,7 +36,7 @@ import spacy
 import yaml
 from negspacy.negation import Negex
 from spacy.language import Language
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc, Span, Token
 from spacy.util import filter_spans
 
 PATTERNS_PATH = Path(__file__).with_name("entity_patterns.yml")
@@ -60,7 +62,16 @@ PAST_AFTER_WINDOW = 2
 UNLISTED_INSURER = "unlisted"
 ARTICLES = {"a", "an", "the"}
 # What may stand between a person and the plan they own: "husband's Kaiser".
-POSSESSIVE_MARKS = {"'s", "s", "’s"}
+POSSESSIVE_MARKS = {"'s", "s"}
+# The member with another person ("my wife and I switched to Aetna").
+MEMBER_WORDS = {"i", "we", "yo", "nosotros"}
+# A plan joined to the current one by these is held too ("BCBSTX and Medicare").
+JOINING_WORDS = {"and", "y", "&", "plus"}
+# Marks between "now" and a plan after it that make the plan before "now"
+# the one meant ("I have Aetna now, my BCBSTX was cancelled").
+SENTENCE_MARKS = {",", ".", ";", "?", "!"}
+# Where a clause ends: words after these belong to another statement.
+CLAUSE_ENDS = {".", ",", "?", "!", ";", "and", "y"}
 
 Phrase = Union[str, Dict[str, Any]]
 
@@ -81,6 +92,7 @@ def norm(text: str) -> str:
     type Spanish without accents."""
     lowered = text.lower()
     plain = "".join(c for c in unicodedata.normalize("NFKD", lowered) if not unicodedata.combining(c))
+    plain = plain.replace("’", "'")  # phones type "I’m" with a curly apostrophe
     return plain.replace(".", "") or plain
 
 
@@ -363,6 +375,16 @@ def make_negex(
     )
 
 
+def _clause(span: Iterable[Token]) -> List[Token]:
+    """The tokens up to the first clause end ("," "." "and")."""
+    tokens: List[Token] = []
+    for token in span:
+        if token.norm_ in CLAUSE_ENDS:
+            break
+        tokens.append(token)
+    return tokens
+
+
 class CurrentPlanCue:
     """Marks the plans a member left when they name the one they have now.
 
@@ -398,8 +420,10 @@ class CurrentPlanCue:
         past: Iterable[str] = (),
         others: Iterable[str] = (),
         past_after: Iterable[str] = (),
+        switches: Iterable[str] = (),
     ) -> None:
         self.cues = {norm(word) for word in cues}
+        self.switches = {norm(word) for word in switches}
         self.fillers = {norm(word) for word in fillers}
         self.ent_types = set(ent_types)
         self.not_after = {norm(word) for word in not_after}
@@ -413,37 +437,71 @@ class CurrentPlanCue:
         ents = [e for e in doc.ents if e.label_ in self.ent_types]
         starts = {e.start: e for e in ents}
         ends = {e.end: e for e in ents}
-        for cue in (t.i for t in doc if t.norm_ in self.cues):
+        for cue in (t.i for t in doc if t.norm_ in self.cues | self.switches):
             if cue > 0 and doc[cue - 1].norm_ in self.not_after:
                 continue
-            plan = self._plan_after(doc, cue, starts)
-            if plan is not None:
-                left_before = cue
-            else:
-                plan = self._plan_before(doc, cue, ends)
-                left_before = plan.start if plan is not None else 0
-            if plan is None or plan._.negex or self._is_added(doc, plan) or self._is_someone_elses(doc, plan):
+            plan, left_before = self._current_plan(doc, cue, starts, ends)
+            if (
+                plan is None
+                or plan._.negex
+                or self._is_added(doc, plan)
+                or self._is_someone_elses(doc, plan, cue)
+            ):
                 continue
             for ent in ents:
-                if ent.end <= left_before or (ent.start >= plan.end and self._is_past(doc, ent)):
+                if ent.end <= left_before or (ent.start >= plan.end and self._is_past(doc, ent, plan)):
                     ent._.set("negex", True)
         return doc
 
-    def _is_past(self, doc: Doc, ent: Span) -> bool:
+    def _current_plan(
+        self, doc: Doc, cue: int, starts: Dict[int, Span], ends: Dict[int, Span]
+    ) -> Tuple[Optional[Span], int]:
+        """The plan the cue names as the member's, and where the plans left end; (None, 0) if none.
+
+        A switch ("switched to") names only the plan after it, never one
+        after "from"/"de" ("cambiamos de Cigna a ..."). A time cue names
+        the plan right before it when one is led into it and no plan follows
+        in the same sentence ("I have Aetna now, my BCBSTX was cancelled"),
+        else the plan after it, else one before it through filler words.
+        """
+        if doc[cue].norm_ in self.switches:
+            if cue + 1 < len(doc) and doc[cue + 1].norm_ in self.past:
+                return None, 0
+            plan = self._plan_after(doc, cue, starts)
+            return plan, cue
+        before = self._plan_before(doc, cue, ends)
+        after = self._plan_after(doc, cue, starts)
+        across = after is not None and any(t.norm_ in SENTENCE_MARKS for t in doc[cue + 1 : after.start])
+        if before is not None and before.end == cue and (after is None or across):
+            return before, before.start
+        if after is not None:
+            return after, cue
+        return before, before.start if before is not None else 0
+
+    def _is_past(self, doc: Doc, ent: Span, plan: Span) -> bool:
         """True when a `past` word comes within CONTEXT_WINDOW words before `ent`
-        or a `past_after` word within PAST_AFTER_WINDOW after it."""
-        before = doc[max(0, ent.start - CONTEXT_WINDOW) : ent.start]
-        after = doc[ent.end : ent.end + PAST_AFTER_WINDOW]
+        (after the current `plan`), or a `past_after` word within
+        PAST_AFTER_WINDOW after it, in the same clause as `ent`; never for a plan joined
+        to the current one by "and" ("now BCBSTX and Medicare was added")."""
+        if ent.start == plan.end + 1 and doc[plan.end].norm_ in JOINING_WORDS:
+            return False
+        before = _clause(reversed(doc[max(plan.end, ent.start - CONTEXT_WINDOW) : ent.start]))
+        after = _clause(doc[ent.end : ent.end + PAST_AFTER_WINDOW])
         return any(t.norm_ in self.past for t in before) or any(t.norm_ in self.past_after for t in after)
 
-    def _is_someone_elses(self, doc: Doc, plan: Span) -> bool:
-        """True when another person comes within CONTEXT_WINDOW words before the plan.
+    def _is_someone_elses(self, doc: Doc, plan: Span, cue: int) -> bool:
+        """True when another person comes within CONTEXT_WINDOW words before the plan or the cue.
 
         Not when the person owns the plan right before it ("my husband's
-        Kaiser", "my husbands kaiser"): the member is on that plan.
+        Kaiser", "my husbands kaiser"), nor when the member is with them
+        ("my wife and I"): the member is on that plan.
         """
         owner = plan.start - self._owner_length(doc, plan.start)
-        return any(token.norm_ in self.others for token in doc[max(0, plan.start - CONTEXT_WINDOW) : owner])
+        for token in doc[max(0, min(cue, plan.start) - CONTEXT_WINDOW) : owner]:
+            with_member = any(t.norm_ in MEMBER_WORDS for t in doc[token.i + 1 : token.i + 3])
+            if token.norm_ in self.others and not with_member:
+                return True
+        return False
 
     def _owner_length(self, doc: Doc, start: int) -> int:
         """Tokens right before `start` naming another person as the plan's owner ("husband 's"), or 0."""
@@ -455,7 +513,7 @@ class CurrentPlanCue:
 
     def _is_added(self, doc: Doc, plan: Span) -> bool:
         """True when an addition word ("as secondary", "too") follows the plan closely."""
-        after = doc[plan.end : plan.end + ADDITION_WINDOW]
+        after = _clause(doc[plan.end : plan.end + ADDITION_WINDOW])
         return any(token.norm_ in self.additions for token in after)
 
     def _plan_before(self, doc: Doc, cue: int, ends: Dict[int, Span]) -> Optional[Span]:
@@ -464,8 +522,9 @@ class CurrentPlanCue:
             if i in ends:
                 plan = ends[i]
                 lead = plan.start - 1 - self._owner_length(doc, plan.start)
-                return plan if lead >= 0 and doc[lead].norm_ in self.leads else None
-            if i == 0 or doc[i - 1].norm_ not in self.fillers:
+                # A plan that opens the message is led by nothing: "Aetna now, had BCBSTX".
+                return plan if lead < 0 or doc[lead].norm_ in self.leads else None
+            if doc[i - 1].norm_ not in self.fillers:
                 return None
         return None
 
@@ -474,7 +533,7 @@ class CurrentPlanCue:
         for i in range(cue + 1, min(len(doc), cue + 2 + MAX_FILLERS)):
             if i in starts:
                 return starts[i]
-            owned = any(i + k in starts and self._owner_length(doc, i + k) == k for k in (1, 2))
+            owned = any(i + k in starts and self._owner_length(doc, i + k) >= k for k in (1, 2))
             if doc[i].norm_ not in self.fillers and not owned:
                 return None
         return None
@@ -494,6 +553,7 @@ class CurrentPlanCue:
             "past",
             "others",
             "past_after",
+            "switches",
         )
     },
 )
@@ -509,6 +569,7 @@ def make_current_plan(
     past: List[str],
     others: List[str],
     past_after: List[str],
+    switches: List[str],
 ) -> CurrentPlanCue:
     return CurrentPlanCue(
         cues,
@@ -520,6 +581,7 @@ def make_current_plan(
         past=past,
         others=others,
         past_after=past_after,
+        switches=switches,
     )
 
 
@@ -536,6 +598,7 @@ def current_plan_config(path: Path = NEGATION_PATH) -> Dict[str, Any]:
         "past": [str(t) for t in terms["past"]],
         "others": [str(t) for t in terms["others"]],
         "past_after": [str(t) for t in terms["past_after"]],
+        "switches": [str(t) for t in terms["switches"]],
     }
 
 

@@ -171,7 +171,10 @@ def test_the_rasa_servers_start_together_without_clashing_over_the_tracker_store
     cluster: Cluster,
 ) -> None:
     # On the namespace hosts Postgres starts empty, so both Rasa servers
-    # create the tables at once (rasa_server/fixes.py takes turns).
+    # create the tables at once (rasa_server/fixes.py takes turns); on
+    # loopback the machine's database already has them.
+    if not cluster.store_servers:
+        pytest.skip("the loopback cluster uses the machine's Postgres, which has the tables")
     log = (cluster.run_dir / "servers.log").read_text(errors="replace")
     assert "Could not create tables" not in log
     assert "duplicate key value violates unique constraint" not in log

@@ -743,6 +743,50 @@ def test_a_plan_had_until_a_time_is_past(nlp: Language) -> None:
         ),
         ("me cambie a cigna de bcbsok", [("insurer", "cigna", False), ("state", "OK", True)]),
         ("switched to bcbsok from bcbstx", [("state", "OK", False), ("state", "TX", True)]),
+        # Found by a reviewer: a switch names only the plan after it, not its
+        # subject; another person before the cue; "primary care"; "and".
+        (
+            "i have aetna, my bcbstx plan changed to a ppo",
+            [("insurer", "aetna", False), ("state", "TX", False), ("plan_type", "ppo", False)],
+        ),
+        (
+            "i have aetna, my husband just switched to bcbstx",
+            [("insurer", "aetna", False), ("state", "TX", False)],
+        ),
+        (
+            "i had bcbstx, my wife and i switched to aetna",
+            [("state", "TX", True), ("insurer", "aetna", False)],
+        ),
+        (
+            "i had bcbstx, now aetna. primary care visit covered?",
+            [("state", "TX", True), ("insurer", "aetna", False)],
+        ),
+        (
+            "now i have bcbstx and medicare was added",
+            [("state", "TX", False), ("insurer", "original_medicare", False)],
+        ),
+        (
+            "i have bcbstx now and medicare, was wondering about massage",
+            [("state", "TX", False), ("insurer", "original_medicare", False)],
+        ),
+        ("cambiamos de cigna a bcbs de texas", [("insurer", "cigna", False), ("state", "TX", False)]),
+        ("i have bcbstx and went to an aetna doctor", [("state", "TX", False), ("insurer", "aetna", False)]),
+        # The plan right before "now" when the sentence goes on about another.
+        ("aetna now, had bcbstx", [("insurer", "aetna", False), ("state", "TX", True)]),
+        ("i have aetna now, my bcbstx was cancelled", [("insurer", "aetna", False), ("state", "TX", True)]),
+        ("i have aetna now, bcbstx was too expensive", [("insurer", "aetna", False), ("state", "TX", True)]),
+        ("i have bcbstx now, aetna was my old plan", [("state", "TX", False), ("insurer", "aetna", True)]),
+        (
+            "Medicare now, BCBSTX before. Does Medicare cover massage?",
+            [
+                ("insurer", "original_medicare", False),
+                ("state", "TX", True),
+                ("insurer", "original_medicare", False),
+            ],
+        ),
+        # Curly apostrophes, as phones type them.
+        ("i had bcbstx, now i’m on aetna", [("state", "TX", True), ("insurer", "aetna", False)]),
+        ("had bcbstx, now on my husband’s kaiser", [("state", "TX", True), ("insurer", "kaiser", False)]),
         # ...but "seguro de" names the plan itself.
         ("tenia bcbstx, ahora tengo seguro de molina", [("state", "TX", True), ("insurer", "molina", False)]),
         (

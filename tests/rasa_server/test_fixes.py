@@ -601,6 +601,7 @@ def test_servers_started_together_create_the_tables_on_a_fresh_postgres_without_
                 port=url.port,
                 db=url.database,
                 username=url.username,
+                password=url.password,
             )
         )
 
