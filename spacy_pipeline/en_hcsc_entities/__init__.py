@@ -253,7 +253,7 @@ LIST_WORDS = COORDINATORS | {
 # Where a member went, after the plan they left ("switched from Aetna to
 # BCBSTX", "me cambie de BCBSNM a Ambetter"): the scope of a past cue ends at
 # one of these words before a named plan, once the cue has reached a plan.
-DESTINATION_WORDS = {"to", "into", "for", "a", "al"}
+DESTINATION_WORDS = {"to", "into", "onto", "for", "a", "al"}
 ARTICLES = {"a", "an", "the", "un", "una", "el", "la"}
 
 

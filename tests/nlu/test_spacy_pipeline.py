@@ -379,6 +379,21 @@ def test_denials_found_by_the_blind_cases(
         ("i used to have cigna but now i have bcbsok", [("insurer", "cigna", True), ("state", "OK", False)]),
         ("i have bcbs of new mexico", [("state", "NM", False)]),
         ("lost my bcbstx when i quit my job", [("state", "TX", True)]),
+        # Found by a fourth breaker: a plan that ended, or a move made for the member.
+        (
+            "quit my job so my bcbsil is gone, got ambetter",
+            [("state", "IL", True), ("insurer", "ambetter", False)],
+        ),
+        (
+            "my blue cross texas plan got cancelled so i have oscar",
+            [("state", "TX", True), ("insurer", "oscar", False)],
+        ),
+        ("i was on bcbstx until dec", [("state", "TX", True)]),
+        (
+            "my employer changed us from bcbs of texas to aetna",
+            [("state", "TX", True), ("insurer", "aetna", False)],
+        ),
+        ("we moved off bcbstx onto aetna", [("state", "TX", True), ("insurer", "aetna", False)]),
         ("i have blue cross nm", [("state", "NM", False)]),
         ("i had blue cross nm but now molina", [("state", "NM", True), ("insurer", "molina", False)]),
     ],
