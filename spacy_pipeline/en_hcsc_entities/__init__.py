@@ -50,6 +50,18 @@ QUALIFIER_LABELS = ["care_setting", "purpose", "stage"]
 PAST_INSURER_LABELS = ["insurer", "state"]
 PAST_INSURER_TERMS = "past_insurer"
 CURRENT_PLAN_TERMS = "current_plan"
+# The word lists of that section, each an argument of `CurrentPlanCue`.
+CURRENT_PLAN_LISTS = (
+    "cues",
+    "fillers",
+    "not_after",
+    "additions",
+    "leads",
+    "past",
+    "others",
+    "past_after",
+    "switches",
+)
 # At most this many filler words between "now" and the plan named.
 MAX_FILLERS = 6
 # Words after the plan named in which "as secondary", "too" count.
@@ -432,12 +444,13 @@ class CurrentPlanCue:
         self.past = {norm(word) for word in past}
         self.past_after = {norm(word) for word in past_after}
         self.others = {norm(word) for word in others}
+        self.cues_and_switches = self.cues | self.switches
 
     def __call__(self, doc: Doc) -> Doc:
         ents = [e for e in doc.ents if e.label_ in self.ent_types]
         starts = {e.start: e for e in ents}
         ends = {e.end: e for e in ents}
-        for cue in (t.i for t in doc if t.norm_ in self.cues | self.switches):
+        for cue in (t.i for t in doc if t.norm_ in self.cues_and_switches):
             if cue > 0 and doc[cue - 1].norm_ in self.not_after:
                 continue
             plan, left_before = self._current_plan(doc, cue, starts, ends)
@@ -541,21 +554,7 @@ class CurrentPlanCue:
 
 @Language.factory(
     "hcsc_current_plan",
-    default_config={
-        key: []
-        for key in (
-            "cues",
-            "fillers",
-            "ent_types",
-            "not_after",
-            "additions",
-            "leads",
-            "past",
-            "others",
-            "past_after",
-            "switches",
-        )
-    },
+    default_config={key: [] for key in ("ent_types", *CURRENT_PLAN_LISTS)},
 )
 def make_current_plan(
     nlp: Language,
@@ -589,16 +588,8 @@ def current_plan_config(path: Path = NEGATION_PATH) -> Dict[str, Any]:
     """`hcsc_current_plan`'s config from the reviewed YAML (section `current_plan`)."""
     terms = yaml.safe_load(path.read_text(encoding="utf-8"))[CURRENT_PLAN_TERMS]
     return {
-        "cues": [str(t) for t in terms["cues"]],
-        "fillers": [str(t) for t in terms["fillers"]],
         "ent_types": PAST_INSURER_LABELS,
-        "not_after": [str(t) for t in terms["not_after"]],
-        "additions": [str(t) for t in terms["additions"]],
-        "leads": [str(t) for t in terms["leads"]],
-        "past": [str(t) for t in terms["past"]],
-        "others": [str(t) for t in terms["others"]],
-        "past_after": [str(t) for t in terms["past_after"]],
-        "switches": [str(t) for t in terms["switches"]],
+        **{key: [str(t) for t in terms[key]] for key in CURRENT_PLAN_LISTS},
     }
 
 

@@ -3,7 +3,6 @@
 import asyncio
 import logging
 import threading
-import uuid
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
@@ -29,8 +28,7 @@ from rasa_server import always_a_reply, fixes, keep_alive
 from rasa_server.keep_alive import CLIENT_KEEP_ALIVE_S, KeepAliveEndpointConfig
 from rasa_server.limits import DEFAULT_ACTION_TIMEOUT_S
 from rasa_server.nlg import PhrasesNaturalLanguageGenerator, response_text
-from tests.support.prerequisites import skip_unless_required
-from tools.review_bench import POSTGRES_ADMIN_URL, drop_postgres_database, fresh_postgres_database
+from tests.support.postgres import fresh_database
 
 fixes.apply_fixes()
 DOMAIN = Domain.load(PROJECT_DIR / "domain.yml")
@@ -568,15 +566,8 @@ def test_sessions_of_ended_event_loops_are_let_go() -> None:
 
 @pytest.fixture
 def fresh_postgres() -> Iterator[sa.engine.URL]:
-    name = f"table_creation_test_{uuid.uuid4().hex[:10]}"
-    try:
-        url = fresh_postgres_database(POSTGRES_ADMIN_URL, name)
-    except Exception as error:  # noqa: BLE001 - any failure to connect means no Postgres here
-        skip_unless_required(f"Postgres at {POSTGRES_ADMIN_URL} is not available: {type(error).__name__}")
-    try:
+    with fresh_database("table_creation_test") as url:
         yield sa.engine.make_url(url)
-    finally:
-        drop_postgres_database(POSTGRES_ADMIN_URL, name)
 
 
 @pytest.mark.parametrize("trial", range(3))

@@ -42,8 +42,7 @@ from actions.action_record_feedback import last_coverage
 from launch.paths import PROJECT_DIR
 from rasa_server import fixes
 from rasa_server.tracker_store import INDEXES, LoadedTracker, RecentHistorySQLTrackerStore
-from tests.support.prerequisites import skip_unless_required
-from tools.review_bench import POSTGRES_ADMIN_URL, drop_postgres_database, fresh_postgres_database
+from tests.support.postgres import fresh_database
 
 fixes.apply_fixes()
 DOMAIN = Domain.load(PROJECT_DIR / "domain.yml")
@@ -407,18 +406,13 @@ def test_every_rasa_event_type_is_accounted_for() -> None:
 
 @pytest.fixture
 def postgres_stores() -> Iterator[Tuple[SQLTrackerStore, RecentHistorySQLTrackerStore]]:
-    name = f"tracker_store_test_{uuid.uuid4().hex[:10]}"
-    try:
-        url = fresh_postgres_database(POSTGRES_ADMIN_URL, name)
-    except Exception as error:  # noqa: BLE001 - any failure to connect means no Postgres here
-        skip_unless_required(f"Postgres at {POSTGRES_ADMIN_URL} is not available: {type(error).__name__}")
-    rasa_store, bounded = stores(url)
-    try:
-        yield rasa_store, bounded
-    finally:
-        rasa_store.engine.dispose()
-        bounded.engine.dispose()
-        drop_postgres_database(POSTGRES_ADMIN_URL, name)
+    with fresh_database("tracker_store_test") as url:
+        rasa_store, bounded = stores(url)
+        try:
+            yield rasa_store, bounded
+        finally:
+            rasa_store.engine.dispose()
+            bounded.engine.dispose()
 
 
 @pytest.mark.slow

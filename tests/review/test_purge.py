@@ -13,10 +13,9 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from tests.support.prerequisites import skip_unless_required
+from tests.support.postgres import fresh_database
 from tools import purge as purge_cli
 from tools import review
-from tools.review_bench import POSTGRES_ADMIN_URL, drop_postgres_database, fresh_postgres_database
 from tools.review_store import engine_for, last_purge
 
 DAY = 86400.0
@@ -96,15 +95,8 @@ def test_purge_needs_a_number_of_days(tmp_path: Path, monkeypatch: pytest.Monkey
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh database on the local Postgres, dropped afterwards."""
-    name = f"purge_test_{uuid.uuid4().hex[:10]}"
-    try:
-        url = fresh_postgres_database(POSTGRES_ADMIN_URL, name)
-    except Exception as error:  # noqa: BLE001 - any failure to connect means no Postgres here
-        skip_unless_required(f"Postgres at {POSTGRES_ADMIN_URL} is not available: {type(error).__name__}")
-    try:
+    with fresh_database("purge_test") as url:
         yield url
-    finally:
-        drop_postgres_database(POSTGRES_ADMIN_URL, name)
 
 
 @pytest.mark.slow
