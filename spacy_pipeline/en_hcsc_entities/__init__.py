@@ -61,6 +61,12 @@ CURRENT_PLAN_LISTS = (
     "others",
     "past_after",
     "switches",
+    "switch_fillers",
+    "swaps",
+    "coverage_programs",
+    "until",
+    "times",
+    "still",
 )
 # At most this many filler words between "now" and the plan named.
 MAX_FILLERS = 6
@@ -77,6 +83,15 @@ ARTICLES = {"a", "an", "the"}
 POSSESSIVE_MARKS = {"'s", "s"}
 # The member with another person ("my wife and I switched to Aetna").
 MEMBER_WORDS = {"i", "we", "yo", "nosotros"}
+# The member as the one a switch moved ("my husband's job added me to his
+# plan", "they switched us to UHC"): the plan after it is the member's.
+MEMBER_OBJECTS = {"me", "us", "nos"}
+# Where a member went after a switch ("switched to Aetna"): the plan after
+# it is not one swapped away ("switched bcbsil for bcbsmt").
+SWITCH_DESTINATIONS = {"to", "into", "onto", "a", "al"}
+# Plan-type entities: one named as coverage in its own right (Medicaid) may
+# be the plan now; it is never marked left (only insurers and states are).
+PLAN_TYPE_LABEL = "plan_type"
 # A plan joined to the current one by these is held too ("BCBSTX and Medicare").
 JOINING_WORDS = {"and", "y", "&", "plus"}
 # Marks between "now" and a plan after it that make the plan before "now"
@@ -309,9 +324,11 @@ class CueOutsideNegex(Negex):
         ents = [e for e in doc.ents if not self.ent_types or e.label_ in self.ent_types]
         for start, end in self.termination_boundaries(doc, terminating):
             inside = [e for e in ents if start <= e.start and e.end <= end]
+            # Any entity may be where the member went ("from HMO to PPO").
+            named = [e for e in doc.ents if start <= e.start and e.end <= end]
             for _, cue_start, cue_end in preceding:
                 if start <= cue_start < end:
-                    stop = self._scope_end(doc, inside, cue_end, end)
+                    stop = self._scope_end(doc, named, cue_end, end)
                     for ent in inside:
                         if cue_end <= ent.start and ent.end <= stop:
                             ent._.set(self.extension_name, True)
@@ -338,8 +355,9 @@ class CueOutsideNegex(Negex):
         return before >= 0 and doc[before].norm_ in self.adjacent_negations
 
     def _scope_end(self, doc: Doc, ents: List[Span], cue_end: int, end: int) -> int:
-        """Where a preceding cue's scope ends: at a destination word before a named
-        plan, once an entity lies between the cue and that word; else at `end`."""
+        """Where a preceding cue's scope ends: at a destination word before one of
+        `ents`, once one of them lies between the cue and that word; else at `end`
+        ("switched from HMO to PPO with BCBSTX" ends at "to")."""
         starts = {e.start for e in ents}
         for i in range(cue_end, end):
             if doc[i].norm_ not in self.destination_words or not any(
@@ -400,25 +418,37 @@ def _clause(span: Iterable[Token]) -> List[Token]:
 class CurrentPlanCue:
     """Marks the plans a member left when they name the one they have now.
 
-    A cue ("now", "ahora") followed, through at most MAX_FILLERS filler words
-    ("I have", "it's", "tengo"), by an insurer or state entity that is not
-    itself denied: every insurer or state entity ending before the cue gets
-    `ent._.negex` ("we had bcbs texas but moved and now have kaiser": BCBSTX
-    is left, Kaiser is the plan). When no plan follows the cue, one just
-    before it counts the same way if a filler or a `leads` word ("but")
-    comes right before it and at most MAX_FILLERS fillers after it ("I had
-    BCBSTX, I have Aetna now"): the plans before that one were left. A plan
-    joined by "and" ("BCBSTX and Aetna now") has no such word, so both stay.
-    A plan named after the member's current one is left too when a `past`
-    word comes within CONTEXT_WINDOW words before it ("I have Aetna now, I
-    had BCBSTX", "switched to Aetna from BCBSTX") or a `past_after` word
-    within PAST_AFTER_WINDOW after it ("since BCBSTX was too dear"). Not a
-    cue right after a `not_after` word ("for now"), nor one whose plan has
-    an `additions` word within ADDITION_WINDOW words after it ("now BCBSTX
-    as secondary"), nor one whose plan has an `others` word
-    within CONTEXT_WINDOW words before it ("my wife got Aetna now"), unless
-    that person's plan is named as theirs and held by the member ("on my
-    husband's Kaiser now"). Runs after both negexes.
+    A cue ("now", "ahora", "starting") followed, through at most MAX_FILLERS
+    filler words ("I have", "it's", "tengo", "january"), by an insurer or
+    state entity that is not itself denied: every insurer or state entity
+    ending before the cue gets `ent._.negex` ("we had bcbs texas but moved
+    and now have kaiser": BCBSTX is left, Kaiser is the plan). When no plan
+    follows the cue, one just before it counts the same way if a filler or a
+    `leads` word ("but") comes right before it and at most MAX_FILLERS
+    fillers after it ("I had BCBSTX, I have Aetna now"): the plans before
+    that one were left. A plan joined by "and" ("BCBSTX and Aetna now") has
+    no such word, so both stay. A switch ("switched to", "signed up for",
+    "added me to") names only the plan after it, through fillers or
+    `switch_fillers`; a swap ("switched bcbsil for bcbsmt", "cambie mi
+    bcbstx por aetna") names the plan after the `swaps` word, and the one
+    swapped away is left. A plan named after the member's current one is
+    left too when a `past` word comes within CONTEXT_WINDOW words before it
+    ("I have Aetna now, I had BCBSTX", "switched to Aetna from BCBSTX") or a
+    `past_after` word within PAST_AFTER_WINDOW after it ("since BCBSTX was
+    too dear"). A `coverage_programs` plan type ("now I have Medicaid") may
+    be the plan now, like an insurer. Not a cue right after a `not_after`
+    word ("for now"), nor one whose plan has an `additions` word within
+    ADDITION_WINDOW words after it ("now BCBSTX as secondary"). When an
+    `others` word comes within CONTEXT_WINDOW words before the plan or the
+    cue ("my wife got Aetna now"), the plan is that person's: the member's
+    own plan stays, and only plans named after that person (theirs, before
+    the member speaks of themselves again) are left ("mi mama tenia bcbstx
+    pero ahora tiene medicare"); not when that person's plan is named as
+    theirs and held by the member ("on my husband's Kaiser now"), or a
+    switch moved the member ("added me to"). Apart from cues, a plan held
+    `until` a time ("was my plan thru december") is left when spoken of in
+    the past or followed by another plan (`_ends_at_a_time`). Runs after
+    both negexes.
     """
 
     def __init__(
@@ -433,11 +463,23 @@ class CurrentPlanCue:
         others: Iterable[str] = (),
         past_after: Iterable[str] = (),
         switches: Iterable[str] = (),
+        switch_fillers: Iterable[str] = (),
+        swaps: Iterable[str] = (),
+        coverage_programs: Iterable[str] = (),
+        until: Iterable[str] = (),
+        times: Iterable[str] = (),
+        still: Iterable[str] = (),
     ) -> None:
+        self.until = {norm(word) for word in until}
+        self.times = {norm(word) for word in times}
+        self.still = {norm(word) for word in still}
         self.cues = {norm(word) for word in cues}
         self.switches = {norm(word) for word in switches}
         self.fillers = {norm(word) for word in fillers}
+        self.switch_fillers = self.fillers | {norm(word) for word in switch_fillers}
+        self.swaps = {norm(word) for word in swaps}
         self.ent_types = set(ent_types)
+        self.coverage_programs = set(coverage_programs)
         self.not_after = {norm(word) for word in not_after}
         self.additions = {norm(word) for word in additions}
         self.leads = self.fillers | {norm(word) for word in leads}
@@ -448,23 +490,33 @@ class CurrentPlanCue:
 
     def __call__(self, doc: Doc) -> Doc:
         ents = [e for e in doc.ents if e.label_ in self.ent_types]
-        starts = {e.start: e for e in ents}
-        ends = {e.end: e for e in ents}
+        plans = [e for e in doc.ents if e.label_ in self.ent_types or self._is_coverage_program(e)]
+        starts = {e.start: e for e in plans}
+        ends = {e.end: e for e in plans}
+        for ent in ents:
+            if self._ends_at_a_time(doc, ent, plans):
+                ent._.set("negex", True)
         for cue in (t.i for t in doc if t.norm_ in self.cues_and_switches):
             if cue > 0 and doc[cue - 1].norm_ in self.not_after:
                 continue
             plan, left_before = self._current_plan(doc, cue, starts, ends)
-            if (
-                plan is None
-                or plan._.negex
-                or self._is_added(doc, plan)
-                or self._is_someone_elses(doc, plan, cue)
-            ):
+            if plan is None or plan._.negex or self._is_added(doc, plan):
+                continue
+            person = self._other_person(doc, plan, cue)
+            if person is not None:
+                # That person's plan now: only what they had before is left.
+                for ent in ents:
+                    if person < ent.start and ent.end <= left_before and self._said_of(doc, person, ent):
+                        ent._.set("negex", True)
                 continue
             for ent in ents:
                 if ent.end <= left_before or (ent.start >= plan.end and self._is_past(doc, ent, plan)):
                     ent._.set("negex", True)
         return doc
+
+    def _is_coverage_program(self, ent: Span) -> bool:
+        """True for a plan type named as coverage in its own right ("medicaid")."""
+        return ent.label_ == PLAN_TYPE_LABEL and ent.ent_id_ in self.coverage_programs
 
     def _current_plan(
         self, doc: Doc, cue: int, starts: Dict[int, Span], ends: Dict[int, Span]
@@ -472,24 +524,84 @@ class CurrentPlanCue:
         """The plan the cue names as the member's, and where the plans left end; (None, 0) if none.
 
         A switch ("switched to") names only the plan after it, never one
-        after "from"/"de" ("cambiamos de Cigna a ..."). A time cue names
-        the plan right before it when one is led into it and no plan follows
-        in the same sentence ("I have Aetna now, my BCBSTX was cancelled"),
-        else the plan after it, else one before it through filler words.
+        after "from"/"de" ("cambiamos de Cigna a ..."), and in a swap the
+        plan after the `swaps` word ("switched bcbsil for bcbsmt"). A time
+        cue names the plan right before it when one is led into it and no
+        plan follows in the same sentence ("I have Aetna now, my BCBSTX was
+        cancelled"), else the plan after it, else one before it through
+        filler words.
         """
         if doc[cue].norm_ in self.switches:
-            if cue + 1 < len(doc) and doc[cue + 1].norm_ in self.past:
-                return None, 0
-            plan = self._plan_after(doc, cue, starts)
-            return plan, cue
+            return self._switched_to(doc, cue, starts)
         before = self._plan_before(doc, cue, ends)
-        after = self._plan_after(doc, cue, starts)
+        after = self._plan_after(doc, cue, starts, self.fillers)
         across = after is not None and any(t.norm_ in SENTENCE_MARKS for t in doc[cue + 1 : after.start])
         if before is not None and before.end == cue and (after is None or across):
             return before, before.start
         if after is not None:
             return after, cue
         return before, before.start if before is not None else 0
+
+    def _switched_to(self, doc: Doc, switch: int, starts: Dict[int, Span]) -> Tuple[Optional[Span], int]:
+        """The plan a switch names and where the plans left end; (None, 0) if none.
+
+        "switched to A": A, the plans before the switch left. "switched A
+        for B": B, A left too. "changed our insurance from A to B" /
+        "cambio el seguro de A a B": B, A left; with no B after A, none.
+        """
+        for i in range(switch + 1, min(len(doc), switch + 2 + MAX_FILLERS)):
+            if i in starts:
+                swapped_for = self._swapped_for(doc, switch, starts[i], starts)
+                if swapped_for is not None:
+                    return swapped_for, swapped_for.start
+                return starts[i], switch
+            if doc[i].norm_ in self.past:
+                left = self._plan_after(doc, i, starts, self.fillers)
+                if left is None or left.end >= len(doc) or doc[left.end].norm_ not in SWITCH_DESTINATIONS:
+                    return None, 0
+                new = self._plan_after(doc, left.end, starts, self.fillers)
+                return (new, new.start) if new is not None else (None, 0)
+            owned = any(i + k in starts and self._owner_length(doc, i + k) >= k for k in (1, 2))
+            if doc[i].norm_ not in self.switch_fillers and not owned:
+                return None, 0
+        return None, 0
+
+    def _ends_at_a_time(self, doc: Doc, ent: Span, ents: List[Span]) -> bool:
+        """True for a plan held until a time ("was my plan thru december",
+        "hasta diciembre", "until end of feb") when the member speaks of it
+        in the past or names a plan after it, and not "still" with it.
+
+        Only fillers or `past` words may stand between the plan and the
+        `until` word, and a `times` word, a number or a date must follow it
+        (an article between at most): "BCBSTX through my job" is no time.
+        """
+        clause = _clause(doc[ent.end : ent.end + MAX_FILLERS])
+        for k, token in enumerate(clause):
+            if token.norm_ in self.until:
+                after = [t for t in clause[k + 1 : k + 3] if t.norm_ not in ARTICLES]
+                if not after or not (after[0].norm_ in self.times or any(c.isdigit() for c in after[0].text)):
+                    return False
+                break
+            if token.norm_ not in self.fillers and token.norm_ not in self.past:
+                return False
+        else:
+            return False
+        before = _clause(reversed(doc[max(0, ent.start - CONTEXT_WINDOW) : ent.start]))
+        if any(t.norm_ in self.still for t in before + clause):
+            return False
+        said_in_past = any(t.norm_ in self.past for t in before + clause)
+        return said_in_past or any(other.start >= ent.end and not other._.negex for other in ents)
+
+    def _swapped_for(
+        self, doc: Doc, switch: int, plan: Optional[Span], starts: Dict[int, Span]
+    ) -> Optional[Span]:
+        """In "switched A for B" / "cambie A por B", B; else None (also for "switched to A for ...")."""
+        if plan is None or any(t.norm_ in SWITCH_DESTINATIONS for t in doc[switch + 1 : plan.start]):
+            return None
+        after = plan.end
+        if after >= len(doc) or doc[after].norm_ not in self.swaps:
+            return None
+        return self._plan_after(doc, after, starts, self.fillers)
 
     def _is_past(self, doc: Doc, ent: Span, plan: Span) -> bool:
         """True when a `past` word comes within CONTEXT_WINDOW words before `ent`
@@ -502,19 +614,38 @@ class CurrentPlanCue:
         after = _clause(doc[ent.end : ent.end + PAST_AFTER_WINDOW])
         return any(t.norm_ in self.past for t in before) or any(t.norm_ in self.past_after for t in after)
 
-    def _is_someone_elses(self, doc: Doc, plan: Span, cue: int) -> bool:
-        """True when another person comes within CONTEXT_WINDOW words before the plan or the cue.
+    def _other_person(self, doc: Doc, plan: Span, cue: int) -> Optional[int]:
+        """Where another person comes within CONTEXT_WINDOW words before the plan or the cue; else None.
 
-        Not when the person owns the plan right before it ("my husband's
-        Kaiser", "my husbands kaiser"), nor when the member is with them
-        ("my wife and I"): the member is on that plan.
+        None when the person owns the plan right before it ("my husband's
+        Kaiser", "my husbands kaiser"), when the member is with them ("my
+        wife and I"), or when a switch moved the member ("added me to"): the
+        member is on that plan.
         """
+        if doc[cue].norm_ in self.switches and cue + 1 < len(doc) and doc[cue + 1].norm_ in MEMBER_OBJECTS:
+            return None
         owner = plan.start - self._owner_length(doc, plan.start)
         for token in doc[max(0, min(cue, plan.start) - CONTEXT_WINDOW) : owner]:
             with_member = any(t.norm_ in MEMBER_WORDS for t in doc[token.i + 1 : token.i + 3])
             if token.norm_ in self.others and not with_member:
-                return True
-        return False
+                return self._first_mention(doc, token.i)
+        return None
+
+    def _first_mention(self, doc: Doc, person: int) -> int:
+        """The earliest `others` word of the sentence before `person` with no
+        member word between ("my wife had BCBSOK but she's on Aetna now": "wife")."""
+        first = person
+        for i in range(person - 1, doc[person].sent.start - 1, -1):
+            if doc[i].norm_ in MEMBER_WORDS:
+                break
+            if doc[i].norm_ in self.others:
+                first = i
+        return first
+
+    @staticmethod
+    def _said_of(doc: Doc, person: int, ent: Span) -> bool:
+        """True when no member word ("I", "we") stands between the person and `ent`."""
+        return not any(t.norm_ in MEMBER_WORDS for t in doc[person + 1 : ent.start])
 
     def _owner_length(self, doc: Doc, start: int) -> int:
         """Tokens right before `start` naming another person as the plan's owner ("husband 's"), or 0."""
@@ -541,13 +672,13 @@ class CurrentPlanCue:
                 return None
         return None
 
-    def _plan_after(self, doc: Doc, cue: int, starts: Dict[int, Span]) -> Optional[Span]:
-        """The entity after the cue, with filler words (or its owner, "husband's") only between; else None."""
+    def _plan_after(self, doc: Doc, cue: int, starts: Dict[int, Span], fillers: Set[str]) -> Optional[Span]:
+        """The entity after the cue, with `fillers` (or its owner, "husband's") only between; else None."""
         for i in range(cue + 1, min(len(doc), cue + 2 + MAX_FILLERS)):
             if i in starts:
                 return starts[i]
             owned = any(i + k in starts and self._owner_length(doc, i + k) >= k for k in (1, 2))
-            if doc[i].norm_ not in self.fillers and not owned:
+            if doc[i].norm_ not in fillers and not owned:
                 return None
         return None
 
@@ -569,6 +700,12 @@ def make_current_plan(
     others: List[str],
     past_after: List[str],
     switches: List[str],
+    switch_fillers: List[str],
+    swaps: List[str],
+    coverage_programs: List[str],
+    until: List[str],
+    times: List[str],
+    still: List[str],
 ) -> CurrentPlanCue:
     return CurrentPlanCue(
         cues,
@@ -581,6 +718,12 @@ def make_current_plan(
         others=others,
         past_after=past_after,
         switches=switches,
+        switch_fillers=switch_fillers,
+        swaps=swaps,
+        coverage_programs=coverage_programs,
+        until=until,
+        times=times,
+        still=still,
     )
 
 

@@ -784,7 +784,7 @@ def test_a_plan_had_until_a_time_is_past(nlp: Language) -> None:
             "i have bcbstx now and medicare, was wondering about massage",
             [("state", "TX", False), ("insurer", "original_medicare", False)],
         ),
-        ("cambiamos de cigna a bcbs de texas", [("insurer", "cigna", False), ("state", "TX", False)]),
+        ("cambiamos de cigna a bcbs de texas", [("insurer", "cigna", True), ("state", "TX", False)]),
         ("i have bcbstx and went to an aetna doctor", [("state", "TX", False), ("insurer", "aetna", False)]),
         # The plan right before "now" when the sentence goes on about another.
         ("aetna now, had bcbstx", [("insurer", "aetna", False), ("state", "TX", True)]),
@@ -824,6 +824,144 @@ def test_a_plan_had_until_a_time_is_past(nlp: Language) -> None:
     ],
 )
 def test_a_plan_named_after_now_is_the_members_and_earlier_ones_were_left(
+    nlp: Language, text: str, expected: List[Tuple[str, str, bool]]
+) -> None:
+    assert labelled(nlp, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # A plan held until a date, and the one from a date on.
+        (
+            "bcbsmt was my plan until december. starting january i'm with cigna",
+            [("state", "MT", True), ("insurer", "cigna", False)],
+        ),
+        (
+            "bcbs of illinois was my insurance through june, effective july 1st i have humana",
+            [("state", "IL", True), ("insurer", "humana", False)],
+        ),
+        (
+            "tenia bcbsnm, a partir de enero tengo molina",
+            [("state", "NM", True), ("insurer", "molina", False)],
+        ),
+        (
+            "had bcbsok until i retired, now medicare",
+            [("state", "OK", True), ("insurer", "original_medicare", False)],
+        ),
+        # Joining, signing up, being added: the plan after it is the member's.
+        (
+            "my bcbsil was my insurance until my husband's job added me to his cigna plan",
+            [("state", "IL", True), ("insurer", "cigna", False)],
+        ),
+        (
+            "i let my bcbsmt go and signed up for medicare",
+            [("state", "MT", True), ("insurer", "original_medicare", False)],
+        ),
+        (
+            "had bcbstx thru work then enrolled in ambetter",
+            [("state", "TX", True), ("insurer", "ambetter", False)],
+        ),
+        ("i had bcbsok, then joined my wife's aetna", [("state", "OK", True), ("insurer", "aetna", False)]),
+        ("my mom's employer put me on her plan, i have bcbstx", [("state", "TX", False)]),
+        # Swaps: the plan after "for"/"with"/"por" replaced the one before.
+        ("i switched bcbsil for bcbsmt", [("state", "IL", True), ("state", "MT", False)]),
+        ("traded my bcbsil for a kaiser plan", [("state", "IL", True), ("insurer", "kaiser", False)]),
+        (
+            "we replaced bcbs texas with united healthcare",
+            [("state", "TX", True), ("insurer", "unitedhealthcare", False)],
+        ),
+        ("cambie mi bcbstx por aetna", [("state", "TX", True), ("insurer", "aetna", False)]),
+        # ...but not "switched to A for ...", nor a plan kept with another.
+        ("i switched to aetna for my kids", [("insurer", "aetna", False)]),
+        ("switched to bcbstx with aetna as secondary", [("state", "TX", False), ("insurer", "aetna", False)]),
+        # Medicaid, a program in its own right, as the coverage now.
+        ("i had bcbstx but now i have medicaid", [("state", "TX", True), ("plan_type", "medicaid", False)]),
+        ("i had bcbsok, now on soonercare", [("state", "OK", True), ("plan_type", "medicaid", False)]),
+        ("i have bcbstx medicaid now", [("state", "TX", False), ("plan_type", "medicaid", False)]),
+        ("now i have medicaid through bcbstx", [("plan_type", "medicaid", False), ("state", "TX", False)]),
+        # The plan now named before the words about it.
+        (
+            "my plan was bcbs tx, aetna is what i have now",
+            [("state", "TX", True), ("insurer", "aetna", False)],
+        ),
+        # Another person's plans: theirs left, the member's own kept.
+        (
+            "mi mama tenia bcbstx pero ahora tiene medicare",
+            [("state", "TX", True), ("insurer", "original_medicare", False)],
+        ),
+        ("mi esposo tenia bcbsok y se cambio a cigna", [("state", "OK", True), ("insurer", "cigna", False)]),
+        (
+            "i have bcbstx, my wife had bcbsok but she's on aetna now",
+            [("state", "TX", False), ("state", "OK", True), ("insurer", "aetna", False)],
+        ),
+        (
+            "i have bcbstx and my husband switched to cigna",
+            [("state", "TX", False), ("insurer", "cigna", False)],
+        ),
+        ("i have bcbsil, now he has humana", [("state", "IL", False), ("insurer", "humana", False)]),
+        ("my son now has aetna, i have bcbstx", [("insurer", "aetna", False), ("state", "TX", False)]),
+        # Nothing changed: the plan stays.
+        ("i added my son to my bcbstx plan", [("state", "TX", False)]),
+        (
+            "i signed up for pt, i have bcbstx",
+            [("care_setting", "physical_therapy", False), ("state", "TX", False)],
+        ),
+        (
+            "switched from hmo to ppo with bcbstx",
+            [("plan_type", "hmo", False), ("plan_type", "ppo", False), ("state", "TX", False)],
+        ),
+        (
+            "starting pt next week, i have bcbsnm",
+            [("care_setting", "physical_therapy", False), ("state", "NM", False)],
+        ),
+        # A plan held until a time, said in the past or before another plan.
+        (
+            "bcbs of texas was my plan thru december, starting in january im with aetna",
+            [("state", "TX", True), ("insurer", "aetna", False)],
+        ),
+        (
+            "blue cross of montana till the end of march then humana",
+            [("state", "MT", True), ("insurer", "humana", False)],
+        ),
+        (
+            "tuve bcbsok hasta junio, desde julio tengo cigna",
+            [("state", "OK", True), ("insurer", "cigna", False)],
+        ),
+        ("bcbsil coverage terminated 5/31, what now", [("state", "IL", True)]),
+        # ...not one held yet, nor one held through a job.
+        ("im still on bcbstx thru december, is massage covered", [("state", "TX", False)]),
+        ("i have bcbsnm through my job", [("state", "NM", False)]),
+        ("i have bcbsnm through my job until i retire next year", [("state", "NM", False)]),
+        # The plan ended in other words.
+        (
+            "my last day with bcbsok was friday, humana starts monday",
+            [("state", "OK", True), ("insurer", "humana", False)],
+        ),
+        (
+            "turned 65, signed up for medicare and cancelled bcbstx",
+            [("insurer", "original_medicare", False), ("state", "TX", True)],
+        ),
+        (
+            "bcbsil dropped me, got approved for medicaid",
+            [("state", "IL", True), ("plan_type", "medicaid", False)],
+        ),
+        ("ahora tengo oscar, ya no uso mi bcbstx", [("insurer", "oscar", False), ("state", "TX", True)]),
+        ("mi novia se salio de bcbsnm y yo tengo bcbsnm", [("state", "NM", True), ("state", "NM", False)]),
+        # From one plan to another with the plan said in between.
+        (
+            "my company changed our insurance from bcbstx to aetna",
+            [("state", "TX", True), ("insurer", "aetna", False)],
+        ),
+        ("nos cambiaron el seguro de bcbsil a cigna", [("state", "IL", True), ("insurer", "cigna", False)]),
+        # A grandparent's or partner's plans are theirs.
+        (
+            "my grandma had bcbsok but now she's on medicare, i have bcbsok too",
+            [("state", "OK", True), ("insurer", "original_medicare", False), ("state", "OK", False)],
+        ),
+    ],
+)
+def test_a_plan_changed_at_a_date_by_a_swap_or_for_someone_else(
     nlp: Language, text: str, expected: List[Tuple[str, str, bool]]
 ) -> None:
     assert labelled(nlp, text) == expected

@@ -118,6 +118,16 @@ def test_denied_qualifiers_reach_the_action_marked_negated(agent: Agent) -> None
             "i have bcbstx, my husband is on cigna now. is massage covered?",
             ("coverage_overview", "conditional"),
         ),
+        # A plan held until a date, one changed for the member, one swapped.
+        (
+            "bcbsmt was my plan until december. starting january i'm with cigna. is massage covered?",
+            ("non_hcsc_plan", "not_applicable"),
+        ),
+        (
+            "my employer changed our insurance from bcbsil to aetna, does it cover massage?",
+            ("non_hcsc_plan", "not_applicable"),
+        ),
+        ("i traded my bcbsok for a kaiser plan, is massage covered?", ("non_hcsc_plan", "not_applicable")),
     ],
 )
 def test_a_plan_left_for_another_named_after_now_gets_that_plans_answer(
