@@ -36,6 +36,7 @@ import spacy
 import yaml
 from negspacy.negation import Negex
 from spacy.language import Language
+from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span, Token
 from spacy.util import filter_spans
 
@@ -86,6 +87,8 @@ MEMBER_WORDS = {"i", "we", "yo", "nosotros"}
 # The member as the one a switch moved ("my husband's job added me to his
 # plan", "they switched us to UHC"): the plan after it is the member's.
 MEMBER_OBJECTS = {"me", "us", "nos"}
+# The member's own plan, right before it: "does my Humana cover it?".
+MEMBER_POSSESSIVES = {"my", "our", "mi", "nuestro", "nuestra"}
 # Where a member went after a switch ("switched to Aetna"): the plan after
 # it is not one swapped away ("switched bcbsil for bcbsmt").
 SWITCH_DESTINATIONS = {"to", "into", "onto", "a", "al"}
@@ -281,6 +284,10 @@ LIST_WORDS = COORDINATORS | {
 # BCBSTX", "me cambie de BCBSNM a Ambetter"): the scope of a past cue ends at
 # one of these words before a named plan, once the cue has reached a plan.
 DESTINATION_WORDS = {"to", "into", "onto", "for", "a", "al"}
+# Of those, the ones that end the scope even after words naming no plan
+# ("switched from the bronze to the gold plan at BCBSTX"); not "for" ("don't
+# have coverage for massage with Aetna") nor Spanish "a" ("voy a").
+PLAIN_DESTINATIONS = {"to", "into", "onto"}
 ARTICLES = {"a", "an", "the", "un", "una", "el", "la"}
 
 
@@ -309,6 +316,19 @@ class CueOutsideNegex(Negex):
         super().__init__(*args)
         self.destination_words = set(destination_words)
         self.adjacent_negations = {norm(word) for word in adjacent_negations}
+
+    def build_patterns(self) -> None:
+        """negspacy's matcher, on each token's NORM rather than its lower case:
+        terms then match as typed on a phone ("isn’t", "don’t have") and with
+        or without accents ("no se si" / "no sé si")."""
+        self.matcher = PhraseMatcher(self.nlp.vocab, attr="NORM")
+        for key, terms in (
+            ("pseudo", self.pseudo_negations),
+            ("Preceding", self.preceding_negations),
+            ("Following", self.following_negations),
+            ("Termination", self.termination),
+        ):
+            self.matcher.add(key, [hcsc_norm(doc) for doc in self.nlp.tokenizer.pipe(terms)])
 
     def negex(self, doc: Doc) -> Doc:
         preceding, following, terminating = self.process_negations(doc)
@@ -356,13 +376,17 @@ class CueOutsideNegex(Negex):
 
     def _scope_end(self, doc: Doc, ents: List[Span], cue_end: int, end: int) -> int:
         """Where a preceding cue's scope ends: at a destination word before one of
-        `ents`, once one of them lies between the cue and that word; else at `end`
-        ("switched from HMO to PPO with BCBSTX" ends at "to")."""
+        `ents`, once one of them lies between the cue and that word ("switched
+        from HMO to PPO with BCBSTX" ends at "to"); at "to" after words that
+        name no plan ("switched from the bronze to the gold plan at BCBSTX");
+        else at `end`."""
         starts = {e.start for e in ents}
         for i in range(cue_end, end):
-            if doc[i].norm_ not in self.destination_words or not any(
-                cue_end <= e.start and e.end <= i for e in ents
-            ):
+            if doc[i].norm_ not in self.destination_words:
+                continue
+            if not any(cue_end <= e.start and e.end <= i for e in ents):
+                if i > cue_end and doc[i].norm_ in PLAIN_DESTINATIONS:
+                    return i
                 continue
             after = i + 1
             if after < end and doc[after].norm_ in ARTICLES:
@@ -496,6 +520,7 @@ class CurrentPlanCue:
         for ent in ents:
             if self._ends_at_a_time(doc, ent, plans):
                 ent._.set("negex", True)
+        named_now: List[Span] = []
         for cue in (t.i for t in doc if t.norm_ in self.cues_and_switches):
             if cue > 0 and doc[cue - 1].norm_ in self.not_after:
                 continue
@@ -509,10 +534,48 @@ class CurrentPlanCue:
                     if person < ent.start and ent.end <= left_before and self._said_of(doc, person, ent):
                         ent._.set("negex", True)
                 continue
+            named_now.append(plan)
             for ent in ents:
                 if ent.end <= left_before or (ent.start >= plan.end and self._is_past(doc, ent, plan)):
                     ent._.set("negex", True)
+        if any(self._is_members(doc, plan) and not plan._.negex for plan in plans):
+            # "my son has BCBSTX through his job but I'm on Cigna": his plan
+            # is not the one to answer for; one the member was put on is.
+            for ent in ents:
+                if (
+                    ent not in named_now
+                    and self._is_someone_elses(doc, ent)
+                    and not self._is_members(doc, ent)
+                ):
+                    ent._.set("negex", True)
         return doc
+
+    def _is_members(self, doc: Doc, plan: Span) -> bool:
+        """True when the member names the plan as theirs: "my Humana", "I'm on
+        Cigna", "yo tengo Humana", "I'm on my husband's Kaiser" (fillers only
+        between, or a cue or `still`: "I still have Cigna"); not "my husband's Kaiser" alone."""
+        owner = self._owner_length(doc, plan.start)
+        start = plan.start - owner
+        if owner == 0 and start > 0 and doc[start - 1].norm_ in MEMBER_POSSESSIVES:
+            return True
+        for token in reversed(doc[max(0, start - MAX_FILLERS) : start]):
+            if token.norm_ in MEMBER_WORDS:
+                return True
+            if token.norm_ in self.others or token.norm_ not in self.fillers | self.cues | self.still:
+                return False
+        return False
+
+    def _is_someone_elses(self, doc: Doc, plan: Span) -> bool:
+        """True when another person holds the plan: "my brother's BCBSMT", "his
+        BCBSIL", "my son (now) has BCBSTX", "mi esposo tiene BCBSTX" (fillers or cues only between)."""
+        if self._owner_length(doc, plan.start):
+            return True
+        for token in reversed(doc[max(0, plan.start - MAX_FILLERS) : plan.start]):
+            if token.norm_ in self.others:
+                return True
+            if token.norm_ in MEMBER_WORDS or token.norm_ not in self.fillers | self.cues:
+                return False
+        return False
 
     def _is_coverage_program(self, ent: Span) -> bool:
         """True for a plan type named as coverage in its own right ("medicaid")."""

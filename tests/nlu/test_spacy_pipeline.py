@@ -664,14 +664,14 @@ def test_a_plan_had_until_a_time_is_past(nlp: Language) -> None:
         # "for now" is not now: the plan before it is still the member's.
         ("i have aetna for now, then bcbstx", [("insurer", "aetna", False), ("state", "TX", False)]),
         ("tengo aetna por ahora, luego bcbstx", [("insurer", "aetna", False), ("state", "TX", False)]),
-        # A plan added after "now" ("as secondary"), or someone else's ("has").
+        # A plan added after "now" ("as secondary"); someone else's ("has") is not the member's.
         (
             "i have aetna through work and now i have bcbstx as secondary",
             [("insurer", "aetna", False), ("state", "TX", False)],
         ),
         (
             "i still have bcbstx but my son now has aetna",
-            [("state", "TX", False), ("insurer", "aetna", False)],
+            [("state", "TX", False), ("insurer", "aetna", True)],
         ),
         # A plan named after "now" but denied does not make the first one past.
         (
@@ -693,11 +693,11 @@ def test_a_plan_had_until_a_time_is_past(nlp: Language) -> None:
             "teniamos bcbs de illinois pero ahora solo tenemos cigna",
             [("state", "IL", True), ("insurer", "cigna", False)],
         ),
-        # Joined by "and", or someone else's, or "now" after the question: both stay.
+        # Joined by "and", or "now" after the question: both stay; someone else's is theirs.
         ("I have bcbstx and aetna now", [("state", "TX", False), ("insurer", "aetna", False)]),
         (
             "i have bcbstx but my wife has aetna now",
-            [("state", "TX", False), ("insurer", "aetna", False)],
+            [("state", "TX", False), ("insurer", "aetna", True)],
         ),
         ("I had BCBSTX, is it covered now?", [("state", "TX", False)]),
         ("i have bcbstx, aetna too now", [("state", "TX", False), ("insurer", "aetna", False)]),
@@ -735,7 +735,7 @@ def test_a_plan_had_until_a_time_is_past(nlp: Language) -> None:
         # Another person's plan, or a plan that is primary now: the member's stays.
         (
             "i have bcbstx, my husband is on cigna now",
-            [("state", "TX", False), ("insurer", "cigna", False)],
+            [("state", "TX", False), ("insurer", "cigna", True)],
         ),
         ("tengo bcbs tx, mi esposa tiene aetna ahora", [("state", "TX", False), ("insurer", "aetna", False)]),
         (
@@ -749,7 +749,7 @@ def test_a_plan_had_until_a_time_is_past(nlp: Language) -> None:
         ),
         ("dropped my bcbsok plan, went with humana", [("state", "OK", True), ("insurer", "humana", False)]),
         ("bcbs il -> cigna in 2025", [("state", "IL", True), ("insurer", "cigna", False)]),
-        ("my wife switched to aetna, i have bcbstx", [("insurer", "aetna", False), ("state", "TX", False)]),
+        ("my wife switched to aetna, i have bcbstx", [("insurer", "aetna", True), ("state", "TX", False)]),
         # "to X from Y": Y was left (found by a third breaker).
         ("switched to aetna from bcbstx", [("insurer", "aetna", False), ("state", "TX", True)]),
         (
@@ -766,7 +766,7 @@ def test_a_plan_had_until_a_time_is_past(nlp: Language) -> None:
         ),
         (
             "i have aetna, my husband just switched to bcbstx",
-            [("insurer", "aetna", False), ("state", "TX", False)],
+            [("insurer", "aetna", False), ("state", "TX", True)],
         ),
         (
             "i had bcbstx, my wife and i switched to aetna",
@@ -819,7 +819,7 @@ def test_a_plan_had_until_a_time_is_past(nlp: Language) -> None:
         ),
         (
             "i have bcbstx, my husband's on cigna now",
-            [("state", "TX", False), ("insurer", "cigna", False)],
+            [("state", "TX", False), ("insurer", "cigna", True)],
         ),
     ],
 )
@@ -893,14 +893,14 @@ def test_a_plan_named_after_now_is_the_members_and_earlier_ones_were_left(
         ("mi esposo tenia bcbsok y se cambio a cigna", [("state", "OK", True), ("insurer", "cigna", False)]),
         (
             "i have bcbstx, my wife had bcbsok but she's on aetna now",
-            [("state", "TX", False), ("state", "OK", True), ("insurer", "aetna", False)],
+            [("state", "TX", False), ("state", "OK", True), ("insurer", "aetna", True)],
         ),
         (
             "i have bcbstx and my husband switched to cigna",
-            [("state", "TX", False), ("insurer", "cigna", False)],
+            [("state", "TX", False), ("insurer", "cigna", True)],
         ),
-        ("i have bcbsil, now he has humana", [("state", "IL", False), ("insurer", "humana", False)]),
-        ("my son now has aetna, i have bcbstx", [("insurer", "aetna", False), ("state", "TX", False)]),
+        ("i have bcbsil, now he has humana", [("state", "IL", False), ("insurer", "humana", True)]),
+        ("my son now has aetna, i have bcbstx", [("insurer", "aetna", True), ("state", "TX", False)]),
         # Nothing changed: the plan stays.
         ("i added my son to my bcbstx plan", [("state", "TX", False)]),
         (
@@ -957,7 +957,7 @@ def test_a_plan_named_after_now_is_the_members_and_earlier_ones_were_left(
         # A grandparent's or partner's plans are theirs.
         (
             "my grandma had bcbsok but now she's on medicare, i have bcbsok too",
-            [("state", "OK", True), ("insurer", "original_medicare", False), ("state", "OK", False)],
+            [("state", "OK", True), ("insurer", "original_medicare", True), ("state", "OK", False)],
         ),
     ],
 )
@@ -965,3 +965,49 @@ def test_a_plan_changed_at_a_date_by_a_swap_or_for_someone_else(
     nlp: Language, text: str, expected: List[Tuple[str, str, bool]]
 ) -> None:
     assert labelled(nlp, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # A plan that ended in the words members use.
+        ("my bcbsok got termed last month", [("state", "OK", True)]),
+        ("bcbsnm lapsed in june, i have nothing now", [("state", "NM", True)]),
+        ("mi seguro bcbsil se cancelo en marzo", [("state", "IL", True)]),
+        ("me dieron de baja del bcbsnm, ahora tengo molina", [("state", "NM", True), ("insurer", "molina", False)]),
+        ("my ex took me off his bcbsil, got ambetter", [("state", "IL", True), ("insurer", "ambetter", False)]),
+        ("turned 26 so im off my mom’s bcbstx, on oscar now", [("state", "TX", True), ("insurer", "oscar", False)]),
+        ("cumpli 26 y me sacaron del plan bcbsok de mi papa", [("state", "OK", True)]),
+        ("used to be on my wifes bcbs of illinois", [("state", "IL", True)]),
+        ("no more bcbsmt, we have kaiser", [("state", "MT", True), ("insurer", "kaiser", False)]),
+        ("prior insurance bcbstx, current insurance aetna", [("state", "TX", True), ("insurer", "aetna", False)]),
+        ("back when i had bcbsil were my massages covered", [("state", "IL", True)]),
+        ("i had bcbsnm through my last job, now humana", [("state", "NM", True), ("insurer", "humana", False)]),
+        # ...and words that only look like it.
+        ("prior auth for bcbstx massage?", [("state", "TX", False)]),
+        ("does bcbsil need prior authorization for massage", [("state", "IL", False)]),
+        ("i have bcbsok, no more than 10 visits?", [("state", "OK", False)]),
+        ("what is my current bcbstx plan's massage benefit", [("state", "TX", False)]),
+        # Another person's plan now, and the member's own: theirs is not the one asked about.
+        ("my daughter has bcbstx at her job but i’m on aetna", [("state", "TX", True), ("insurer", "aetna", False)]),
+        ("my sister's bcbsil covers massage, does my cigna", [("state", "IL", True), ("insurer", "cigna", False)]),
+        ("mi hermana tiene bcbsnm y yo tengo molina", [("state", "NM", True), ("insurer", "molina", False)]),
+        ("his bcbsmt pays for it, i have humana", [("state", "MT", True), ("insurer", "humana", False)]),
+        # ...not when the member is on it, or names no plan of their own.
+        ("i'm on my husband's bcbstx, does it cover massage", [("state", "TX", False)]),
+        ("my husband's bcbstx covers me too, is massage covered", [("state", "TX", False)]),
+        ("my wife and i have bcbsil", [("state", "IL", False)]),
+    ],
+)
+def test_a_plan_ended_in_other_words_or_held_by_someone_else(
+    nlp: Language, text: str, expected: List[Tuple[str, str, bool]]
+) -> None:
+    assert labelled(nlp, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["it isn’t at a spa, my physical therapist does it", "it isn't at a spa, my physical therapist does it"],
+)
+def test_denials_match_with_a_curly_apostrophe(nlp: Language, text: str) -> None:
+    assert labelled(nlp, text) == [("care_setting", "spa", True), ("care_setting", "physical_therapy", False)]

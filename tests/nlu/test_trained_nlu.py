@@ -128,6 +128,11 @@ def test_denied_qualifiers_reach_the_action_marked_negated(agent: Agent) -> None
             ("non_hcsc_plan", "not_applicable"),
         ),
         ("i traded my bcbsok for a kaiser plan, is massage covered?", ("non_hcsc_plan", "not_applicable")),
+        # Another person's plan, with the member's own named.
+        (
+            "my son has bcbstx through his job but i’m on cigna. is massage covered for me?",
+            ("non_hcsc_plan", "not_applicable"),
+        ),
     ],
 )
 def test_a_plan_left_for_another_named_after_now_gets_that_plans_answer(
