@@ -68,6 +68,7 @@ CURRENT_PLAN_LISTS = (
     "until",
     "times",
     "still",
+    "no_plan",
 )
 # At most this many filler words between "now" and the plan named.
 MAX_FILLERS = 6
@@ -89,6 +90,8 @@ MEMBER_WORDS = {"i", "we", "yo", "nosotros"}
 MEMBER_OBJECTS = {"me", "us", "nos"}
 # The member's own plan, right before it: "does my Humana cover it?".
 MEMBER_POSSESSIVES = {"my", "our", "mi", "nuestro", "nuestra"}
+# The member's own plan named after it: "my husband's plan is BCBSNM, mine is UHC".
+MEMBER_PRONOUNS = {"mine", "ours"}
 # Where a member went after a switch ("switched to Aetna"): the plan after
 # it is not one swapped away ("switched bcbsil for bcbsmt").
 SWITCH_DESTINATIONS = {"to", "into", "onto", "a", "al"}
@@ -472,7 +475,9 @@ class CurrentPlanCue:
     switch moved the member ("added me to"). Apart from cues, a plan held
     `until` a time ("was my plan thru december") is left when spoken of in
     the past or followed by another plan (`_ends_at_a_time`). Runs after
-    both negexes.
+    both negexes. When the member names a plan of their own, or says they
+    have none (`no_plan`), a plan another person holds is marked as not
+    theirs ("my son has BCBSTX but I'm on Cigna").
     """
 
     def __init__(
@@ -493,7 +498,10 @@ class CurrentPlanCue:
         until: Iterable[str] = (),
         times: Iterable[str] = (),
         still: Iterable[str] = (),
+        no_plan: Iterable[str] = (),
     ) -> None:
+        # Each phrase as token norms, its tokens split by spaces ("do n't": the factory tokenizes).
+        self.no_plan = [tuple(norm(word) for word in phrase.split()) for phrase in no_plan]
         self.until = {norm(word) for word in until}
         self.times = {norm(word) for word in times}
         self.still = {norm(word) for word in still}
@@ -538,7 +546,7 @@ class CurrentPlanCue:
             for ent in ents:
                 if ent.end <= left_before or (ent.start >= plan.end and self._is_past(doc, ent, plan)):
                     ent._.set("negex", True)
-        if any(self._is_members(doc, plan) and not plan._.negex for plan in plans):
+        if any(self._is_members(doc, plan) and not plan._.negex for plan in plans) or self._says_no_plan(doc):
             # "my son has BCBSTX through his job but I'm on Cigna": his plan
             # is not the one to answer for; one the member was put on is.
             for ent in ents:
@@ -550,6 +558,13 @@ class CurrentPlanCue:
                     ent._.set("negex", True)
         return doc
 
+    def _says_no_plan(self, doc: Doc) -> bool:
+        """True when the member says they have no plan ("I don't have insurance")."""
+        norms = [t.norm_ for t in doc]
+        return any(
+            tuple(norms[i : i + len(phrase)]) == phrase for phrase in self.no_plan for i in range(len(norms))
+        )
+
     def _is_members(self, doc: Doc, plan: Span) -> bool:
         """True when the member names the plan as theirs: "my Humana", "I'm on
         Cigna", "yo tengo Humana", "I'm on my husband's Kaiser" (fillers only
@@ -559,7 +574,7 @@ class CurrentPlanCue:
         if owner == 0 and start > 0 and doc[start - 1].norm_ in MEMBER_POSSESSIVES:
             return True
         for token in reversed(doc[max(0, start - MAX_FILLERS) : start]):
-            if token.norm_ in MEMBER_WORDS:
+            if token.norm_ in MEMBER_WORDS or token.norm_ in MEMBER_PRONOUNS:
                 return True
             if token.norm_ in self.others or token.norm_ not in self.fillers | self.cues | self.still:
                 return False
@@ -769,6 +784,7 @@ def make_current_plan(
     until: List[str],
     times: List[str],
     still: List[str],
+    no_plan: List[str],
 ) -> CurrentPlanCue:
     return CurrentPlanCue(
         cues,
@@ -787,6 +803,7 @@ def make_current_plan(
         until=until,
         times=times,
         still=still,
+        no_plan=[" ".join(token.text for token in nlp.make_doc(phrase)) for phrase in no_plan],
     )
 
 

@@ -974,29 +974,68 @@ def test_a_plan_changed_at_a_date_by_a_swap_or_for_someone_else(
         ("my bcbsok got termed last month", [("state", "OK", True)]),
         ("bcbsnm lapsed in june, i have nothing now", [("state", "NM", True)]),
         ("mi seguro bcbsil se cancelo en marzo", [("state", "IL", True)]),
-        ("me dieron de baja del bcbsnm, ahora tengo molina", [("state", "NM", True), ("insurer", "molina", False)]),
-        ("my ex took me off his bcbsil, got ambetter", [("state", "IL", True), ("insurer", "ambetter", False)]),
-        ("turned 26 so im off my mom’s bcbstx, on oscar now", [("state", "TX", True), ("insurer", "oscar", False)]),
+        (
+            "me dieron de baja del bcbsnm, ahora tengo molina",
+            [("state", "NM", True), ("insurer", "molina", False)],
+        ),
+        (
+            "my ex took me off his bcbsil, got ambetter",
+            [("state", "IL", True), ("insurer", "ambetter", False)],
+        ),
+        (
+            "turned 26 so im off my mom’s bcbstx, on oscar now",
+            [("state", "TX", True), ("insurer", "oscar", False)],
+        ),
         ("cumpli 26 y me sacaron del plan bcbsok de mi papa", [("state", "OK", True)]),
         ("used to be on my wifes bcbs of illinois", [("state", "IL", True)]),
         ("no more bcbsmt, we have kaiser", [("state", "MT", True), ("insurer", "kaiser", False)]),
-        ("prior insurance bcbstx, current insurance aetna", [("state", "TX", True), ("insurer", "aetna", False)]),
+        (
+            "prior insurance bcbstx, current insurance aetna",
+            [("state", "TX", True), ("insurer", "aetna", False)],
+        ),
         ("back when i had bcbsil were my massages covered", [("state", "IL", True)]),
-        ("i had bcbsnm through my last job, now humana", [("state", "NM", True), ("insurer", "humana", False)]),
+        (
+            "i had bcbsnm through my last job, now humana",
+            [("state", "NM", True), ("insurer", "humana", False)],
+        ),
         # ...and words that only look like it.
         ("prior auth for bcbstx massage?", [("state", "TX", False)]),
         ("does bcbsil need prior authorization for massage", [("state", "IL", False)]),
         ("i have bcbsok, no more than 10 visits?", [("state", "OK", False)]),
         ("what is my current bcbstx plan's massage benefit", [("state", "TX", False)]),
         # Another person's plan now, and the member's own: theirs is not the one asked about.
-        ("my daughter has bcbstx at her job but i’m on aetna", [("state", "TX", True), ("insurer", "aetna", False)]),
-        ("my sister's bcbsil covers massage, does my cigna", [("state", "IL", True), ("insurer", "cigna", False)]),
+        (
+            "my daughter has bcbstx at her job but i’m on aetna",
+            [("state", "TX", True), ("insurer", "aetna", False)],
+        ),
+        (
+            "my sister's bcbsil covers massage, does my cigna",
+            [("state", "IL", True), ("insurer", "cigna", False)],
+        ),
         ("mi hermana tiene bcbsnm y yo tengo molina", [("state", "NM", True), ("insurer", "molina", False)]),
         ("his bcbsmt pays for it, i have humana", [("state", "MT", True), ("insurer", "humana", False)]),
         # ...not when the member is on it, or names no plan of their own.
         ("i'm on my husband's bcbstx, does it cover massage", [("state", "TX", False)]),
         ("my husband's bcbstx covers me too, is massage covered", [("state", "TX", False)]),
         ("my wife and i have bcbsil", [("state", "IL", False)]),
+        # Someone else's plan beside the member's own ("mine is") or none.
+        ("my wife’s plan is bcbsok, mine is aetna", [("state", "OK", True), ("insurer", "aetna", False)]),
+        ("my girlfriend has bcbsil but i have no insurance", [("state", "IL", True)]),
+        ("mi novio tiene bcbstx, yo no tengo seguro", [("state", "TX", True)]),
+        # More endings: on someone's plan before, ran out, dropped, moving away.
+        (
+            "i was on her bcbsmt plan till the divorce",
+            [("state", "MT", True), ("other_domain", "legal", False)],
+        ),
+        ("my bcbsok ran out last month", [("state", "OK", True)]),
+        ("was on bcbstx star but got dropped", [("state", "TX", True), ("plan_type", "medicaid", False)]),
+        ("moving to oklahoma in june, i have bcbstx", [("state", "OK", True), ("state", "TX", False)]),
+        (
+            "cambie mi plan del marketplace de bcbsil a oscar",
+            [("state", "IL", True), ("insurer", "oscar", False)],
+        ),
+        # ...but a child taken off the member's plan leaves it the member's.
+        ("i took my daughter off my bcbsnm plan", [("state", "NM", False)]),
     ],
 )
 def test_a_plan_ended_in_other_words_or_held_by_someone_else(
