@@ -69,6 +69,8 @@ CURRENT_PLAN_LISTS = (
     "times",
     "still",
     "no_plan",
+    "future",
+    "change_words",
 )
 # At most this many filler words between "now" and the plan named.
 MAX_FILLERS = 6
@@ -91,7 +93,13 @@ MEMBER_OBJECTS = {"me", "us", "nos"}
 # The member's own plan, right before it: "does my Humana cover it?".
 MEMBER_POSSESSIVES = {"my", "our", "mi", "nuestro", "nuestra"}
 # The member's own plan named after it: "my husband's plan is BCBSNM, mine is UHC".
-MEMBER_PRONOUNS = {"mine", "ours"}
+MEMBER_PRONOUNS = {"mine", "ours", "mio", "mia"}
+# A question for another person: "for my son", "para ella", "her plan".
+ASKING_FOR = {"for", "para"}
+THEIR_WORDS = {"his", "her", "their"}
+PLAN_WORDS = {"plan", "insurance", "coverage"}
+# An insurer id that names a place, not a plan ("out of state").
+OUT_OF_AREA = "out_of_area"
 # Where a member went after a switch ("switched to Aetna"): the plan after
 # it is not one swapped away ("switched bcbsil for bcbsmt").
 SWITCH_DESTINATIONS = {"to", "into", "onto", "a", "al"}
@@ -314,9 +322,14 @@ class CueOutsideNegex(Negex):
     """
 
     def __init__(
-        self, *args: Any, destination_words: Iterable[str] = (), adjacent_negations: Iterable[str] = ()
+        self,
+        *args: Any,
+        destination_words: Iterable[str] = (),
+        adjacent_negations: Iterable[str] = (),
+        still_words: Iterable[str] = (),
     ) -> None:
         super().__init__(*args)
+        self.still_words = {norm(word) for word in still_words}
         self.destination_words = set(destination_words)
         self.adjacent_negations = {norm(word) for word in adjacent_negations}
 
@@ -358,7 +371,11 @@ class CueOutsideNegex(Negex):
             for _, cue_start, _ in following:
                 if start <= cue_start < end:
                     for ent in inside:
-                        if cue_start >= ent.end:
+                        if (
+                            cue_start >= ent.end
+                            and not self._went_to(doc, ent)
+                            and not self._still_held(doc, ent)
+                        ):
                             ent._.set(self.extension_name, True)
         for ent in ents:
             if self._denied_right_before(doc, ent.start):
@@ -368,6 +385,22 @@ class CueOutsideNegex(Negex):
             if first._.get(self.extension_name) and between & COORDINATORS and between <= LIST_WORDS:
                 second._.set(self.extension_name, True)
         return doc
+
+    def _still_held(self, doc: Doc, ent: Span) -> bool:
+        """True when the member says they still hold it ("i still have BCBSIL from
+        my old job"), with `still_words` (the past insurers' negex only)."""
+        return any(t.norm_ in self.still_words for t in doc[max(0, ent.start - 3) : ent.start])
+
+    def _went_to(self, doc: Doc, ent: Span) -> bool:
+        """True when the entity is where the member went ("switched to Cigna last
+        year", "cambio a Cigna el ano pasado"): a time after it dates the move."""
+        destinations = self.destination_words - {"for"}
+        before = [t.norm_ for t in doc[max(0, ent.start - 2) : ent.start]]
+        # Spanish "a" is "to" as well as English "a": "cambio a Cigna", "switched to a Cigna plan".
+        if not before:
+            return False
+        through_article = len(before) == 2 and before[-1] in ARTICLES and before[0] in destinations
+        return before[-1] in destinations or through_article
 
     def _denied_right_before(self, doc: Doc, start: int) -> bool:
         """True when an adjacent denial ("no", "sin") ends where the entity
@@ -408,6 +441,7 @@ class CueOutsideNegex(Negex):
         "chunk_prefix": [],
         "destination_words": [],
         "adjacent_negations": [],
+        "still_words": [],
     },
 )
 def make_negex(
@@ -419,6 +453,7 @@ def make_negex(
     chunk_prefix: List[str],
     destination_words: List[str],
     adjacent_negations: List[str],
+    still_words: List[str],
 ) -> CueOutsideNegex:
     return CueOutsideNegex(
         nlp,
@@ -429,6 +464,7 @@ def make_negex(
         chunk_prefix,
         destination_words=destination_words,
         adjacent_negations=adjacent_negations,
+        still_words=still_words,
     )
 
 
@@ -477,7 +513,9 @@ class CurrentPlanCue:
     the past or followed by another plan (`_ends_at_a_time`). Runs after
     both negexes. When the member names a plan of their own, or says they
     have none (`no_plan`), a plan another person holds is marked as not
-    theirs ("my son has BCBSTX but I'm on Cigna").
+    theirs ("my son has BCBSTX but I'm on Cigna"). When no cue named the
+    plan now and two different plans are still unmarked in a message that
+    speaks of a change, all are marked: the member is asked (`_mark_unsure`).
     """
 
     def __init__(
@@ -499,7 +537,11 @@ class CurrentPlanCue:
         times: Iterable[str] = (),
         still: Iterable[str] = (),
         no_plan: Iterable[str] = (),
+        future: Iterable[str] = (),
+        change_words: Iterable[str] = (),
     ) -> None:
+        self.future = {norm(word) for word in future}
+        self.change_words = {norm(word) for word in change_words}
         # Each phrase as token norms, its tokens split by spaces ("do n't": the factory tokenizes).
         self.no_plan = [tuple(norm(word) for word in phrase.split()) for phrase in no_plan]
         self.until = {norm(word) for word in until}
@@ -533,20 +575,30 @@ class CurrentPlanCue:
             if cue > 0 and doc[cue - 1].norm_ in self.not_after:
                 continue
             plan, left_before = self._current_plan(doc, cue, starts, ends)
-            if plan is None or plan._.negex or self._is_added(doc, plan):
+            if plan is None or plan._.negex:
+                continue
+            if self._is_added(doc, plan):
+                named_now.append(plan)  # held beside the other plan: both are the member's
                 continue
             person = self._other_person(doc, plan, cue)
             if person is not None:
                 # That person's plan now: only what they had before is left.
                 for ent in ents:
-                    if person < ent.start and ent.end <= left_before and self._said_of(doc, person, ent):
+                    theirs = self._said_of(doc, person, ent) and not self._is_members(doc, ent)
+                    if person < ent.start and ent.end <= left_before and theirs:
                         ent._.set("negex", True)
                 continue
             named_now.append(plan)
             for ent in ents:
                 if ent.end <= left_before or (ent.start >= plan.end and self._is_past(doc, ent, plan)):
                     ent._.set("negex", True)
-        if any(self._is_members(doc, plan) and not plan._.negex for plan in plans) or self._says_no_plan(doc):
+        says_no_plan = self._says_no_plan(doc)
+        if says_no_plan and not named_now:
+            # "my plan was BCBSOK but it got cancelled, now I have nothing": none is theirs.
+            for ent in ents:
+                ent._.set("negex", True)
+        members_own = any(self._is_members(doc, plan) and not plan._.negex for plan in plans)
+        if (members_own or says_no_plan) and not self._asks_for_someone_else(doc):
             # "my son has BCBSTX through his job but I'm on Cigna": his plan
             # is not the one to answer for; one the member was put on is.
             for ent in ents:
@@ -556,7 +608,40 @@ class CurrentPlanCue:
                     and not self._is_members(doc, ent)
                 ):
                     ent._.set("negex", True)
+        if not named_now:
+            self._mark_unsure(doc, ents)
         return doc
+
+    def _mark_unsure(self, doc: Doc, ents: List[Span]) -> None:
+        """Mark every plan when two or more different ones are still unmarked and
+        the message speaks of a change (`change_words`) that no cue resolved:
+        "my job switched carriers from BCBSIL to UHC". Which one the member has
+        is unknown, and asking beats answering for the wrong one. Places are
+        not plans ("texas", "out of state")."""
+        unmarked = [
+            e
+            for e in ents
+            if not e._.negex and (names_hcsc_plan(e) or (e.label_ != "state" and e.ent_id_ != OUT_OF_AREA))
+        ]
+        if len({(e.label_, e.ent_id_) for e in unmarked}) < 2:
+            return
+        if any(t.norm_ in self.change_words for t in doc):
+            for ent in unmarked:
+                ent._.set("negex", True)
+
+    def _asks_for_someone_else(self, doc: Doc) -> bool:
+        """True when the question is for another person ("for my son", "for her",
+        "para mi mama", "her plan"): that person's plan is the one asked about."""
+        for token in doc[:-1]:
+            after = [t.norm_ for t in doc[token.i + 1 : token.i + 3]]
+            if token.norm_ in ASKING_FOR and (
+                after[0] in self.others
+                or (len(after) == 2 and after[0] in MEMBER_POSSESSIVES and after[1] in self.others)
+            ):
+                return True
+            if token.norm_ in THEIR_WORDS and after[0] in PLAN_WORDS:
+                return True
+        return False
 
     def _says_no_plan(self, doc: Doc) -> bool:
         """True when the member says they have no plan ("I don't have insurance")."""
@@ -668,7 +753,15 @@ class CurrentPlanCue:
         if any(t.norm_ in self.still for t in before + clause):
             return False
         said_in_past = any(t.norm_ in self.past for t in before + clause)
-        return said_in_past or any(other.start >= ent.end and not other._.negex for other in ents)
+        return said_in_past or any(
+            other.start >= ent.end and not other._.negex and not self._is_to_come(doc, ent, other)
+            for other in ents
+        )
+
+    def _is_to_come(self, doc: Doc, ent: Span, later: Span) -> bool:
+        """True when a `future` word comes between a plan and a later one ("until
+        June, then going to Oscar"; "then I think we will go on ... Humana")."""
+        return any(t.norm_ in self.future for t in doc[ent.end : later.start])
 
     def _swapped_for(
         self, doc: Doc, switch: int, plan: Optional[Span], starts: Dict[int, Span]
@@ -736,7 +829,12 @@ class CurrentPlanCue:
     def _is_added(self, doc: Doc, plan: Span) -> bool:
         """True when an addition word ("as secondary", "too") follows the plan closely."""
         after = _clause(doc[plan.end : plan.end + ADDITION_WINDOW])
-        return any(token.norm_ in self.additions for token in after)
+        # "as of 1/1" is a date, not "as secondary".
+        return any(
+            token.norm_ in self.additions
+            and not (token.norm_ == "as" and doc[token.i + 1 : token.i + 2].text == "of")
+            for token in after
+        )
 
     def _plan_before(self, doc: Doc, cue: int, ends: Dict[int, Span]) -> Optional[Span]:
         """The entity before the cue, filler words only between and one just before it; else None."""
@@ -785,6 +883,8 @@ def make_current_plan(
     times: List[str],
     still: List[str],
     no_plan: List[str],
+    future: List[str],
+    change_words: List[str],
 ) -> CurrentPlanCue:
     return CurrentPlanCue(
         cues,
@@ -804,6 +904,8 @@ def make_current_plan(
         times=times,
         still=still,
         no_plan=[" ".join(token.text for token in nlp.make_doc(phrase)) for phrase in no_plan],
+        future=future,
+        change_words=change_words,
     )
 
 
@@ -819,9 +921,8 @@ def current_plan_config(path: Path = NEGATION_PATH) -> Dict[str, Any]:
 def negation_config(path: Path = NEGATION_PATH, section: str = "") -> Dict[str, Any]:
     """negspacy's config from the reviewed YAML: the qualifiers' termset, or the
     past insurers' when `section` is "past_insurer"."""
-    terms = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if section:
-        terms = terms[section]
+    all_terms = yaml.safe_load(path.read_text(encoding="utf-8"))
+    terms = all_terms[section] if section else all_terms
     termset = {
         key: [str(t) for t in terms[key]]
         for key in ("pseudo_negations", "preceding_negations", "following_negations", "termination")
@@ -831,6 +932,8 @@ def negation_config(path: Path = NEGATION_PATH, section: str = "") -> Dict[str, 
             "neg_termset": termset,
             "ent_types": PAST_INSURER_LABELS,
             "destination_words": sorted(DESTINATION_WORDS),
+            # "i still have BCBSIL from my old job": a following cue does not reach it.
+            "still_words": [str(t) for t in all_terms[CURRENT_PLAN_TERMS]["still"]],
         }
     return {
         "neg_termset": termset,

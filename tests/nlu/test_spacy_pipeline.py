@@ -661,9 +661,10 @@ def test_a_plan_had_until_a_time_is_past(nlp: Language) -> None:
             "tenia blue cross texas pero ahora estoy asegurado con aetna",
             [("state", "TX", True), ("insurer", "aetna", False)],
         ),
-        # "for now" is not now: the plan before it is still the member's.
-        ("i have aetna for now, then bcbstx", [("insurer", "aetna", False), ("state", "TX", False)]),
-        ("tengo aetna por ahora, luego bcbstx", [("insurer", "aetna", False), ("state", "TX", False)]),
+        # "for now" is not now, and with a plan to come which one the member
+        # has is unsure: both are marked, so the member is asked.
+        ("i have aetna for now, then bcbstx", [("insurer", "aetna", True), ("state", "TX", True)]),
+        ("tengo aetna por ahora, luego bcbstx", [("insurer", "aetna", True), ("state", "TX", True)]),
         # A plan added after "now" ("as secondary"); someone else's ("has") is not the member's.
         (
             "i have aetna through work and now i have bcbstx as secondary",
@@ -703,7 +704,7 @@ def test_a_plan_had_until_a_time_is_past(nlp: Language) -> None:
         ("i have bcbstx, aetna too now", [("state", "TX", False), ("insurer", "aetna", False)]),
         (
             "I have Aetna for now, BCBSTX starts next year",
-            [("insurer", "aetna", False), ("state", "TX", False)],
+            [("insurer", "aetna", True), ("state", "TX", True)],
         ),
         # The plan left named after the current one, a past word before it.
         ("I have Aetna now. I had BCBSTX.", [("insurer", "aetna", False), ("state", "TX", True)]),
@@ -762,7 +763,7 @@ def test_a_plan_had_until_a_time_is_past(nlp: Language) -> None:
         # subject; another person before the cue; "primary care"; "and".
         (
             "i have aetna, my bcbstx plan changed to a ppo",
-            [("insurer", "aetna", False), ("state", "TX", False), ("plan_type", "ppo", False)],
+            [("insurer", "aetna", True), ("state", "TX", True), ("plan_type", "ppo", False)],
         ),
         (
             "i have aetna, my husband just switched to bcbstx",
@@ -1036,6 +1037,56 @@ def test_a_plan_changed_at_a_date_by_a_swap_or_for_someone_else(
         ),
         # ...but a child taken off the member's plan leaves it the member's.
         ("i took my daughter off my bcbsnm plan", [("state", "NM", False)]),
+        # Still more endings and others' plans.
+        ("i never had bcbsil, i have humana", [("state", "IL", True), ("insurer", "humana", False)]),
+        ("we didnt renew our bcbsmt this year", [("state", "MT", True)]),
+        ("my kid is on chip, not on my bcbstx", [("state", "TX", True)]),
+        (
+            "el plan de mi hermano es bcbstx, el mio es cigna",
+            [("state", "TX", True), ("insurer", "cigna", False)],
+        ),
+        ("bcbsok -> humana as of 3/1", [("state", "OK", True), ("insurer", "humana", False)]),
+        ("my employer switched to cigna last year", [("insurer", "cigna", False)]),
+        ("bluecross texas and bcbs of nm", [("state", "TX", False), ("state", "NM", False)]),
+        (
+            "my job switched carriers from bcbstx to aetna",
+            [("state", "TX", True), ("insurer", "aetna", False)],
+        ),
+        # Gaining or keeping a plan: "got", "kept"; since a time is not until it.
+        (
+            "kaiser was my plan in cali, moved and got bcbsmt",
+            [("insurer", "kaiser", True), ("state", "MT", False)],
+        ),
+        (
+            "retired and kept bcbstx along with medicare",
+            [("state", "TX", False), ("insurer", "original_medicare", False)],
+        ),
+        ("tengo oscar desde el año pasado", [("insurer", "oscar", False)]),
+        # Still held, though from an old job.
+        (
+            "new job offers cigna. right now i still have bcbsil from my old job",
+            [("insurer", "cigna", True), ("state", "IL", False)],
+        ),
+        # No plan now.
+        ("my bcbsok got cancelled when i didnt pay, now i have nothing", [("state", "OK", True)]),
+        # A question for another person is about that person's plan.
+        (
+            "asking for my dad, he has bcbsnm, i have humana. is massage covered for him",
+            [("state", "NM", False), ("insurer", "humana", False)],
+        ),
+        (
+            "my daughter has bcbstx, i have cigna. does her plan cover massage",
+            [("state", "TX", False), ("insurer", "cigna", False)],
+        ),
+        # ...and the member's own plan, named beside that person, stays theirs.
+        (
+            "took my daughter off my bcbsil since she has her own aetna now",
+            [("state", "IL", False), ("insurer", "aetna", True)],
+        ),
+        (
+            "my wife took the kids off her bcbsok and put them on my cigna",
+            [("state", "OK", True), ("insurer", "cigna", False)],
+        ),
     ],
 )
 def test_a_plan_ended_in_other_words_or_held_by_someone_else(
@@ -1050,3 +1101,40 @@ def test_a_plan_ended_in_other_words_or_held_by_someone_else(
 )
 def test_denials_match_with_a_curly_apostrophe(nlp: Language, text: str) -> None:
     assert labelled(nlp, text) == [("care_setting", "spa", True), ("care_setting", "physical_therapy", False)]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # Two plans, a change spoken of, and no cue to say which is the member's now: ask.
+        (
+            "new job soon, had bcbstx there and they offer aetna",
+            [("state", "TX", True), ("insurer", "aetna", True)],
+        ),
+        (
+            "estoy en cobra con bcbsmt hasta agosto y luego empiezo con cigna",
+            [("state", "MT", True), ("insurer", "cigna", True)],
+        ),
+        (
+            "cobra with bcbsil until may, then going to humana",
+            [("state", "IL", True), ("insurer", "humana", True)],
+        ),
+        (
+            "i'll be switching from bcbstx to bcbsnm next month",
+            [("state", "TX", True), ("state", "NM", True)],
+        ),
+        ("had bcbsok and cigna", [("state", "OK", True), ("insurer", "cigna", True)]),
+        # Two plans and no change: both the member's (coordination of benefits).
+        ("i have aetna and bcbstx", [("insurer", "aetna", False), ("state", "TX", False)]),
+        (
+            "bcbsil is primary and medicare pays second",
+            [("state", "IL", False), ("insurer", "original_medicare", False)],
+        ),
+        # One plan and a place: nothing to choose between.
+        ("i moved to texas but kept my bcbsok", [("state", "TX", True), ("state", "OK", False)]),
+    ],
+)
+def test_two_plans_and_an_unresolved_change_leave_the_member_asked(
+    nlp: Language, text: str, expected: List[Tuple[str, str, bool]]
+) -> None:
+    assert labelled(nlp, text) == expected

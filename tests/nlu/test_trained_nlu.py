@@ -128,6 +128,10 @@ def test_denied_qualifiers_reach_the_action_marked_negated(agent: Agent) -> None
             ("non_hcsc_plan", "not_applicable"),
         ),
         ("i traded my bcbsok for a kaiser plan, is massage covered?", ("non_hcsc_plan", "not_applicable")),
+        (
+            "my job switched carriers from bcbstx to aetna, is massage covered?",
+            ("non_hcsc_plan", "not_applicable"),
+        ),
         # Another person's plan, with the member's own named.
         (
             "my son has bcbstx through his job but i’m on cigna. is massage covered for me?",
@@ -147,3 +151,24 @@ def test_a_plan_left_for_another_named_after_now_gets_that_plans_answer(
             slots[entity["entity"]] = entity["value"]
     tracker = Tracker("member", slots, parsed, [], False, None, {}, "action_listen")
     assert outcome in coverages(run(tracker)[0])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "new job soon, had bcbstx there and they offer aetna. is massage covered?",
+        "cobra with bcbsil until may, then going to humana. massage covered?",
+    ],
+)
+def test_two_plans_and_an_unresolved_change_get_no_plans_answer(agent: Agent, text: str) -> None:
+    # Which plan the member has now is unknown: the answer is for no plan
+    # (the general answer and the ID-card number), not BCBS rules.
+    parsed = parse(agent, text)
+    slots: Dict[str, Any] = {name: None for name in SLOT_NAMES}
+    for entity in word_entities(parsed):
+        if entity["entity"] in ("state", "plan_type", "insurer"):
+            slots[entity["entity"]] = entity["value"]
+    tracker = Tracker("member", slots, parsed, [], False, None, {}, "action_listen")
+    messages, slots_set = run(tracker)
+    assert (slots_set["state"], slots_set["insurer"]) == (None, None)
+    assert [outcome for _, outcome in coverages(messages)] == ["conditional"]
