@@ -28,6 +28,7 @@ files when spaCy loads the package. Installed as a package,
 `spacy.load("en_hcsc_entities")` finds it whatever the working directory is.
 """
 
+import bisect
 import unicodedata
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple, Union
@@ -98,6 +99,8 @@ MEMBER_PRONOUNS = {"mine", "ours", "mio", "mia"}
 ASKING_FOR = {"for", "para"}
 THEIR_WORDS = {"his", "her", "their"}
 PLAN_WORDS = {"plan", "insurance", "coverage"}
+# "does her plan cover", not "i'm not on his plan".
+QUESTION_WORDS = {"does", "do", "will", "would", "can", "is", "cubre", "cubren"}
 # An insurer id that names a place, not a plan ("out of state").
 OUT_OF_AREA = "out_of_area"
 # Where a member went after a switch ("switched to Aetna"): the plan after
@@ -108,6 +111,8 @@ SWITCH_DESTINATIONS = {"to", "into", "onto", "a", "al"}
 PLAN_TYPE_LABEL = "plan_type"
 # A plan joined to the current one by these is held too ("BCBSTX and Medicare").
 JOINING_WORDS = {"and", "y", "&", "plus"}
+# Words right before a later plan that hold it beside the one named now.
+HELD_BESIDE = JOINING_WORDS | {"along"}
 # Marks between "now" and a plan after it that make the plan before "now"
 # the one meant ("I have Aetna now, my BCBSTX was cancelled").
 SENTENCE_MARKS = {",", ".", ";", "?", "!"}
@@ -120,6 +125,11 @@ Phrase = Union[str, Dict[str, Any]]
 # A state entity that starts with one of these names an HCSC plan ("bcbstx",
 # "Blue Cross and Blue Shield of Texas"), not only where the member lives.
 HCSC_PLAN_WORDS = ("bcbs", "blue")
+
+
+def names_a_plan(ent: Span) -> bool:
+    """True for an HCSC plan's name or another insurer, not a place ("texas", "out of state")."""
+    return names_hcsc_plan(ent) or (ent.label_ != "state" and ent.ent_id_ != "out_of_area")
 
 
 def names_hcsc_plan(ent: Span) -> bool:
@@ -299,6 +309,24 @@ DESTINATION_WORDS = {"to", "into", "onto", "for", "a", "al"}
 # ("switched from the bronze to the gold plan at BCBSTX"); not "for" ("don't
 # have coverage for massage with Aetna") nor Spanish "a" ("voy a").
 PLAIN_DESTINATIONS = {"to", "into", "onto"}
+ENGLISH_DESTINATIONS = {"to", "into", "onto"}
+# Spanish verbs after which "a" is "to": "cambio a Cigna", "se paso a UHC".
+SPANISH_MOVES = {
+    "cambio",
+    "cambie",
+    "cambiamos",
+    "cambiaron",
+    "paso",
+    "pase",
+    "pasamos",
+    "fue",
+    "fui",
+    "fuimos",
+}
+# "to" that is no destination: "due to divorce", "according to".
+NOT_DESTINATION_BEFORE = {"due", "according", "thanks", "next", "prior", "up"}
+# Past tense beside "still": "I still had BCBSTX until December" was left.
+PAST_TENSE = {"had", "was", "were", "tenia", "tuve", "era", "estaba"}
 ARTICLES = {"a", "an", "the", "un", "una", "el", "la"}
 
 
@@ -389,18 +417,22 @@ class CueOutsideNegex(Negex):
     def _still_held(self, doc: Doc, ent: Span) -> bool:
         """True when the member says they still hold it ("i still have BCBSIL from
         my old job"), with `still_words` (the past insurers' negex only)."""
-        return any(t.norm_ in self.still_words for t in doc[max(0, ent.start - 3) : ent.start])
+        window = [t.norm_ for t in doc[max(0, ent.start - 3) : ent.start]]
+        # "I still had BCBSTX until december" is past: only a plan still held counts.
+        return any(w in self.still_words for w in window) and not any(w in PAST_TENSE for w in window)
 
     def _went_to(self, doc: Doc, ent: Span) -> bool:
         """True when the entity is where the member went ("switched to Cigna last
         year", "cambio a Cigna el ano pasado"): a time after it dates the move."""
-        destinations = self.destination_words - {"for"}
-        before = [t.norm_ for t in doc[max(0, ent.start - 2) : ent.start]]
-        # Spanish "a" is "to" as well as English "a": "cambio a Cigna", "switched to a Cigna plan".
+        before = [t.norm_ for t in doc[max(0, ent.start - 3) : ent.start]]
         if not before:
             return False
-        through_article = len(before) == 2 and before[-1] in ARTICLES and before[0] in destinations
-        return before[-1] in destinations or through_article
+        if before[-1] in ENGLISH_DESTINATIONS:
+            return True
+        if len(before) >= 2 and before[-1] in ARTICLES and before[-2] in ENGLISH_DESTINATIONS:
+            return True  # "switched to a Cigna plan"
+        # Spanish "a" is "to" only after a verb of moving ("cambio a Cigna"); English "a" is an article.
+        return len(before) >= 2 and before[-1] in {"a", "al"} and before[-2] in SPANISH_MOVES
 
     def _denied_right_before(self, doc: Doc, start: int) -> bool:
         """True when an adjacent denial ("no", "sin") ends where the entity
@@ -421,7 +453,11 @@ class CueOutsideNegex(Negex):
             if doc[i].norm_ not in self.destination_words:
                 continue
             if not any(cue_end <= e.start and e.end <= i for e in ents):
-                if i > cue_end and doc[i].norm_ in PLAIN_DESTINATIONS:
+                if (
+                    i > cue_end
+                    and doc[i].norm_ in PLAIN_DESTINATIONS
+                    and doc[i - 1].norm_ not in NOT_DESTINATION_BEFORE
+                ):
                     return i
                 continue
             after = i + 1
@@ -476,6 +512,13 @@ def _clause(span: Iterable[Token]) -> List[Token]:
             break
         tokens.append(token)
     return tokens
+
+
+def _said_of(member_at: List[int], person: int, ent: Span) -> bool:
+    """True when no member word ("I", "we"; positions `member_at`, sorted) stands
+    between the person and `ent`."""
+    k = bisect.bisect_right(member_at, person)
+    return k == len(member_at) or member_at[k] >= ent.start
 
 
 class CurrentPlanCue:
@@ -561,6 +604,9 @@ class CurrentPlanCue:
         self.past_after = {norm(word) for word in past_after}
         self.others = {norm(word) for word in others}
         self.cues_and_switches = self.cues | self.switches
+        # Words that may stand between a person and the plan they hold.
+        self.member_walk = self.fillers | self.cues | self.still
+        self.owner_walk = self.fillers | self.cues
 
     def __call__(self, doc: Doc) -> Doc:
         ents = [e for e in doc.ents if e.label_ in self.ent_types]
@@ -571,6 +617,7 @@ class CurrentPlanCue:
             if self._ends_at_a_time(doc, ent, plans):
                 ent._.set("negex", True)
         named_now: List[Span] = []
+        member_at = [t.i for t in doc if t.norm_ in MEMBER_WORDS]
         for cue in (t.i for t in doc if t.norm_ in self.cues_and_switches):
             if cue > 0 and doc[cue - 1].norm_ in self.not_after:
                 continue
@@ -584,8 +631,9 @@ class CurrentPlanCue:
             if person is not None:
                 # That person's plan now: only what they had before is left.
                 for ent in ents:
-                    theirs = self._said_of(doc, person, ent) and not self._is_members(doc, ent)
-                    if person < ent.start and ent.end <= left_before and theirs:
+                    if not (person < ent.start and ent.end <= left_before):
+                        continue
+                    if _said_of(member_at, person, ent) and not self._is_members(doc, ent):
                         ent._.set("negex", True)
                 continue
             named_now.append(plan)
@@ -608,9 +656,36 @@ class CurrentPlanCue:
                     and not self._is_members(doc, ent)
                 ):
                     ent._.set("negex", True)
-        if not named_now:
+        if not self._resolved(doc, named_now, ents):
             self._mark_unsure(doc, ents)
         return doc
+
+    def _resolved(self, doc: Doc, named_now: List[Span], ents: List[Span]) -> bool:
+        """True when a cue named the plan now and no other unmarked plan follows it
+        ("I kept BCBSTX through COBRA, then my husband's job gave us Aetna" is
+        not), other than one held beside it ("now BCBSTX and Medicare", "along
+        with Medicare", "Aetna as secondary")."""
+        if not named_now:
+            return False
+        last = max(plan.end for plan in named_now)
+        named = {(plan.label_, plan.ent_id_) for plan in named_now}
+        for e in ents:
+            if e.start < last or e._.negex or (e.label_, e.ent_id_) in named or not names_a_plan(e):
+                continue
+            beside = any(t.norm_ in HELD_BESIDE for t in doc[max(0, e.start - 2) : e.start])
+            if not beside and not self._is_added(doc, e):
+                return False
+        return True
+
+    def _holds_all(self, doc: Doc, plans: List[Span]) -> bool:
+        """True when the member names one plan as theirs and every other one as
+        theirs too or joined to it by "and" ("I have BCBSTX and Medicare")."""
+        own = [p for p in plans if self._is_members(doc, p)]
+
+        def joined(a: Span, b: Span) -> bool:
+            return b.start == a.end + 1 and doc[a.end].norm_ in JOINING_WORDS
+
+        return bool(own) and all(p in own or any(joined(o, p) or joined(p, o) for o in own) for p in plans)
 
     def _mark_unsure(self, doc: Doc, ents: List[Span]) -> None:
         """Mark every plan when two or more different ones are still unmarked and
@@ -618,13 +693,11 @@ class CurrentPlanCue:
         "my job switched carriers from BCBSIL to UHC". Which one the member has
         is unknown, and asking beats answering for the wrong one. Places are
         not plans ("texas", "out of state")."""
-        unmarked = [
-            e
-            for e in ents
-            if not e._.negex and (names_hcsc_plan(e) or (e.label_ != "state" and e.ent_id_ != OUT_OF_AREA))
-        ]
+        unmarked = [e for e in ents if not e._.negex and names_a_plan(e)]
         if len({(e.label_, e.ent_id_) for e in unmarked}) < 2:
             return
+        if self._holds_all(doc, unmarked):
+            return  # "I have BCBSTX and Medicare, was told...": the member said they hold both
         if any(t.norm_ in self.change_words for t in doc):
             for ent in unmarked:
                 ent._.set("negex", True)
@@ -639,7 +712,8 @@ class CurrentPlanCue:
                 or (len(after) == 2 and after[0] in MEMBER_POSSESSIVES and after[1] in self.others)
             ):
                 return True
-            if token.norm_ in THEIR_WORDS and after[0] in PLAN_WORDS:
+            asked = any(t.norm_ in QUESTION_WORDS for t in doc[max(0, token.i - 3) : token.i])
+            if token.norm_ in THEIR_WORDS and after[0] in PLAN_WORDS and asked:
                 return True
         return False
 
@@ -661,7 +735,7 @@ class CurrentPlanCue:
         for token in reversed(doc[max(0, start - MAX_FILLERS) : start]):
             if token.norm_ in MEMBER_WORDS or token.norm_ in MEMBER_PRONOUNS:
                 return True
-            if token.norm_ in self.others or token.norm_ not in self.fillers | self.cues | self.still:
+            if token.norm_ in self.others or token.norm_ not in self.member_walk:
                 return False
         return False
 
@@ -673,7 +747,7 @@ class CurrentPlanCue:
         for token in reversed(doc[max(0, plan.start - MAX_FILLERS) : plan.start]):
             if token.norm_ in self.others:
                 return True
-            if token.norm_ in MEMBER_WORDS or token.norm_ not in self.fillers | self.cues:
+            if token.norm_ in MEMBER_WORDS or token.norm_ not in self.owner_walk:
                 return False
         return False
 
@@ -812,11 +886,6 @@ class CurrentPlanCue:
             if doc[i].norm_ in self.others:
                 first = i
         return first
-
-    @staticmethod
-    def _said_of(doc: Doc, person: int, ent: Span) -> bool:
-        """True when no member word ("I", "we") stands between the person and `ent`."""
-        return not any(t.norm_ in MEMBER_WORDS for t in doc[person + 1 : ent.start])
 
     def _owner_length(self, doc: Doc, start: int) -> int:
         """Tokens right before `start` naming another person as the plan's owner ("husband 's"), or 0."""
