@@ -72,6 +72,7 @@ CURRENT_PLAN_LISTS = (
     "no_plan",
     "future",
     "change_words",
+    "unsure_words",
 )
 # At most this many filler words between "now" and the plan named.
 MAX_FILLERS = 6
@@ -111,6 +112,19 @@ SWITCH_DESTINATIONS = {"to", "into", "onto", "a", "al"}
 PLAN_TYPE_LABEL = "plan_type"
 # A plan joined to the current one by these is held too ("BCBSTX and Medicare").
 JOINING_WORDS = {"and", "y", "&", "plus"}
+# Two plans held together: "Medicare is my primary and BCBSIL secondary".
+COORDINATION_WORDS = {
+    "primary",
+    "secondary",
+    "supplement",
+    "supplemental",
+    "medigap",
+    "primario",
+    "primaria",
+    "secundario",
+    "secundaria",
+    "suplemento",
+}
 # Words right before a later plan that hold it beside the one named now.
 HELD_BESIDE = JOINING_WORDS | {"along"}
 # Marks between "now" and a plan after it that make the plan before "now"
@@ -582,9 +596,11 @@ class CurrentPlanCue:
         no_plan: Iterable[str] = (),
         future: Iterable[str] = (),
         change_words: Iterable[str] = (),
+        unsure_words: Iterable[str] = (),
     ) -> None:
         self.future = {norm(word) for word in future}
         self.change_words = {norm(word) for word in change_words}
+        self.unsure_words = {norm(word) for word in unsure_words}
         # Each phrase as token norms, its tokens split by spaces ("do n't": the factory tokenizes).
         self.no_plan = [tuple(norm(word) for word in phrase.split()) for phrase in no_plan]
         self.until = {norm(word) for word in until}
@@ -646,7 +662,15 @@ class CurrentPlanCue:
             for ent in ents:
                 ent._.set("negex", True)
         members_own = any(self._is_members(doc, plan) and not plan._.negex for plan in plans)
-        if (members_own or says_no_plan) and not self._asks_for_someone_else(doc):
+        asks_for_someone_else = self._asks_for_someone_else(doc)
+        theirs = [e for e in ents if self._is_someone_elses(doc, e) and not self._is_members(doc, e)]
+        if asks_for_someone_else and theirs:
+            # "my mom has Molina and I have BCBSIL, is it covered for her?": her
+            # plan is the one asked about, the member's own is not.
+            for ent in ents:
+                if self._is_members(doc, ent):
+                    ent._.set("negex", True)
+        elif (members_own or says_no_plan) and not asks_for_someone_else:
             # "my son has BCBSTX through his job but I'm on Cigna": his plan
             # is not the one to answer for; one the member was put on is.
             for ent in ents:
@@ -698,13 +722,27 @@ class CurrentPlanCue:
             return
         if self._holds_all(doc, unmarked):
             return  # "I have BCBSTX and Medicare, was told...": the member said they hold both
-        if any(t.norm_ in self.change_words for t in doc):
+        in_entity = {i for e in doc.ents for i in range(e.start, e.end)}
+        words = [t.norm_ for t in doc if t.i not in in_entity]  # not "nuevo" in "Blue Cross de Nuevo Mexico"
+        if any(w in self.unsure_words for w in words):
+            for ent in unmarked:  # "not sure if I have BCBSMT or Humana"
+                ent._.set("negex", True)
+            return
+        if any(w in COORDINATION_WORDS for w in words):
+            return  # "Medicare is my primary and BCBSIL is secondary": both are held
+        if any(w in self.change_words for w in words):
             for ent in unmarked:
                 ent._.set("negex", True)
 
     def _asks_for_someone_else(self, doc: Doc) -> bool:
         """True when the question is for another person ("for my son", "for her",
-        "para mi mama", "her plan"): that person's plan is the one asked about."""
+        "para mi mama", "her plan"): that person's plan is the one asked about.
+        Not when the member asks for themselves too ("does mine cover it for me")."""
+        norms = [t.norm_ for t in doc]
+        if any(
+            a in ASKING_FOR and b in {"me", "myself", "mi"} for a, b in zip(norms, norms[1:], strict=False)
+        ):
+            return False
         for token in doc[:-1]:
             after = [t.norm_ for t in doc[token.i + 1 : token.i + 3]]
             if token.norm_ in ASKING_FOR and (
@@ -713,7 +751,12 @@ class CurrentPlanCue:
             ):
                 return True
             asked = any(t.norm_ in QUESTION_WORDS for t in doc[max(0, token.i - 3) : token.i])
-            if token.norm_ in THEIR_WORDS and after[0] in PLAN_WORDS and asked:
+            # "does her plan cover", "does my daughters plan cover"
+            if (
+                (token.norm_ in THEIR_WORDS or token.norm_ in self.others)
+                and after[0] in PLAN_WORDS
+                and asked
+            ):
                 return True
         return False
 
@@ -954,6 +997,7 @@ def make_current_plan(
     no_plan: List[str],
     future: List[str],
     change_words: List[str],
+    unsure_words: List[str],
 ) -> CurrentPlanCue:
     return CurrentPlanCue(
         cues,
@@ -975,6 +1019,7 @@ def make_current_plan(
         no_plan=[" ".join(token.text for token in nlp.make_doc(phrase)) for phrase in no_plan],
         future=future,
         change_words=change_words,
+        unsure_words=unsure_words,
     )
 
 

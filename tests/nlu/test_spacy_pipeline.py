@@ -1070,14 +1070,14 @@ def test_a_plan_changed_at_a_date_by_a_swap_or_for_someone_else(
         ),
         # No plan now.
         ("my bcbsok got cancelled when i didnt pay, now i have nothing", [("state", "OK", True)]),
-        # A question for another person is about that person's plan.
+        # A question for another person is about that person's plan; the member's own is not.
         (
             "asking for my dad, he has bcbsnm, i have humana. is massage covered for him",
-            [("state", "NM", False), ("insurer", "humana", False)],
+            [("state", "NM", False), ("insurer", "humana", True)],
         ),
         (
             "my daughter has bcbstx, i have cigna. does her plan cover massage",
-            [("state", "TX", False), ("insurer", "cigna", False)],
+            [("state", "TX", False), ("insurer", "cigna", True)],
         ),
         # ...and the member's own plan, named beside that person, stays theirs.
         (
@@ -1199,6 +1199,41 @@ def test_a_long_message_full_of_plans_and_people_costs_about_what_a_plain_one_do
     ],
 )
 def test_reviewed_rules_keep_common_questions_right(
+    nlp: Language, text: str, expected: List[Tuple[str, str, bool]]
+) -> None:
+    assert labelled(nlp, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # Unsure which plan, whatever else is said: asked.
+        (
+            "not sure if my supplement is bcbsok or humana",
+            [("state", "OK", True), ("insurer", "humana", True)],
+        ),
+        (
+            "creo que tengo bcbs de texas o tal vez aetna",
+            [("state", "TX", True), ("insurer", "aetna", True)],
+        ),
+        # Primary and secondary, or a supplement: both held.
+        (
+            "medicare is my primary and bcbsil is secondary, i was told massage needs a new referral",
+            [("insurer", "original_medicare", False), ("state", "IL", False)],
+        ),
+        # "new" inside "New Mexico" speaks of no change.
+        (
+            "tengo medicare y blue cross de nuevo mexico",
+            [("insurer", "original_medicare", False), ("state", "NM", False)],
+        ),
+        # A question for a family member: their plan, not the member's.
+        (
+            "my dad has humana and i have bcbstx, is massage covered for him",
+            [("insurer", "humana", False), ("state", "TX", True)],
+        ),
+    ],
+)
+def test_unsure_or_held_together_or_asked_for_someone_else(
     nlp: Language, text: str, expected: List[Tuple[str, str, bool]]
 ) -> None:
     assert labelled(nlp, text) == expected
