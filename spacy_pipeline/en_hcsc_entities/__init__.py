@@ -323,7 +323,6 @@ DESTINATION_WORDS = {"to", "into", "onto", "for", "a", "al"}
 # ("switched from the bronze to the gold plan at BCBSTX"); not "for" ("don't
 # have coverage for massage with Aetna") nor Spanish "a" ("voy a").
 PLAIN_DESTINATIONS = {"to", "into", "onto"}
-ENGLISH_DESTINATIONS = {"to", "into", "onto"}
 # Spanish verbs after which "a" is "to": "cambio a Cigna", "se paso a UHC".
 SPANISH_MOVES = {
     "cambio",
@@ -441,9 +440,9 @@ class CueOutsideNegex(Negex):
         before = [t.norm_ for t in doc[max(0, ent.start - 3) : ent.start]]
         if not before:
             return False
-        if before[-1] in ENGLISH_DESTINATIONS:
+        if before[-1] in PLAIN_DESTINATIONS:
             return True
-        if len(before) >= 2 and before[-1] in ARTICLES and before[-2] in ENGLISH_DESTINATIONS:
+        if len(before) >= 2 and before[-1] in ARTICLES and before[-2] in PLAIN_DESTINATIONS:
             return True  # "switched to a Cigna plan"
         # Spanish "a" is "to" only after a verb of moving ("cambio a Cigna"); English "a" is an article.
         return len(before) >= 2 and before[-1] in {"a", "al"} and before[-2] in SPANISH_MOVES

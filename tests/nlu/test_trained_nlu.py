@@ -90,6 +90,17 @@ def test_denied_qualifiers_reach_the_action_marked_negated(agent: Agent) -> None
     assert marked == [("care_setting", "spa", True), ("care_setting", "physical_therapy", False)]
 
 
+def answer_turn(agent: Agent, text: str) -> Tuple[List[Dict[str, Any]], Dict[str, Any]]:
+    """The coverage action's messages and slots for Rasa's parse of `text`, with
+    the slots Rasa fills from the plan entities (denied or not, as its slot mappings do)."""
+    parsed = parse(agent, text)
+    slots: Dict[str, Any] = {name: None for name in SLOT_NAMES}
+    for entity in word_entities(parsed):
+        if entity["entity"] in ("state", "plan_type", "insurer"):
+            slots[entity["entity"]] = entity["value"]
+    return run(Tracker("member", slots, parsed, [], False, None, {}, "action_listen"))
+
+
 @pytest.mark.parametrize(
     "text, outcome",
     [
@@ -142,15 +153,7 @@ def test_denied_qualifiers_reach_the_action_marked_negated(agent: Agent) -> None
 def test_a_plan_left_for_another_named_after_now_gets_that_plans_answer(
     agent: Agent, text: str, outcome: Tuple[str, str]
 ) -> None:
-    # Rasa's parse, handed to the coverage action with the slots Rasa fills
-    # from the plan entities (denied or not, as Rasa's slot mappings do).
-    parsed = parse(agent, text)
-    slots: Dict[str, Any] = {name: None for name in SLOT_NAMES}
-    for entity in word_entities(parsed):
-        if entity["entity"] in ("state", "plan_type", "insurer"):
-            slots[entity["entity"]] = entity["value"]
-    tracker = Tracker("member", slots, parsed, [], False, None, {}, "action_listen")
-    assert outcome in coverages(run(tracker)[0])
+    assert outcome in coverages(answer_turn(agent, text)[0])
 
 
 @pytest.mark.parametrize(
@@ -163,12 +166,6 @@ def test_a_plan_left_for_another_named_after_now_gets_that_plans_answer(
 def test_two_plans_and_an_unresolved_change_get_no_plans_answer(agent: Agent, text: str) -> None:
     # Which plan the member has now is unknown: the answer is for no plan
     # (the general answer and the ID-card number), not BCBS rules.
-    parsed = parse(agent, text)
-    slots: Dict[str, Any] = {name: None for name in SLOT_NAMES}
-    for entity in word_entities(parsed):
-        if entity["entity"] in ("state", "plan_type", "insurer"):
-            slots[entity["entity"]] = entity["value"]
-    tracker = Tracker("member", slots, parsed, [], False, None, {}, "action_listen")
-    messages, slots_set = run(tracker)
+    messages, slots_set = answer_turn(agent, text)
     assert (slots_set["state"], slots_set["insurer"]) == (None, None)
     assert [outcome for _, outcome in coverages(messages)] == ["conditional"]
