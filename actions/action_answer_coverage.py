@@ -112,6 +112,14 @@ class ActionAnswerCoverage(Action):
         tracker: Tracker,
         domain: Dict[Text, Any],
     ) -> List[EventType]:
+        events = self.respond(dispatcher, tracker)
+        # Rasa filled the plan slots from every entity, denied ones too; a
+        # reply that sets none of them must still not keep a plan the member left.
+        set_here = {event.get("name") for event in events if event.get("event") == "slot"}
+        return [*left_plan_corrections(tracker, set_here), *events]
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+        """The replies to this message, sent to `dispatcher`, and the slot events they set."""
         rules = load_rules(language=answer_language(tracker))
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         text = str(tracker.latest_message.get("text") or "")
@@ -478,6 +486,7 @@ def plan_context(tracker: Tracker, is_new_question: bool, topics: Sequence[str] 
     a qualifier the member denies is dropped.
     """
     entities = latest_entities(tracker)
+    denied = denied_values(tracker)
     portal = portal_plan(tracker)
     state = tracker.get_slot("state")
     plan_type = tracker.get_slot("plan_type")
@@ -497,7 +506,6 @@ def plan_context(tracker: Tracker, is_new_question: bool, topics: Sequence[str] 
     if names_hcsc_plan(tracker):
         # "I have Cigna and BCBSTX": the HCSC plan named is the one asked about.
         insurer = None
-    denied = denied_entities(tracker)
     if "insurer" in denied and "insurer" not in entities:
         # "I used to have Cigna", "switched from Aetna": Rasa filled the slot
         # from the entity, but that insurer is not the member's plan now.
@@ -505,7 +513,17 @@ def plan_context(tracker: Tracker, is_new_question: bool, topics: Sequence[str] 
     if "state" in denied:
         # "my old plan was BCBSTX", "moved from Texas": Rasa filled the slot
         # from that entity too, but it is not the member's plan now.
-        state = entities["state"][0] if "state" in entities else None
+        state = entities["state"][0] if "state" in entities else held_before(tracker, "state", denied, portal)
+    said_types = list(dict.fromkeys(entities.get("plan_type", [])))
+    if len(said_types) > 1:
+        # "HMO or PPO?", "not an HMO, it's a PPO": which type is the member's
+        # is not known, and each has its own rules.
+        plan_type = None
+    elif said_types:
+        # Rasa fills the slot from the last plan type named, a left one too.
+        plan_type = said_types[0]
+    elif "plan_type" in denied:
+        plan_type = held_before(tracker, "plan_type", denied, portal)
     qualifiers = question_qualifiers(tracker, is_new_question, topics)
     return PlanContext(state=state, plan_type=plan_type, insurer=insurer, **qualifiers)
 
@@ -562,6 +580,55 @@ def names_hcsc_plan(tracker: Tracker) -> bool:
 def denied_entities(tracker: Tracker) -> set:
     """Names of the entities the member denied in the latest message ("not at a spa")."""
     return {e["entity"] for e in tracker.latest_message.get("entities") or [] if e.get(NEGATED)}
+
+
+def denied_values(tracker: Tracker) -> Dict[Text, set]:
+    """Values of the entities denied in the latest message, by entity name ({"state": {"TX"}})."""
+    values: Dict[Text, set] = {}
+    for entity in tracker.latest_message.get("entities") or []:
+        if entity.get(NEGATED):
+            values.setdefault(entity["entity"], set()).add(str(entity.get("value")))
+    return values
+
+
+def held_before(
+    tracker: Tracker, slot: Text, denied: Dict[Text, set], portal: Dict[Text, Text]
+) -> Optional[Text]:
+    """The plan value the member had before this message denied one ("I used to have an HMO").
+
+    Rasa filled the slot from the denied entity, so the value from before the
+    message counts, then the portal's; either only if not the one denied. None
+    when neither is left.
+    """
+    for value in (slot_before_message(tracker, slot), portal.get(slot)):
+        if value and str(value) not in denied.get(slot, set()):
+            return str(value)
+    return None
+
+
+def left_plan_corrections(tracker: Tracker, set_here: set) -> List[EventType]:
+    """Slot events undoing Rasa's fill of a plan slot from a denied entity, for
+    slots the reply does not set itself (names in `set_here`)."""
+    denied = denied_values(tracker)
+    said = latest_entities(tracker)
+    portal = portal_plan(tracker)
+    return [
+        SlotSet(slot, held_before(tracker, slot, denied, portal))
+        for slot in ("state", "plan_type", "insurer")
+        if slot in denied and slot not in said and slot not in set_here
+    ]
+
+
+def slot_before_message(tracker: Tracker, slot: Text) -> Optional[Any]:
+    """The slot's value before the latest user message (None if not set in this session)."""
+    events = tracker.events or []
+    users = [i for i, event in enumerate(events) if event.get("event") == "user"]
+    for event in reversed(events[: users[-1]] if users else []):
+        if event.get("event") in ("restart", "session_started"):
+            return None
+        if event.get("event") == "slot" and event.get("name") == slot:
+            return event.get("value")
+    return None
 
 
 def portal_plan(tracker: Tracker) -> Dict[Text, Text]:

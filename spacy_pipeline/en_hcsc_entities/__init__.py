@@ -73,6 +73,7 @@ CURRENT_PLAN_LISTS = (
     "future",
     "change_words",
     "unsure_words",
+    "future_moves",
 )
 # At most this many filler words between "now" and the plan named.
 MAX_FILLERS = 6
@@ -110,6 +111,45 @@ SWITCH_DESTINATIONS = {"to", "into", "onto", "a", "al"}
 # Plan-type entities: one named as coverage in its own right (Medicaid) may
 # be the plan now; it is never marked left (only insurers and states are).
 PLAN_TYPE_LABEL = "plan_type"
+# Words that may join a plan type to the plan it is part of: "bcbstx hmo",
+# "an hmo through bcbstx", "ppo de blue cross de texas".
+PLAN_TYPE_JOINERS = {
+    "plan",
+    "through",
+    "thru",
+    "with",
+    "from",
+    "by",
+    "of",
+    "in",
+    "de",
+    "del",
+    "con",
+    "en",
+    "-",
+    "'s",
+}
+PLAN_TYPE_REACH = 2
+# Words right before a plan the member moves to ("go to an HMO", "get a PPO").
+FUTURE_DESTINATIONS = {"to", "into", "onto", "get", "join"}
+SPANISH_TO = {"a", "al", "con"}
+# Spanish verbs of moving said of what is to come ("nos cambian a un HMO").
+FUTURE_SPANISH_MOVES = {
+    "cambian",
+    "cambiamos",
+    "cambiaremos",
+    "pasamos",
+    "pasaremos",
+    "vamos",
+    "voy",
+    "pasa",
+    "cambia",
+    "empiezo",
+    "empezamos",
+    "empieza",
+}
+# Words between a destination and the plan: "get my own PPO", "a un nuevo plan".
+DESTINATION_SKIPS = {"own", "new", "nuevo", "nueva"}
 # A plan joined to the current one by these is held too ("BCBSTX and Medicare").
 JOINING_WORDS = {"and", "y", "&", "plus"}
 # Two plans held together: "Medicare is my primary and BCBSIL secondary".
@@ -527,6 +567,55 @@ def _clause(span: Iterable[Token]) -> List[Token]:
     return tokens
 
 
+def _moves_to(doc: Doc, ent: Span, start: int) -> bool:
+    """True when a FUTURE_DESTINATIONS word leads to `ent` through articles or
+    possessives ("to an HMO", "get a PPO"); Spanish "a" only after a verb of
+    moving ("nos cambian a un HMO": "a" is also an English article)."""
+    i = ent.start - 1
+    while i >= start:
+        word = doc[i].norm_
+        if word in FUTURE_DESTINATIONS:
+            return True
+        if word in SPANISH_TO and i > start and doc[i - 1].norm_ in SPANISH_MOVES | FUTURE_SPANISH_MOVES:
+            return True
+        if word not in ARTICLES | MEMBER_POSSESSIVES | DESTINATION_SKIPS:
+            return False
+        i -= 1
+    return False
+
+
+def _mark_plan_types_of_left_plans(doc: Doc) -> None:
+    """Mark a plan type named as part of a plan that is marked ("i had bcbstx hmo,
+    now bcbsil", "an hmo through bcbstx but now medicare"): the type was that plan's.
+
+    The plan is the insurer or state entity nearest the type, on either side,
+    with at most PLAN_TYPE_REACH words between them, all in PLAN_TYPE_JOINERS;
+    the one before wins a tie. A type is only ever marked here, never cleared.
+    """
+    plans = [e for e in doc.ents if e.label_ in PAST_INSURER_LABELS]
+    for plan_type in (e for e in doc.ents if e.label_ == PLAN_TYPE_LABEL and not e._.negex):
+        owner = _plan_of_type(doc, plan_type, plans)
+        if owner is not None and owner._.negex:
+            plan_type._.set("negex", True)
+
+
+def _plan_of_type(doc: Doc, plan_type: Span, plans: List[Span]) -> Optional[Span]:
+    """The plan a plan type belongs to (see `_mark_plan_types_of_left_plans`), or None."""
+    best: Optional[Tuple[int, int, Span]] = None
+    for plan in plans:
+        between = (
+            doc[plan.end : plan_type.start]
+            if plan.end <= plan_type.start
+            else doc[plan_type.end : plan.start]
+        )
+        if len(between) > PLAN_TYPE_REACH or any(t.norm_ not in PLAN_TYPE_JOINERS for t in between):
+            continue
+        rank = (len(between), 0 if plan.end <= plan_type.start else 1, plan)
+        if best is None or rank[:2] < best[:2]:
+            best = rank
+    return best[2] if best else None
+
+
 def _said_of(member_at: List[int], person: int, ent: Span) -> bool:
     """True when no member word ("I", "we"; positions `member_at`, sorted) stands
     between the person and `ent`."""
@@ -572,6 +661,8 @@ class CurrentPlanCue:
     theirs ("my son has BCBSTX but I'm on Cigna"). When no cue named the
     plan now and two different plans are still unmarked in a message that
     speaks of a change, all are marked: the member is asked (`_mark_unsure`).
+    A plan the member will move to is marked (`_mark_plans_to_come`), and so
+    is a plan type named as part of a marked plan (`_mark_plan_types_of_left_plans`).
     """
 
     def __init__(
@@ -596,7 +687,9 @@ class CurrentPlanCue:
         future: Iterable[str] = (),
         change_words: Iterable[str] = (),
         unsure_words: Iterable[str] = (),
+        future_moves: Iterable[str] = (),
     ) -> None:
+        self.future_moves = {norm(word) for word in future_moves} | {norm(word) for word in future}
         self.future = {norm(word) for word in future}
         self.change_words = {norm(word) for word in change_words}
         self.unsure_words = {norm(word) for word in unsure_words}
@@ -681,7 +774,24 @@ class CurrentPlanCue:
                     ent._.set("negex", True)
         if not self._resolved(doc, named_now, ents):
             self._mark_unsure(doc, ents)
+        self._mark_plans_to_come(doc)
+        _mark_plan_types_of_left_plans(doc)
         return doc
+
+    def _mark_plans_to_come(self, doc: Doc) -> None:
+        """Mark a plan the member will move to, not one they have: a plan right
+        after a FUTURE_DESTINATIONS word in a sentence with a `future` or
+        `future_moves` word ("starting january we go to an HMO", "I'm switching
+        from BCBSTX to Aetna in March", "el año que viene nos cambian a un HMO",
+        "I might get a PPO")."""
+        for sent in doc.sents:
+            if not any(t.norm_ in self.future_moves for t in sent):
+                continue
+            for ent in sent.ents:
+                if ent._.negex or ent.label_ not in PAST_INSURER_LABELS + [PLAN_TYPE_LABEL]:
+                    continue
+                if _moves_to(doc, ent, sent.start):
+                    ent._.set("negex", True)
 
     def _resolved(self, doc: Doc, named_now: List[Span], ents: List[Span]) -> bool:
         """True when a cue named the plan now and no other unmarked plan follows it
@@ -960,13 +1070,26 @@ class CurrentPlanCue:
         return None
 
     def _plan_after(self, doc: Doc, cue: int, starts: Dict[int, Span], fillers: Set[str]) -> Optional[Span]:
-        """The entity after the cue, with `fillers` (or its owner, "husband's") only between; else None."""
-        for i in range(cue + 1, min(len(doc), cue + 2 + MAX_FILLERS)):
+        """The entity after the cue, with `fillers` (or its owner, "husband's") only between; else None.
+
+        A plan type on the way is part of that plan ("now an HMO with BCBSTX"):
+        it and PLAN_TYPE_JOINERS after it are passed over.
+        """
+        types = {e.start: e for e in doc.ents if e.label_ == PLAN_TYPE_LABEL and e.start not in starts}
+        i, end = cue + 1, min(len(doc), cue + 2 + MAX_FILLERS)
+        after_type = False
+        while i < end:
             if i in starts:
                 return starts[i]
+            if i in types:
+                end = min(len(doc), end + len(types[i]) + PLAN_TYPE_REACH)
+                i, after_type = types[i].end, True
+                continue
             owned = any(i + k in starts and self._owner_length(doc, i + k) >= k for k in (1, 2))
-            if doc[i].norm_ not in fillers and not owned:
+            joined = after_type and doc[i].norm_ in PLAN_TYPE_JOINERS
+            if doc[i].norm_ not in fillers and not owned and not joined:
                 return None
+            i += 1
         return None
 
 
@@ -997,6 +1120,7 @@ def make_current_plan(
     future: List[str],
     change_words: List[str],
     unsure_words: List[str],
+    future_moves: List[str],
 ) -> CurrentPlanCue:
     return CurrentPlanCue(
         cues,
@@ -1019,6 +1143,7 @@ def make_current_plan(
         future=future,
         change_words=change_words,
         unsure_words=unsure_words,
+        future_moves=future_moves,
     )
 
 
@@ -1043,7 +1168,7 @@ def negation_config(path: Path = NEGATION_PATH, section: str = "") -> Dict[str, 
     if section == PAST_INSURER_TERMS:
         return {
             "neg_termset": termset,
-            "ent_types": PAST_INSURER_LABELS,
+            "ent_types": PAST_INSURER_LABELS + [PLAN_TYPE_LABEL],
             "destination_words": sorted(DESTINATION_WORDS),
             # "i still have BCBSIL from my old job": a following cue does not reach it.
             "still_words": [str(t) for t in all_terms[CURRENT_PLAN_TERMS]["still"]],

@@ -219,6 +219,71 @@ def test_what_the_member_said_wins_over_portal_metadata() -> None:
 
 
 @pytest.mark.parametrize(
+    "entities, denied, metadata, expected",
+    [
+        # A plan left, and the portal's plan fills in (the member is logged in to it).
+        ({}, {"state": ["IL"]}, {"state": "TX", "plan_type": "hmo"}, ("TX", "hmo", "required")),
+        ({}, {"plan_type": ["ppo"]}, {"plan_type": "hmo"}, (None, "hmo", "required")),
+        ({"plan_type": ["hmo"]}, {"plan_type": ["ppo"]}, {}, (None, "hmo", "required")),
+        # ... but not the portal's plan when that is the one the member left.
+        ({}, {"state": ["TX"]}, {"state": "TX"}, (None, None, "depends_on_plan")),
+        ({}, {"plan_type": ["hmo"]}, {"plan_type": "hmo"}, (None, None, "depends_on_plan")),
+    ],
+)
+def test_a_plan_left_gives_way_to_the_plan_held(
+    entities: Dict[str, List[str]],
+    denied: Dict[str, List[str]],
+    metadata: Dict[str, Any],
+    expected: Tuple[Any, ...],
+) -> None:
+    messages, slots = run_action(make_tracker("ask_referral", entities, metadata=metadata, denied=denied))
+    coverage = coverage_of(messages)
+    assert (coverage["state"], coverage["plan_type"], coverage["outcome"]) == expected
+    assert (slots["state"], slots["plan_type"]) == expected[:2]
+
+
+@pytest.mark.parametrize(
+    "denied, earlier, expected",
+    [
+        # "I have a PPO" earlier, "I don't mean an HMO" now: the PPO stays.
+        ({"plan_type": ["hmo"]}, {"plan_type": "ppo"}, (None, "ppo", "not_required")),
+        ({"state": ["IL"]}, {"state": "TX", "plan_type": "hmo"}, ("TX", "hmo", "required")),
+        # The plan named earlier is the one now left.
+        ({"plan_type": ["ppo"]}, {"plan_type": "ppo"}, (None, None, "depends_on_plan")),
+        ({"state": ["TX"]}, {"state": "TX"}, (None, None, "depends_on_plan")),
+    ],
+)
+def test_a_plan_left_in_a_later_message_keeps_the_one_said_before(
+    denied: Dict[str, List[str]], earlier: Dict[str, Any], expected: Tuple[Any, ...]
+) -> None:
+    messages, slots = run_action(make_tracker("ask_referral", denied=denied, earlier=earlier))
+    coverage = coverage_of(messages)
+    assert (coverage["state"], coverage["plan_type"], coverage["outcome"]) == expected
+
+
+@pytest.mark.parametrize(
+    "plan_types", [["hmo", "ppo"], ["ppo", "hmo"], ["medicare_advantage", "ppo"], ["hmo", "medicaid"]]
+)
+def test_two_plan_types_in_one_message_get_the_answer_for_any_plan(plan_types: List[str]) -> None:
+    # "not an HMO, it's a PPO", "HMO or PPO?": which one is the member's is not
+    # known, and a PPO answer ("usually not") would be wrong for an HMO member.
+    messages, slots = run_action(make_tracker("ask_referral", {"plan_type": plan_types, "state": ["TX"]}))
+    coverage = coverage_of(messages)
+    assert (coverage["state"], coverage["plan_type"], coverage["outcome"]) == ("TX", None, "depends_on_plan")
+    assert slots["plan_type"] is None
+
+
+@pytest.mark.parametrize("intent", ["out_of_scope", "nlu_fallback"])
+def test_a_reply_without_an_answer_still_drops_a_plan_left(intent: str) -> None:
+    # Rasa filled the slot from "I used to have BCBSIL"; the next question must not use it.
+    tracker = make_tracker(
+        intent, denied={"state": ["IL"], "plan_type": ["hmo"]}, earlier={"plan_type": "ppo"}
+    )
+    _, slots = run_action(tracker)
+    assert (slots["state"], slots["plan_type"]) == (None, "ppo")
+
+
+@pytest.mark.parametrize(
     "metadata", [{"state": "CA"}, {"plan_type": "<script>"}, {"state": ["TX"]}, {"state": "x" * 500}]
 )
 def test_unusable_metadata_is_ignored(metadata: Dict[str, Any]) -> None:

@@ -473,7 +473,8 @@ def test_lists_and_plateaus_found_by_a_breaker(
             "i had bcbs of texas until january, now it is cigna",
             [("state", "TX", True), ("insurer", "cigna", False)],
         ),
-        ("i'm switching from bcbs illinois to kaiser", [("state", "IL", True), ("insurer", "kaiser", False)]),
+        # Mid-switch: neither plan is surely the member's now (see test_a_plan_to_come_is_not_the_members).
+        ("i'm switching from bcbs illinois to kaiser", [("state", "IL", True), ("insurer", "kaiser", True)]),
         ("previously had blue cross of montana", [("state", "MT", True)]),
         ("me cambie de blue cross de texas a molina", [("state", "TX", True), ("insurer", "molina", False)]),
         # The scope ends at a destination only once it has reached a plan.
@@ -529,7 +530,7 @@ def test_a_member_with_a_pet_is_not_animal_care(nlp: Language, text: str) -> Non
         # A terminating word inside the cue ("i" in "before i had").
         (
             "before i had bcbs texas hmo but dropped it, now aetna",
-            [("state", "TX", True), ("plan_type", "hmo", False), ("insurer", "aetna", False)],
+            [("state", "TX", True), ("plan_type", "hmo", True), ("insurer", "aetna", False)],
         ),
         (
             "before i had blue cross illinois, now i'm with cigna",
@@ -911,7 +912,7 @@ def test_a_plan_named_after_now_is_the_members_and_earlier_ones_were_left(
         ),
         (
             "switched from hmo to ppo with bcbstx",
-            [("plan_type", "hmo", False), ("plan_type", "ppo", False), ("state", "TX", False)],
+            [("plan_type", "hmo", True), ("plan_type", "ppo", False), ("state", "TX", False)],
         ),
         (
             "starting pt next week, i have bcbsnm",
@@ -1030,7 +1031,7 @@ def test_a_plan_changed_at_a_date_by_a_swap_or_for_someone_else(
             [("state", "MT", True), ("other_domain", "legal", False)],
         ),
         ("my bcbsok ran out last month", [("state", "OK", True)]),
-        ("was on bcbstx star but got dropped", [("state", "TX", True), ("plan_type", "medicaid", False)]),
+        ("was on bcbstx star but got dropped", [("state", "TX", True), ("plan_type", "medicaid", True)]),
         ("moving to oklahoma in june, i have bcbstx", [("state", "OK", True), ("state", "TX", False)]),
         (
             "cambie mi plan del marketplace de bcbsil a oscar",
@@ -1091,6 +1092,129 @@ def test_a_plan_changed_at_a_date_by_a_swap_or_for_someone_else(
     ],
 )
 def test_a_plan_ended_in_other_words_or_held_by_someone_else(
+    nlp: Language, text: str, expected: List[Tuple[str, str, bool]]
+) -> None:
+    assert labelled(nlp, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # A plan type the member had is left, as an insurer would be.
+        (
+            "I have a PPO now, I used to have an HMO",
+            [("plan_type", "ppo", False), ("plan_type", "hmo", True)],
+        ),
+        (
+            "i'm on an hmo now, had a ppo before. referral?",
+            [("plan_type", "hmo", False), ("plan_type", "ppo", True)],
+        ),
+        (
+            "my old plan was an hmo, now i have a ppo",
+            [("plan_type", "hmo", True), ("plan_type", "ppo", False)],
+        ),
+        ("i used to have a ppo. do i need a referral", [("plan_type", "ppo", True)]),
+        ("mi plan ya no es hmo, ahora es ppo", [("plan_type", "hmo", True), ("plan_type", "ppo", False)]),
+        ("we used to be on medicaid, now bcbstx", [("plan_type", "medicaid", True), ("state", "TX", False)]),
+        # A plan type named as part of a plan that was left is left with it.
+        (
+            "i had an hmo through bcbstx but now i'm on medicare",
+            [("plan_type", "hmo", True), ("state", "TX", True), ("insurer", "original_medicare", False)],
+        ),
+        (
+            "i had bcbstx hmo, now bcbsil. referral?",
+            [("state", "TX", True), ("plan_type", "hmo", True), ("state", "IL", False)],
+        ),
+        (
+            "tenia hmo en texas y ahora estoy con bcbsnm",
+            [("plan_type", "hmo", True), ("state", "TX", True), ("state", "NM", False)],
+        ),
+        (
+            "my bcbsil ppo ended, now i have aetna",
+            [("state", "IL", True), ("plan_type", "ppo", True), ("insurer", "aetna", False)],
+        ),
+        # ... and one named with the plan now is the member's, and lets the cue reach the plan.
+        (
+            "i had a ppo with bcbsil, now an hmo with bcbstx",
+            [
+                ("plan_type", "ppo", True),
+                ("state", "IL", True),
+                ("plan_type", "hmo", False),
+                ("state", "TX", False),
+            ],
+        ),
+        (
+            "i had bcbsil, now i have an hmo through bcbstx",
+            [("state", "IL", True), ("plan_type", "hmo", False), ("state", "TX", False)],
+        ),
+        (
+            "i had bcbsil ppo, now a bcbstx hmo",
+            [
+                ("state", "IL", True),
+                ("plan_type", "ppo", True),
+                ("state", "TX", False),
+                ("plan_type", "hmo", False),
+            ],
+        ),
+        # Held plans keep their type.
+        (
+            "i have bcbstx hmo, i used to have bcbsil",
+            [("state", "TX", False), ("plan_type", "hmo", False), ("state", "IL", True)],
+        ),
+        (
+            "i have an hmo with bcbsil, do i need a referral",
+            [("plan_type", "hmo", False), ("state", "IL", False)],
+        ),
+        ("does my hmo need a referral for massage", [("plan_type", "hmo", False)]),
+    ],
+)
+def test_a_plan_type_left_is_marked_like_the_plan(
+    nlp: Language, text: str, expected: List[Tuple[str, str, bool]]
+) -> None:
+    assert labelled(nlp, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # A plan the member will move to is not theirs yet.
+        ("starting january we go to an hmo, will i need a referral then?", [("plan_type", "hmo", True)]),
+        ("starting january we go to aetna, is massage covered?", [("insurer", "aetna", True)]),
+        (
+            "i'm switching from an hmo to a ppo in march. right now can i go out of network?",
+            [("plan_type", "hmo", True), ("plan_type", "ppo", True)],
+        ),
+        (
+            "i'm switching from bcbstx to aetna next month, do i need prior auth?",
+            [("state", "TX", True), ("insurer", "aetna", True)],
+        ),
+        ("el año que viene nos cambian a un hmo, necesitaria referral?", [("plan_type", "hmo", True)]),
+        ("el proximo mes empiezo con bcbsnm, necesito referido?", [("state", "NM", True)]),
+        ("el próximo mes nos pasamos a bcbstx, necesito referido?", [("state", "TX", True)]),
+        (
+            "we are going to an hmo next year, right now we have ppo",
+            [("plan_type", "hmo", True), ("plan_type", "ppo", False)],
+        ),
+        (
+            "i'll get my own ppo soon but right now i'm on my dad's hmo",
+            [("plan_type", "ppo", True), ("plan_type", "hmo", False)],
+        ),
+        ("now i have nothing but i might get a ppo. would i need a referral", [("plan_type", "ppo", True)]),
+        # Future words about other things leave the plan held.
+        ("i have a ppo, will it cover massage next month?", [("plan_type", "ppo", False)]),
+        ("i have a new ppo, will i need a referral?", [("plan_type", "ppo", False)]),
+        (
+            "tengo bcbstx y el proximo mes empiezo terapia con un masajista",
+            [("state", "TX", False), ("care_setting", "independent_therapist", False)],
+        ),
+        ("estoy con bcbstx, el proximo año cambian el plan, necesito referido?", [("state", "TX", False)]),
+        (
+            "bcbsmt was my plan until december. starting january i'm with cigna",
+            [("state", "MT", True), ("insurer", "cigna", False)],
+        ),
+    ],
+)
+def test_a_plan_to_come_is_not_the_members(
     nlp: Language, text: str, expected: List[Tuple[str, str, bool]]
 ) -> None:
     assert labelled(nlp, text) == expected

@@ -169,3 +169,35 @@ def test_two_plans_and_an_unresolved_change_get_no_plans_answer(agent: Agent, te
     messages, slots_set = answer_turn(agent, text)
     assert (slots_set["state"], slots_set["insurer"]) == (None, None)
     assert [outcome for _, outcome in coverages(messages)] == ["conditional"]
+
+
+@pytest.mark.parametrize(
+    "text, plan_type, outcome",
+    [
+        # The plan type the member has now, not the one they left.
+        ("I'm on an HMO now, had a PPO before. do i need a referral for massage therapy?", "hmo", "required"),
+        ("i used to have a ppo but now i have an hmo, do i need a referral for massage?", "hmo", "required"),
+        (
+            "my old plan was an hmo, now i have a ppo. do i need a referral for massage?",
+            "ppo",
+            "not_required",
+        ),
+        # A type that was part of a plan left goes with it.
+        ("i had bcbstx hmo, now i have bcbsil. do i need a referral for massage?", None, "depends_on_plan"),
+        # Two types and no word of which one is held: the answer for any plan.
+        ("not an hmo, it's a ppo. do i need a referral for massage?", None, "depends_on_plan"),
+        ("do i need a referral for massage with an hmo or a ppo?", None, "depends_on_plan"),
+        # A type the member will move to is not theirs yet.
+        (
+            "i'm switching from an hmo to a ppo next month, do i need a referral for massage now?",
+            None,
+            "depends_on_plan",
+        ),
+    ],
+)
+def test_a_plan_type_left_or_unsure_is_not_answered_for(
+    agent: Agent, text: str, plan_type: str, outcome: str
+) -> None:
+    messages, slots_set = answer_turn(agent, text)
+    assert slots_set["plan_type"] == plan_type
+    assert ("referral", outcome) in coverages(messages)

@@ -29,23 +29,42 @@ def make_tracker(
     entities: Optional[Dict[str, List[str]]] = None,
     slots: Optional[Dict[str, Any]] = None,
     metadata: Optional[Dict[str, Any]] = None,
+    denied: Optional[Dict[str, List[str]]] = None,
+    earlier: Optional[Dict[str, Any]] = None,
 ) -> Tracker:
     """trackers/new_question.json with another intent, entities, slots or metadata.
 
-    As Rasa does before calling the action, slots are already filled from this
-    message's state, plan type and insurer entities.
+    `denied` entities come after the others, marked negated as the spaCy
+    pipeline marks a plan left ("I used to have BCBSTX"). `earlier` slot
+    values were set before this message (slot events before it). As Rasa does
+    before calling the action, slots are then filled from this message's
+    state, plan type and insurer entities, denied ones too: from the first
+    entity said, or the last one denied when there is one.
     """
     state = copy.deepcopy(_tracker_state("new_question"))
     entities = entities or {}
+    denied = denied or {}
+    state["slots"].update(earlier or {})
     state["slots"].update(slots or {})
+    user_at = next(i for i, event in enumerate(state["events"]) if event["event"] == "user")
+    state["events"][user_at:user_at] = [
+        {"event": "slot", "name": name, "value": value} for name, value in (earlier or {}).items()
+    ]
     for name in SLOT_ENTITIES:
-        if entities.get(name):
+        if denied.get(name):
+            state["slots"][name] = denied[name][-1]
+        elif entities.get(name):
             state["slots"][name] = entities[name][0]
     state["latest_message"].update(
         intent={"name": intent, "confidence": 0.99},
         entities=[
             {"entity": name, "value": value, "extractor": "RulerEntityExtractor"}
             for name, values in entities.items()
+            for value in values
+        ]
+        + [
+            {"entity": name, "value": value, "extractor": "RulerEntityExtractor", "negated": True}
+            for name, values in denied.items()
             for value in values
         ],
         metadata=metadata or {},
