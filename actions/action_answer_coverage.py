@@ -480,6 +480,10 @@ def plan_context(tracker: Tracker, is_new_question: bool, topics: Sequence[str] 
     account). Naming an HCSC plan ends an earlier "I have Aetna" ("I have
     Cigna and BCBSTX" is answered for BCBSTX), and an insurer the member no
     longer has ("I used to have Cigna") is none.
+    Rasa fills the slots from denied entities too: a plan the member denies
+    ("I used to have an HMO") gives way to the one held before the message or
+    the portal's (`held_before`). Two plan types named and neither denied ("not
+    an HMO, it's a PPO") leave the plan type unknown.
     Qualifiers (care setting, purpose, stage) belong to the massage the
     conversation is on: a question naming none, or referring back ("those",
     "what about..."), keeps them; one naming another massage starts from it;
@@ -492,7 +496,8 @@ def plan_context(tracker: Tracker, is_new_question: bool, topics: Sequence[str] 
     plan_type = tracker.get_slot("plan_type")
     insurer = tracker.get_slot("insurer")
     seen = tracker.get_slot(PORTAL_SLOT)
-    if portal and seen and portal_key(tracker) != seen:
+    portal_changed = bool(portal and seen and portal_key(tracker) != seen)
+    if portal_changed:
         # The portal now sends another plan: it replaces the old one, except
         # for what the member says in this very message.
         state = state if "state" in entities else portal.get("state")
@@ -513,7 +518,11 @@ def plan_context(tracker: Tracker, is_new_question: bool, topics: Sequence[str] 
     if "state" in denied:
         # "my old plan was BCBSTX", "moved from Texas": Rasa filled the slot
         # from that entity too, but it is not the member's plan now.
-        state = entities["state"][0] if "state" in entities else held_before(tracker, "state", denied, portal)
+        state = (
+            entities["state"][0]
+            if "state" in entities
+            else held_before(tracker, "state", denied, portal, portal_changed)
+        )
     said_types = list(dict.fromkeys(entities.get("plan_type", [])))
     if len(said_types) > 1:
         # "HMO or PPO?", "not an HMO, it's a PPO": which type is the member's
@@ -523,7 +532,7 @@ def plan_context(tracker: Tracker, is_new_question: bool, topics: Sequence[str] 
         # Rasa fills the slot from the last plan type named, a left one too.
         plan_type = said_types[0]
     elif "plan_type" in denied:
-        plan_type = held_before(tracker, "plan_type", denied, portal)
+        plan_type = held_before(tracker, "plan_type", denied, portal, portal_changed)
     qualifiers = question_qualifiers(tracker, is_new_question, topics)
     return PlanContext(state=state, plan_type=plan_type, insurer=insurer, **qualifiers)
 
@@ -579,7 +588,7 @@ def names_hcsc_plan(tracker: Tracker) -> bool:
 
 def denied_entities(tracker: Tracker) -> set:
     """Names of the entities the member denied in the latest message ("not at a spa")."""
-    return {e["entity"] for e in tracker.latest_message.get("entities") or [] if e.get(NEGATED)}
+    return set(denied_values(tracker))
 
 
 def denied_values(tracker: Tracker) -> Dict[Text, set]:
@@ -592,15 +601,21 @@ def denied_values(tracker: Tracker) -> Dict[Text, set]:
 
 
 def held_before(
-    tracker: Tracker, slot: Text, denied: Dict[Text, set], portal: Dict[Text, Text]
+    tracker: Tracker,
+    slot: Text,
+    denied: Dict[Text, set],
+    portal: Dict[Text, Text],
+    portal_changed: bool = False,
 ) -> Optional[Text]:
     """The plan value the member had before this message denied one ("I used to have an HMO").
 
     Rasa filled the slot from the denied entity, so the value from before the
-    message counts, then the portal's; either only if not the one denied. None
-    when neither is left.
+    message counts, then the portal's (the portal's first when it has just
+    sent another plan); either only if not the one denied. None when neither
+    is left.
     """
-    for value in (slot_before_message(tracker, slot), portal.get(slot)):
+    earlier = slot_before_message(tracker, slot)
+    for value in (portal.get(slot), earlier) if portal_changed else (earlier, portal.get(slot)):
         if value and str(value) not in denied.get(slot, set()):
             return str(value)
     return None
@@ -608,15 +623,14 @@ def held_before(
 
 def left_plan_corrections(tracker: Tracker, set_here: set) -> List[EventType]:
     """Slot events undoing Rasa's fill of a plan slot from a denied entity, for
-    slots the reply does not set itself (names in `set_here`)."""
+    slots the reply does not set itself (names in `set_here`): the values the
+    answer would have used (`plan_context`)."""
     denied = denied_values(tracker)
-    said = latest_entities(tracker)
-    portal = portal_plan(tracker)
-    return [
-        SlotSet(slot, held_before(tracker, slot, denied, portal))
-        for slot in ("state", "plan_type", "insurer")
-        if slot in denied and slot not in said and slot not in set_here
-    ]
+    slots = [slot for slot in ("state", "plan_type", "insurer") if slot in denied and slot not in set_here]
+    if not slots:
+        return []
+    context = plan_context(tracker, is_new_question=False)
+    return [SlotSet(slot, getattr(context, slot)) for slot in slots]
 
 
 def slot_before_message(tracker: Tracker, slot: Text) -> Optional[Any]:

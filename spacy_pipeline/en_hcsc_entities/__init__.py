@@ -45,7 +45,8 @@ PATTERNS_PATH = Path(__file__).with_name("entity_patterns.yml")
 NEGATION_PATH = Path(__file__).with_name("negation_terms.yml")
 UNLISTED_INSURER_PATH = Path(__file__).with_name("unlisted_insurer.yml")
 
-# Entities a member may deny; state and plan type are never negated.
+# Entities a member may deny ("not at a spa"); plans and plan types the member
+# left are marked by their own components (below).
 QUALIFIER_LABELS = ["care_setting", "purpose", "stage"]
 # An insurer, or an HCSC plan named by its state ("my old plan was bcbs
 # texas"), may be one the member no longer has (its own, narrower terms).
@@ -73,7 +74,6 @@ CURRENT_PLAN_LISTS = (
     "future",
     "change_words",
     "unsure_words",
-    "future_moves",
 )
 # At most this many filler words between "now" and the plan named.
 MAX_FILLERS = 6
@@ -108,8 +108,8 @@ OUT_OF_AREA = "out_of_area"
 # Where a member went after a switch ("switched to Aetna"): the plan after
 # it is not one swapped away ("switched bcbsil for bcbsmt").
 SWITCH_DESTINATIONS = {"to", "into", "onto", "a", "al"}
-# Plan-type entities: one named as coverage in its own right (Medicaid) may
-# be the plan now; it is never marked left (only insurers and states are).
+# Plan-type entities: one named as coverage in its own right (Medicaid) may be
+# the plan now, like an insurer; the others are marked by `PlanChanges`.
 PLAN_TYPE_LABEL = "plan_type"
 # Words that may join a plan type to the plan it is part of: "bcbstx hmo",
 # "an hmo through bcbstx", "ppo de blue cross de texas".
@@ -126,30 +126,10 @@ PLAN_TYPE_JOINERS = {
     "del",
     "con",
     "en",
-    "-",
     "'s",
 }
+# At most this many joiners between a plan type and its plan ("an HMO through BCBSTX").
 PLAN_TYPE_REACH = 2
-# Words right before a plan the member moves to ("go to an HMO", "get a PPO").
-FUTURE_DESTINATIONS = {"to", "into", "onto", "get", "join"}
-SPANISH_TO = {"a", "al", "con"}
-# Spanish verbs of moving said of what is to come ("nos cambian a un HMO").
-FUTURE_SPANISH_MOVES = {
-    "cambian",
-    "cambiamos",
-    "cambiaremos",
-    "pasamos",
-    "pasaremos",
-    "vamos",
-    "voy",
-    "pasa",
-    "cambia",
-    "empiezo",
-    "empezamos",
-    "empieza",
-}
-# Words between a destination and the plan: "get my own PPO", "a un nuevo plan".
-DESTINATION_SKIPS = {"own", "new", "nuevo", "nueva"}
 # A plan joined to the current one by these is held too ("BCBSTX and Medicare").
 JOINING_WORDS = {"and", "y", "&", "plus"}
 # Two plans held together: "Medicare is my primary and BCBSIL secondary".
@@ -567,55 +547,6 @@ def _clause(span: Iterable[Token]) -> List[Token]:
     return tokens
 
 
-def _moves_to(doc: Doc, ent: Span, start: int) -> bool:
-    """True when a FUTURE_DESTINATIONS word leads to `ent` through articles or
-    possessives ("to an HMO", "get a PPO"); Spanish "a" only after a verb of
-    moving ("nos cambian a un HMO": "a" is also an English article)."""
-    i = ent.start - 1
-    while i >= start:
-        word = doc[i].norm_
-        if word in FUTURE_DESTINATIONS:
-            return True
-        if word in SPANISH_TO and i > start and doc[i - 1].norm_ in SPANISH_MOVES | FUTURE_SPANISH_MOVES:
-            return True
-        if word not in ARTICLES | MEMBER_POSSESSIVES | DESTINATION_SKIPS:
-            return False
-        i -= 1
-    return False
-
-
-def _mark_plan_types_of_left_plans(doc: Doc) -> None:
-    """Mark a plan type named as part of a plan that is marked ("i had bcbstx hmo,
-    now bcbsil", "an hmo through bcbstx but now medicare"): the type was that plan's.
-
-    The plan is the insurer or state entity nearest the type, on either side,
-    with at most PLAN_TYPE_REACH words between them, all in PLAN_TYPE_JOINERS;
-    the one before wins a tie. A type is only ever marked here, never cleared.
-    """
-    plans = [e for e in doc.ents if e.label_ in PAST_INSURER_LABELS]
-    for plan_type in (e for e in doc.ents if e.label_ == PLAN_TYPE_LABEL and not e._.negex):
-        owner = _plan_of_type(doc, plan_type, plans)
-        if owner is not None and owner._.negex:
-            plan_type._.set("negex", True)
-
-
-def _plan_of_type(doc: Doc, plan_type: Span, plans: List[Span]) -> Optional[Span]:
-    """The plan a plan type belongs to (see `_mark_plan_types_of_left_plans`), or None."""
-    best: Optional[Tuple[int, int, Span]] = None
-    for plan in plans:
-        between = (
-            doc[plan.end : plan_type.start]
-            if plan.end <= plan_type.start
-            else doc[plan_type.end : plan.start]
-        )
-        if len(between) > PLAN_TYPE_REACH or any(t.norm_ not in PLAN_TYPE_JOINERS for t in between):
-            continue
-        rank = (len(between), 0 if plan.end <= plan_type.start else 1, plan)
-        if best is None or rank[:2] < best[:2]:
-            best = rank
-    return best[2] if best else None
-
-
 def _said_of(member_at: List[int], person: int, ent: Span) -> bool:
     """True when no member word ("I", "we"; positions `member_at`, sorted) stands
     between the person and `ent`."""
@@ -661,8 +592,6 @@ class CurrentPlanCue:
     theirs ("my son has BCBSTX but I'm on Cigna"). When no cue named the
     plan now and two different plans are still unmarked in a message that
     speaks of a change, all are marked: the member is asked (`_mark_unsure`).
-    A plan the member will move to is marked (`_mark_plans_to_come`), and so
-    is a plan type named as part of a marked plan (`_mark_plan_types_of_left_plans`).
     """
 
     def __init__(
@@ -687,9 +616,7 @@ class CurrentPlanCue:
         future: Iterable[str] = (),
         change_words: Iterable[str] = (),
         unsure_words: Iterable[str] = (),
-        future_moves: Iterable[str] = (),
     ) -> None:
-        self.future_moves = {norm(word) for word in future_moves} | {norm(word) for word in future}
         self.future = {norm(word) for word in future}
         self.change_words = {norm(word) for word in change_words}
         self.unsure_words = {norm(word) for word in unsure_words}
@@ -774,24 +701,7 @@ class CurrentPlanCue:
                     ent._.set("negex", True)
         if not self._resolved(doc, named_now, ents):
             self._mark_unsure(doc, ents)
-        self._mark_plans_to_come(doc)
-        _mark_plan_types_of_left_plans(doc)
         return doc
-
-    def _mark_plans_to_come(self, doc: Doc) -> None:
-        """Mark a plan the member will move to, not one they have: a plan right
-        after a FUTURE_DESTINATIONS word in a sentence with a `future` or
-        `future_moves` word ("starting january we go to an HMO", "I'm switching
-        from BCBSTX to Aetna in March", "el año que viene nos cambian a un HMO",
-        "I might get a PPO")."""
-        for sent in doc.sents:
-            if not any(t.norm_ in self.future_moves for t in sent):
-                continue
-            for ent in sent.ents:
-                if ent._.negex or ent.label_ not in PAST_INSURER_LABELS + [PLAN_TYPE_LABEL]:
-                    continue
-                if _moves_to(doc, ent, sent.start):
-                    ent._.set("negex", True)
 
     def _resolved(self, doc: Doc, named_now: List[Span], ents: List[Span]) -> bool:
         """True when a cue named the plan now and no other unmarked plan follows it
@@ -1120,7 +1030,6 @@ def make_current_plan(
     future: List[str],
     change_words: List[str],
     unsure_words: List[str],
-    future_moves: List[str],
 ) -> CurrentPlanCue:
     return CurrentPlanCue(
         cues,
@@ -1143,7 +1052,6 @@ def make_current_plan(
         future=future,
         change_words=change_words,
         unsure_words=unsure_words,
-        future_moves=future_moves,
     )
 
 
@@ -1154,6 +1062,207 @@ def current_plan_config(path: Path = NEGATION_PATH) -> Dict[str, Any]:
         "ent_types": PAST_INSURER_LABELS,
         **{key: [str(t) for t in terms[key]] for key in CURRENT_PLAN_LISTS},
     }
+
+
+PLAN_CHANGES_TERMS = "plan_changes"
+PLAN_CHANGES_LISTS = (
+    "type_leads",
+    "have_words",
+    "type_ends",
+    "modified_nouns",
+    "moves",
+    "destinations",
+    "held_moves",
+    "future",
+)
+# Words after a plan type before a `type_ends` phrase ("my PPO plan expired").
+PLAN_WORDS_AFTER_TYPE = {"plan", "insurance"}
+# Words between a verb of moving and the plan ("switching from BCBSTX to a new HMO").
+DESTINATION_SKIPS = {"own", "new", "nuevo", "nueva"}
+# How far back in its clause a verb of moving may be from "to" ("switching from an HMO to a PPO").
+MOVE_WINDOW = 8
+Phrases = List[Tuple[str, ...]]
+
+
+def _phrases(words: Iterable[str]) -> Phrases:
+    """Each phrase as a tuple of token norms, longest first."""
+    return sorted((tuple(norm(w) for w in phrase.split()) for phrase in words), key=len, reverse=True)
+
+
+def _phrase_ending_at(doc: Doc, end: int, phrases: Phrases) -> Optional[Tuple[str, ...]]:
+    """The first of `phrases` whose last token is doc[end], or None."""
+    for phrase in phrases:
+        start = end - len(phrase) + 1
+        if start >= 0 and tuple(t.norm_ for t in doc[start : end + 1]) == phrase:
+            return phrase
+    return None
+
+
+def _phrase_starting_at(doc: Doc, start: int, phrases: Phrases) -> bool:
+    """True when one of `phrases` starts at doc[start]."""
+    return any(tuple(t.norm_ for t in doc[start : start + len(p)]) == p for p in phrases)
+
+
+def plan_of_type(doc: Doc, plan_type: Span, plans: List[Span]) -> Optional[Span]:
+    """The plan (insurer or state entity) a plan type is named as part of, or None.
+
+    The nearest of `plans` on either side with at most PLAN_TYPE_REACH words
+    between, all PLAN_TYPE_JOINERS ("BCBSTX HMO", "an HMO through BCBSTX");
+    the one before wins a tie.
+    """
+    best: Optional[Tuple[int, int]] = None
+    owner: Optional[Span] = None
+    for plan in plans:
+        before = plan.end <= plan_type.start
+        between = doc[plan.end : plan_type.start] if before else doc[plan_type.end : plan.start]
+        if len(between) > PLAN_TYPE_REACH or any(t.norm_ not in PLAN_TYPE_JOINERS for t in between):
+            continue
+        rank = (len(between), 0 if before else 1)
+        if best is None or rank < best:
+            best, owner = rank, plan
+    return owner
+
+
+class PlanChanges:
+    """Marks plan types the member left and plans the member will move to.
+
+    Runs after `hcsc_current_plan`, and only ever marks (`ent._.negex`). A
+    plan type was left when a `type_leads` phrase comes right before it
+    (articles and "my" between: "used to have an HMO", "my old PPO", "tenía
+    PPO"; "had" not after "'ve"), a `type_ends` phrase right after it ("my PPO
+    expired"), or it is named as part of a marked plan ("I had BCBSTX HMO, now
+    BCBSIL"). A plan of any kind is one to come when, in a sentence with a
+    `future` word, it comes right after a `moves` word ("getting an HMO"), after
+    a `destinations` word with a `moves` word earlier in its clause ("starting
+    January we go to an HMO", "switching from BCBSTX to Aetna next month", "el
+    año que viene nos cambian a un HMO"), or right after a `held_moves` word
+    that a future word leads ("next year we will have an HMO"). Never one the
+    member calls theirs ("go to my HMO doctor"), nor a type that names a thing
+    (`modified_nouns`: "an HMO doctor", "a PPO referral").
+    """
+
+    def __init__(
+        self,
+        type_leads: Iterable[str],
+        have_words: Iterable[str],
+        type_ends: Iterable[str],
+        modified_nouns: Iterable[str],
+        moves: Iterable[str],
+        destinations: Iterable[str],
+        held_moves: Iterable[str],
+        future: Iterable[str],
+    ) -> None:
+        self.type_leads = _phrases(type_leads)
+        self.have_words = {norm(w) for w in have_words}
+        self.type_ends = _phrases(type_ends)
+        self.modified_nouns = {norm(w) for w in modified_nouns}
+        self.moves = _phrases(moves)
+        self.destinations = {norm(w) for w in destinations}
+        self.held_moves = _phrases(held_moves)
+        self.future = _phrases(future)
+
+    def __call__(self, doc: Doc) -> Doc:
+        plans = [e for e in doc.ents if e.label_ in PAST_INSURER_LABELS]
+        types = [e for e in doc.ents if e.label_ == PLAN_TYPE_LABEL and not self._names_a_thing(doc, e)]
+        for plan_type in types:
+            if self._was_had(doc, plan_type) or self._has_ended(doc, plan_type):
+                plan_type._.set("negex", True)
+        for plan_type in types:
+            owner = plan_of_type(doc, plan_type, plans)
+            if owner is not None and owner._.negex:
+                plan_type._.set("negex", True)
+        for sent in doc.sents:
+            if not any(_phrase_ending_at(doc, t.i, self.future) for t in sent):
+                continue
+            for ent in sent.ents:
+                if ent.label_ in PAST_INSURER_LABELS + [PLAN_TYPE_LABEL] and self._is_to_come(
+                    doc, ent, sent.start
+                ):
+                    if not self._names_a_thing(doc, ent):
+                        ent._.set("negex", True)
+        return doc
+
+    def _names_a_thing(self, doc: Doc, ent: Span) -> bool:
+        return ent.end < len(doc) and doc[ent.end].norm_ in self.modified_nouns
+
+    def _was_had(self, doc: Doc, plan_type: Span) -> bool:
+        lead = plan_type.start - 1
+        while lead >= 0 and doc[lead].norm_ in ARTICLES | MEMBER_POSSESSIVES:
+            lead -= 1
+        phrase = _phrase_ending_at(doc, lead, self.type_leads) if lead >= 0 else None
+        if phrase == ("had",) and lead > 0 and doc[lead - 1].norm_ in self.have_words:
+            return False  # "I've had an HMO for years"
+        return phrase is not None
+
+    def _has_ended(self, doc: Doc, plan_type: Span) -> bool:
+        after = plan_type.end
+        while after < len(doc) and doc[after].norm_ in PLAN_WORDS_AFTER_TYPE:
+            after += 1
+        return _phrase_starting_at(doc, after, self.type_ends)
+
+    def _is_to_come(self, doc: Doc, ent: Span, start: int) -> bool:
+        lead = ent.start - 1
+        while lead >= start and doc[lead].norm_ in ARTICLES | DESTINATION_SKIPS:
+            lead -= 1
+        if lead >= start and doc[lead].norm_ in MEMBER_POSSESSIVES:
+            if doc[lead + 1].norm_ not in DESTINATION_SKIPS:
+                return False  # "go to my HMO doctor": the member's own
+            lead -= 1  # "get my own PPO", "switch to my new HMO"
+        if lead < start:
+            return False
+        if _phrase_ending_at(doc, lead, self.moves):
+            return True
+        held = _phrase_ending_at(doc, lead, self.held_moves)
+        if held:
+            # "we will have an HMO", "I'll be on a PPO", "going to be on a PPO";
+            # not the question "will I have".
+            before = lead - len(held)
+            if before >= start and doc[before].norm_ in {"to", "a"}:
+                before -= 1
+            return before >= start and _phrase_ending_at(doc, before, self.future) is not None
+        if doc[lead].norm_ not in self.destinations:
+            return False
+        for i in range(lead - 1, max(start, lead - 1 - MOVE_WINDOW) - 1, -1):
+            if doc[i].norm_ in SENTENCE_MARKS:
+                return False
+            if _phrase_ending_at(doc, i, self.moves):
+                return True
+        return False
+
+
+@Language.factory("hcsc_plan_changes", default_config={key: [] for key in PLAN_CHANGES_LISTS})
+def make_plan_changes(
+    nlp: Language,
+    name: str,
+    type_leads: List[str],
+    have_words: List[str],
+    type_ends: List[str],
+    modified_nouns: List[str],
+    moves: List[str],
+    destinations: List[str],
+    held_moves: List[str],
+    future: List[str],
+) -> PlanChanges:
+    # Phrases split as the tokenizer splits messages ("isnt" -> "is nt", "'ll").
+    def split(words: List[str]) -> List[str]:
+        return [" ".join(token.text for token in nlp.make_doc(phrase)) for phrase in words]
+
+    return PlanChanges(
+        split(type_leads),
+        have_words,
+        split(type_ends),
+        modified_nouns,
+        split(moves),
+        destinations,
+        split(held_moves),
+        split(future),
+    )
+
+
+def plan_changes_config(path: Path = NEGATION_PATH) -> Dict[str, Any]:
+    """`hcsc_plan_changes`'s config from the reviewed YAML (section `plan_changes`)."""
+    terms = yaml.safe_load(path.read_text(encoding="utf-8"))[PLAN_CHANGES_TERMS]
+    return {key: [str(t) for t in terms[key]] for key in PLAN_CHANGES_LISTS}
 
 
 def negation_config(path: Path = NEGATION_PATH, section: str = "") -> Dict[str, Any]:
@@ -1168,7 +1277,7 @@ def negation_config(path: Path = NEGATION_PATH, section: str = "") -> Dict[str, 
     if section == PAST_INSURER_TERMS:
         return {
             "neg_termset": termset,
-            "ent_types": PAST_INSURER_LABELS + [PLAN_TYPE_LABEL],
+            "ent_types": PAST_INSURER_LABELS,
             "destination_words": sorted(DESTINATION_WORDS),
             # "i still have BCBSIL from my old job": a following cue does not reach it.
             "still_words": [str(t) for t in all_terms[CURRENT_PLAN_TERMS]["still"]],
@@ -1191,6 +1300,7 @@ def build(path: Path = PATTERNS_PATH) -> Language:
     nlp.add_pipe("hcsc_negex", name="negex", config=negation_config())
     nlp.add_pipe("hcsc_negex", name="past_insurer_negex", config=negation_config(section=PAST_INSURER_TERMS))
     nlp.add_pipe("hcsc_current_plan", config=current_plan_config())
+    nlp.add_pipe("hcsc_plan_changes", config=plan_changes_config())
     return nlp
 
 

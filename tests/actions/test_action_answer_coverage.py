@@ -259,6 +259,22 @@ def test_a_plan_left_in_a_later_message_keeps_the_one_said_before(
     messages, slots = run_action(make_tracker("ask_referral", denied=denied, earlier=earlier))
     coverage = coverage_of(messages)
     assert (coverage["state"], coverage["plan_type"], coverage["outcome"]) == expected
+    assert (slots["state"], slots["plan_type"]) == expected[:2]
+
+
+def test_a_plan_left_while_the_portal_sends_another_gets_the_portals_plan() -> None:
+    # Earlier TX HMO from the portal; the portal now sends IL PPO and the member
+    # says "I used to have BCBSOK": the new portal plan, not a mix of both.
+    tracker = make_tracker(
+        "ask_referral",
+        denied={"state": ["OK"]},
+        earlier={"state": "TX", "plan_type": "hmo", "portal_context": "TX|hmo"},
+        metadata={"state": "IL", "plan_type": "ppo"},
+    )
+    messages, slots = run_action(tracker)
+    coverage = coverage_of(messages)
+    assert (coverage["state"], coverage["plan_type"], coverage["outcome"]) == ("IL", "ppo", "not_required")
+    assert (slots["state"], slots["plan_type"]) == ("IL", "ppo")
 
 
 @pytest.mark.parametrize(
@@ -281,6 +297,14 @@ def test_a_reply_without_an_answer_still_drops_a_plan_left(intent: str) -> None:
     )
     _, slots = run_action(tracker)
     assert (slots["state"], slots["plan_type"]) == (None, "ppo")
+
+
+def test_a_reply_without_an_answer_keeps_the_plan_said_beside_the_one_left() -> None:
+    # "i have bcbstx now, i used to have bcbsil. what's the weather": Rasa filled
+    # the slot from the last state (IL, denied); TX is the member's.
+    tracker = make_tracker("out_of_scope", {"state": ["TX"]}, denied={"state": ["IL"]})
+    _, slots = run_action(tracker)
+    assert slots["state"] == "TX"
 
 
 @pytest.mark.parametrize(

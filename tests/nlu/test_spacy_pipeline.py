@@ -43,6 +43,7 @@ def test_loads_by_name_from_any_directory(tmp_path: Path) -> None:
         "negex",
         "past_insurer_negex",
         "hcsc_current_plan",
+        "hcsc_plan_changes",
     ]
     assert loaded.path is not None  # Rasa's SpacyNLP rejects pipelines without one
 
@@ -154,10 +155,11 @@ def test_denied_qualifiers_are_negated(
     assert labelled(nlp, text) == expected
 
 
-def test_plan_entities_are_not_denied_by_a_plain_not(nlp: Language) -> None:
+def test_a_plain_not_denies_a_plan_type_but_not_a_state(nlp: Language) -> None:
+    # "it is not an HMO" says the plan type; "not texas" is too short to tell.
     assert labelled(nlp, "not texas, it is not an hmo") == [
         ("state", "TX", False),
-        ("plan_type", "hmo", False),
+        ("plan_type", "hmo", True),
     ]
 
 
@@ -1218,6 +1220,118 @@ def test_a_plan_to_come_is_not_the_members(
     nlp: Language, text: str, expected: List[Tuple[str, str, bool]]
 ) -> None:
     assert labelled(nlp, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # A plan type the member had, in the words right before or after it.
+        ("i had a ppo but switched to an hmo, will i need a referral?", [("ppo", True), ("hmo", False)]),
+        ("i had ppo but got switched to hmo, will massage need a referral?", [("ppo", True), ("hmo", False)]),
+        (
+            "we were ppo, then the company went to hmo, will i need a referral?",
+            [("ppo", True), ("hmo", False)],
+        ),
+        ("i was on a ppo and just moved to an hmo, will i need a referral?", [("ppo", True), ("hmo", False)]),
+        ("i had a ppo, my hmo needs a referral before massage?", [("ppo", True), ("hmo", False)]),
+        ("tenia ppo y me cambiaron a hmo, voy a necesitar referido?", [("ppo", True), ("hmo", False)]),
+        (
+            "antes era ppo pero nos cambiaron a hmo, voy a necesitar referido?",
+            [("ppo", True), ("hmo", False)],
+        ),
+        ("my ppo plan expired, now i'm on an hmo", [("ppo", True), ("hmo", False)]),
+        (
+            "used to be soonercare, now its a medicare advantage plan",
+            [("medicaid", True), ("medicare_advantage", False)],
+        ),
+        ("its not an hmo its a ppo lol", [("hmo", True), ("ppo", False)]),
+        ("my plan isnt a ppo anymore, its an hmo", [("ppo", True), ("hmo", False)]),
+        ("i do not have a ppo, i have an hmo", [("ppo", True), ("hmo", False)]),
+        ("i left the hmo for a ppo during open enrollment", [("hmo", True), ("ppo", False)]),
+        ("i lost my ppo coverage, now i have an hmo", [("ppo", True), ("hmo", False)]),
+        ("got kicked off medicaid, now i have nothing", [("medicaid", True)]),
+        ("my employer switched us from ppo to hmo", [("ppo", True), ("hmo", False)]),
+        ("the hmo was my old plan, the new one is a ppo", [("hmo", True), ("ppo", False)]),
+        # Plans the member has now, in ordinary questions with past, future or moving words.
+        ("just switched to bcbstx ppo, will i need a referral?", [("TX", False), ("ppo", False)]),
+        ("i'm new to bcbstx hmo, will i need a referral?", [("TX", False), ("hmo", False)]),
+        ("my employer moved us to bcbsil, will i need a referral?", [("IL", False)]),
+        ("we switched to an hmo, will i need a referral for massage?", [("hmo", False)]),
+        ("we moved to bcbsnm hmo in january, will it cover massage?", [("NM", False), ("hmo", False)]),
+        ("me cambiaron al hmo el mes pasado, voy a necesitar referido?", [("hmo", False)]),
+        ("does my hmo need a referral before i get a massage?", [("hmo", False)]),
+        ("mi hmo ya no cubre masaje? necesito referido?", [("hmo", False)]),
+        ("hmo needs referral before massage therapy?", [("hmo", False)]),
+        ("tengo hmo necesito referido antes de ir al masaje?", [("hmo", False)]),
+        ("my hmo covered massage last year, does it still?", [("hmo", False)]),
+        ("my hmo has covered massage before, will it again?", [("hmo", False)]),
+        ("i've had an hmo for years, referral?", [("hmo", False)]),
+        ("massage not covered by ppo anymore?", [("ppo", False)]),
+        ("my previous massage was covered by hmo", [("hmo", False)]),
+        ("does my hmo not cover massage?", [("hmo", False)]),
+        ("i'm not sure if my hmo needs a referral", [("hmo", False)]),
+        ("my ppo benefits for massage?", [("ppo", False)]),
+        # A plan type that names a thing ("an HMO doctor") is not a plan left.
+        ("my hmo referral expired", [("hmo", False)]),
+        ("i lost my hmo card, do i need a referral", [("hmo", False)]),
+        ("i dont have hmo referral yet", [("hmo", False)]),
+        ("no tengo referido del hmo", [("hmo", False)]),
+    ],
+)
+def test_a_plan_type_left_is_told_by_the_words_next_to_it(
+    nlp: Language, text: str, expected: List[Tuple[str, bool]]
+) -> None:
+    assert [(value, denied) for _, value, denied in labelled(nlp, text)] == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # Plans to come.
+        ("next year we will have an hmo, referral?", [("hmo", True)]),
+        ("in january i'll be on an hmo, referral?", [("hmo", True)]),
+        ("we're going to be on a ppo next year", [("ppo", True)]),
+        ("we're getting an hmo in january, referral?", [("hmo", True)]),
+        ("i'm enrolling in an hmo next month, referral?", [("hmo", True)]),
+        ("me van a cambiar a hmo en enero, necesito referido?", [("hmo", True)]),
+        ("nos van a pasar a un hmo, necesito referido?", [("hmo", True)]),
+        ("vamos a tener hmo el proximo año, necesito referido?", [("hmo", True)]),
+        ("i'm about to get medicaid, referral?", [("medicaid", True)]),
+        ("my doctor is switching me to a new hmo next month, referral now?", [("hmo", True)]),
+        ("i'm going to switch to my new hmo next month", [("hmo", True)]),
+        # Future and moving words that do not move the member: plans held.
+        ("going to my hmo doctor next week, do i need a referral for massage?", [("hmo", False)]),
+        ("next week i go to my ppo's massage therapist", [("ppo", False), ("independent_therapist", False)]),
+        ("can i get a ppo referral soon", [("ppo", False)]),
+        ("will massage be covered if i go to my ppo provider?", [("ppo", False)]),
+        (
+            "i'm going to a ppo massage therapist, will it be covered?",
+            [("ppo", False), ("independent_therapist", False)],
+        ),
+        ("i'm starting massage next week, do i need to talk to my hmo doctor?", [("hmo", False)]),
+        ("how do i get my hmo to cover massage next month?", [("hmo", False)]),
+        ("i have an hmo. next week i'm going to bcbstx clinic for massage", [("hmo", False), ("TX", False)]),
+        ("i'm with bcbstx, will i need to send the claim to bcbstx?", [("TX", False), ("TX", False)]),
+        ("i changed to bcbsok this year, will they cover massage?", [("OK", False)]),
+        (
+            "i switched from bcbstx to bcbsil last month, will massage be covered?",
+            [("TX", True), ("IL", False)],
+        ),
+        (
+            "voy con mi hmo al masajista, necesito referido?",
+            [("hmo", False), ("independent_therapist", False)],
+        ),
+        ("empiezo con mi ppo la terapia de masaje", [("ppo", False)]),
+        ("will i have a ppo copay", [("ppo", False)]),
+        ("next year will i still have a ppo?", [("ppo", False)]),
+        ("i will have my hmo until june", [("hmo", False)]),
+        ("is my new hmo going to need a referral", [("hmo", False)]),
+    ],
+)
+def test_a_plan_to_come_needs_a_verb_of_moving_and_a_future_word(
+    nlp: Language, text: str, expected: List[Tuple[str, bool]]
+) -> None:
+    assert [(value, denied) for _, value, denied in labelled(nlp, text)] == expected
 
 
 @pytest.mark.parametrize(

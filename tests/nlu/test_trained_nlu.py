@@ -184,8 +184,13 @@ def test_two_plans_and_an_unresolved_change_get_no_plans_answer(agent: Agent, te
         ),
         # A type that was part of a plan left goes with it.
         ("i had bcbstx hmo, now i have bcbsil. do i need a referral for massage?", None, "depends_on_plan"),
+        ("not an hmo, it's a ppo. do i need a referral for massage?", "ppo", "not_required"),
         # Two types and no word of which one is held: the answer for any plan.
-        ("not an hmo, it's a ppo. do i need a referral for massage?", None, "depends_on_plan"),
+        (
+            "my husband has an hmo and i have a ppo, do i need a referral for massage?",
+            None,
+            "depends_on_plan",
+        ),
         ("do i need a referral for massage with an hmo or a ppo?", None, "depends_on_plan"),
         # A type the member will move to is not theirs yet.
         (

@@ -38,8 +38,7 @@ def make_tracker(
     pipeline marks a plan left ("I used to have BCBSTX"). `earlier` slot
     values were set before this message (slot events before it). As Rasa does
     before calling the action, slots are then filled from this message's
-    state, plan type and insurer entities, denied ones too: from the first
-    entity said, or the last one denied when there is one.
+    state, plan type and insurer entities, denied ones too: from the last one.
     """
     state = copy.deepcopy(_tracker_state("new_question"))
     entities = entities or {}
@@ -51,10 +50,10 @@ def make_tracker(
         {"event": "slot", "name": name, "value": value} for name, value in (earlier or {}).items()
     ]
     for name in SLOT_ENTITIES:
-        if denied.get(name):
-            state["slots"][name] = denied[name][-1]
-        elif entities.get(name):
-            state["slots"][name] = entities[name][0]
+        # Rasa fills a slot from the last entity value, denied or not.
+        values = entities.get(name, []) + denied.get(name, [])
+        if values:
+            state["slots"][name] = values[-1]
     state["latest_message"].update(
         intent={"name": intent, "confidence": 0.99},
         entities=[
