@@ -101,6 +101,21 @@ MEMBER_PRONOUNS = {"mine", "ours", "mio", "mia"}
 ASKING_FOR = {"for", "para"}
 THEIR_WORDS = {"his", "her", "their"}
 PLAN_WORDS = {"plan", "insurance", "coverage"}
+# A question about the member: "do I need", "for me", "what about me", "yo también".
+MEMBER_QUESTIONS = {
+    ("do", "i"),
+    ("can", "i"),
+    ("will", "i"),
+    ("should", "i"),
+    ("for", "me"),
+    ("about", "me"),
+    ("a", "mi"),
+    ("para", "mi"),
+    ("yo", "tambien"),
+}
+MEMBER_ASKS = {"necesito", "ocupo", "puedo"}
+# "el necesita", "mi hijo ocupa": a question for that person.
+THIRD_PERSON_ASKS = {"necesita", "ocupa", "puede"}
 # "does her plan cover", not "i'm not on his plan".
 QUESTION_WORDS = {"does", "do", "will", "would", "can", "is", "cubre", "cubren"}
 # An insurer id that names a place, not a plan ("out of state").
@@ -680,8 +695,29 @@ class CurrentPlanCue:
             # "my plan was BCBSOK but it got cancelled, now I have nothing": none is theirs.
             for ent in ents:
                 ent._.set("negex", True)
-        members_own = any(self._is_members(doc, plan) and not plan._.negex for plan in plans)
         asks_for_someone_else = self._asks_for_someone_else(doc)
+        self._mark_other_peoples(doc, ents, plans, named_now, says_no_plan, asks_for_someone_else)
+        # Plan types too: "my husband has a PPO and I'm on an HMO", "my friend has an HMO, do I need one?".
+        types = [e for e in doc.ents if e.label_ == PLAN_TYPE_LABEL and not e._.negex]
+        self._mark_other_peoples(doc, types, types, [], says_no_plan, asks_for_someone_else)
+        if not self._resolved(doc, named_now, ents):
+            self._mark_unsure(doc, ents)
+        return doc
+
+    def _mark_other_peoples(
+        self,
+        doc: Doc,
+        ents: List[Span],
+        plans: List[Span],
+        named_now: List[Span],
+        says_no_plan: bool,
+        asks_for_someone_else: bool,
+    ) -> None:
+        """Mark, of `ents`, the plans that are not the one asked about: the
+        member's own when the question is for another person whose plan is
+        named, else another person's when the member names their own or says
+        they have none, or asks about themselves ("do I", "yo")."""
+        members_own = any(self._is_members(doc, plan) and not plan._.negex for plan in plans)
         theirs = [e for e in ents if self._is_someone_elses(doc, e) and not self._is_members(doc, e)]
         if asks_for_someone_else and theirs:
             # "my mom has Molina and I have BCBSIL, is it covered for her?": her
@@ -689,19 +725,18 @@ class CurrentPlanCue:
             for ent in ents:
                 if self._is_members(doc, ent):
                     ent._.set("negex", True)
-        elif (members_own or says_no_plan) and not asks_for_someone_else:
+        elif (members_own or says_no_plan or self._asks_for_the_member(doc)) and not asks_for_someone_else:
             # "my son has BCBSTX through his job but I'm on Cigna": his plan
             # is not the one to answer for; one the member was put on is.
-            for ent in ents:
-                if (
-                    ent not in named_now
-                    and self._is_someone_elses(doc, ent)
-                    and not self._is_members(doc, ent)
-                ):
+            for ent in theirs:
+                if ent not in named_now:
                     ent._.set("negex", True)
-        if not self._resolved(doc, named_now, ents):
-            self._mark_unsure(doc, ents)
-        return doc
+
+    def _asks_for_the_member(self, doc: Doc) -> bool:
+        """True when the question is about the member: "do I need", "for me", "yo también"."""
+        norms = [t.norm_ for t in doc]
+        pairs = set(zip(norms, norms[1:], strict=False))
+        return bool(pairs & MEMBER_QUESTIONS) or any(n in MEMBER_ASKS for n in norms)
 
     def _resolved(self, doc: Doc, named_now: List[Span], ents: List[Span]) -> bool:
         """True when a cue named the plan now and no other unmarked plan follows it
@@ -769,6 +804,13 @@ class CurrentPlanCue:
                 or (len(after) == 2 and after[0] in MEMBER_POSSESSIVES and after[1] in self.others)
             ):
                 return True
+            if token.norm_ in QUESTION_WORDS and (
+                after[0] in self.others
+                or (len(after) == 2 and after[0] in MEMBER_POSSESSIVES and after[1] in self.others)
+            ):
+                return True  # "does she need a referral", "does my son need one"
+            if token.norm_ in self.others | {"el", "ella"} and after[0] in THIRD_PERSON_ASKS:
+                return True  # "el necesita referido", "mi suegro ocupa referral"
             asked = any(t.norm_ in QUESTION_WORDS for t in doc[max(0, token.i - 3) : token.i])
             # "does her plan cover", "does my daughters plan cover"
             if (
@@ -1075,6 +1117,8 @@ PLAN_CHANGES_LISTS = (
     "held_moves",
     "future",
 )
+# Words of a plan's name before its type ("my BCBS Medicare Advantage plan").
+HCSC_WORDS = {"bcbs", "blue", "cross", "bluecross", "shield"}
 # Words after a plan type before a `type_ends` phrase ("my PPO plan expired").
 PLAN_WORDS_AFTER_TYPE = {"plan", "insurance"}
 # Words between a verb of moving and the plan ("switching from BCBSTX to a new HMO").
@@ -1187,7 +1231,7 @@ class PlanChanges:
 
     def _was_had(self, doc: Doc, plan_type: Span) -> bool:
         lead = plan_type.start - 1
-        while lead >= 0 and doc[lead].norm_ in ARTICLES | MEMBER_POSSESSIVES:
+        while lead >= 0 and doc[lead].norm_ in ARTICLES | MEMBER_POSSESSIVES | HCSC_WORDS:
             lead -= 1
         phrase = _phrase_ending_at(doc, lead, self.type_leads) if lead >= 0 else None
         if phrase == ("had",) and lead > 0 and doc[lead - 1].norm_ in self.have_words:

@@ -5,14 +5,15 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import List, Tuple
+from typing import Any, Iterator, List, Tuple
 
 import pytest
 import spacy
+import yaml
 from spacy.language import Language
 
 import en_hcsc_entities
-from en_hcsc_entities import names_hcsc_plan
+from en_hcsc_entities import NEGATION_PATH, names_hcsc_plan
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / "spacy_pipeline"
 
@@ -1329,6 +1330,57 @@ def test_a_plan_type_left_is_told_by_the_words_next_to_it(
     ],
 )
 def test_a_plan_to_come_needs_a_verb_of_moving_and_a_future_word(
+    nlp: Language, text: str, expected: List[Tuple[str, bool]]
+) -> None:
+    assert [(value, denied) for _, value, denied in labelled(nlp, text)] == expected
+
+
+def test_every_term_is_a_string() -> None:
+    # YAML reads a bare off, no, yes or on as a boolean: a term that never matches.
+    terms = yaml.safe_load(NEGATION_PATH.read_text(encoding="utf-8"))
+
+    def leaves(node: Any) -> Iterator[Any]:
+        if isinstance(node, dict):
+            for value in node.values():
+                yield from leaves(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from leaves(value)
+        else:
+            yield node
+
+    assert [t for t in leaves(terms) if not isinstance(t, str)] == []
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # Another person's plan type, with the member's own named or asked about.
+        (
+            "my husband has a ppo and im on an hmo, do i need a referral for massage",
+            [("ppo", True), ("hmo", False)],
+        ),
+        ("mi esposo tiene ppo y yo hmo, yo necesito referido pa masaje?", [("ppo", True), ("hmo", False)]),
+        ("my friend has an hmo and needed a referral, do i need one too?", [("hmo", True)]),
+        (
+            "my coworker said her ppo doesnt need a referral for massage, is that same for me?",
+            [("ppo", True)],
+        ),
+        ("mi amiga tiene ppo y dice q no ocupa referido, yo tambien?", [("ppo", True)]),
+        # ... or the question is that person's: the member's own is not asked about.
+        (
+            "my son has star kids, does he need a referral? i have a ppo thru work",
+            [("medicaid", False), ("ppo", True)],
+        ),
+        (
+            "mi hijo tiene star kids y yo tengo hmo, el necesita referido?",
+            [("medicaid", False), ("hmo", True)],
+        ),
+        # The member on another person's plan holds it.
+        ("i'm on my husband's ppo, do i need a referral?", [("ppo", False)]),
+    ],
+)
+def test_another_persons_plan_type_is_not_the_members(
     nlp: Language, text: str, expected: List[Tuple[str, bool]]
 ) -> None:
     assert [(value, denied) for _, value, denied in labelled(nlp, text)] == expected

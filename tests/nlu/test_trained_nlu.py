@@ -185,12 +185,10 @@ def test_two_plans_and_an_unresolved_change_get_no_plans_answer(agent: Agent, te
         # A type that was part of a plan left goes with it.
         ("i had bcbstx hmo, now i have bcbsil. do i need a referral for massage?", None, "depends_on_plan"),
         ("not an hmo, it's a ppo. do i need a referral for massage?", "ppo", "not_required"),
+        # Another person's type is not the member's.
+        ("my husband has an hmo and i have a ppo, do i need a referral for massage?", "ppo", "not_required"),
         # Two types and no word of which one is held: the answer for any plan.
-        (
-            "my husband has an hmo and i have a ppo, do i need a referral for massage?",
-            None,
-            "depends_on_plan",
-        ),
+        ("my plan is hmo or ppo, not sure which. do i need a referral for massage?", None, "depends_on_plan"),
         ("do i need a referral for massage with an hmo or a ppo?", None, "depends_on_plan"),
         # A type the member will move to is not theirs yet.
         (
