@@ -480,10 +480,10 @@ def plan_context(tracker: Tracker, is_new_question: bool, topics: Sequence[str] 
     account). Naming an HCSC plan ends an earlier "I have Aetna" ("I have
     Cigna and BCBSTX" is answered for BCBSTX), and an insurer the member no
     longer has ("I used to have Cigna") is none.
-    Rasa fills the slots from denied entities too: a plan the member denies
-    ("I used to have an HMO") gives way to the one held before the message or
-    the portal's (`held_before`). Two plan types named and neither denied ("not
-    an HMO, it's a PPO") leave the plan type unknown.
+    Rasa fills the slots from denied entities too: a state the member denies
+    ("I used to have BCBSIL") gives way to the one held before the message or
+    the portal's (`held_before`); a plan type denied leaves the type unknown,
+    as do two plan types named with neither denied ("not an HMO, it's a PPO").
     Qualifiers (care setting, purpose, stage) belong to the massage the
     conversation is on: a question naming none, or referring back ("those",
     "what about..."), keeps them; one naming another massage starts from it;
@@ -532,7 +532,10 @@ def plan_context(tracker: Tracker, is_new_question: bool, topics: Sequence[str] 
         # Rasa fills the slot from the last plan type named, a left one too.
         plan_type = said_types[0]
     elif "plan_type" in denied:
-        plan_type = held_before(tracker, "plan_type", denied, portal, portal_changed)
+        # A plan type is judged left from the words next to it, which a
+        # report can mislead ("they said I had an HMO"): never answer for an
+        # earlier or portal type instead; the answer is for any plan type.
+        plan_type = None
     qualifiers = question_qualifiers(tracker, is_new_question, topics)
     return PlanContext(state=state, plan_type=plan_type, insurer=insurer, **qualifiers)
 

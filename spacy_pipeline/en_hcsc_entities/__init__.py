@@ -20,7 +20,11 @@ Blank English tokenizer, then:
   or a switch ("we had bcbs texas, now we have kaiser", "I had BCBSTX, I
   have Aetna now", "switched to Aetna from BCBSTX") is the member's, and the
   insurers or states named before it, or after it with "had"/"from", get
-  `ent._.negex` as ones they left (see `CurrentPlanCue`).
+  `ent._.negex` as ones they left (see `CurrentPlanCue`);
+- `hcsc_plan_changes` (terms under `plan_changes`): plan types the member
+  left, told by the words right next to them ("I had a PPO but switched to
+  an HMO", "my PPO expired"), and plans the member will move to ("starting
+  January we go to an HMO") get `ent._.negex` (see `PlanChanges`).
 
 No pretrained spaCy model can be downloaded where this project runs, and the
 entities it needs are a closed vocabulary, so the pipeline is built from these
@@ -124,7 +128,8 @@ OUT_OF_AREA = "out_of_area"
 # it is not one swapped away ("switched bcbsil for bcbsmt").
 SWITCH_DESTINATIONS = {"to", "into", "onto", "a", "al"}
 # Plan-type entities: one named as coverage in its own right (Medicaid) may be
-# the plan now, like an insurer; the others are marked by `PlanChanges`.
+# the plan now, like an insurer, in `CurrentPlanCue`; `PlanChanges` marks
+# plan types (Medicaid too) from the words next to them.
 PLAN_TYPE_LABEL = "plan_type"
 # Words that may join a plan type to the plan it is part of: "bcbstx hmo",
 # "an hmo through bcbstx", "ppo de blue cross de texas".
@@ -1109,22 +1114,27 @@ def current_plan_config(path: Path = NEGATION_PATH) -> Dict[str, Any]:
 PLAN_CHANGES_TERMS = "plan_changes"
 PLAN_CHANGES_LISTS = (
     "type_leads",
-    "have_words",
+    "had_guards",
     "type_ends",
+    "end_continuations",
     "modified_nouns",
     "moves",
-    "destinations",
+    "moves_before_to",
     "held_moves",
-    "future",
+    "future_times",
 )
-# Words of a plan's name before its type ("my BCBS Medicare Advantage plan").
-HCSC_WORDS = {"bcbs", "blue", "cross", "bluecross", "shield"}
 # Words after a plan type before a `type_ends` phrase ("my PPO plan expired").
 PLAN_WORDS_AFTER_TYPE = {"plan", "insurance"}
-# Words between a verb of moving and the plan ("switching from BCBSTX to a new HMO").
+# Words of a plan's name before its type ("my BCBS Medicare Advantage plan").
+HCSC_WORDS = {"bcbs", "blue", "cross", "bluecross", "shield"}
+# Words between a verb of moving and the plan ("switching to a new HMO", "get my own PPO").
 DESTINATION_SKIPS = {"own", "new", "nuevo", "nueva"}
-# How far back in its clause a verb of moving may be from "to" ("switching from an HMO to a PPO").
+# "to" standing apart from its verb ("switching from an HMO to a PPO").
+ENGLISH_TO = {"to", "into", "onto"}
+# How far back in its clause a verb of moving may be from that "to".
 MOVE_WINDOW = 8
+# Words between a held move and the future word before it ("going to have", "vamos a tener").
+HELD_MOVE_LINKS = {"to", "a"}
 Phrases = List[Tuple[str, ...]]
 
 
@@ -1142,9 +1152,12 @@ def _phrase_ending_at(doc: Doc, end: int, phrases: Phrases) -> Optional[Tuple[st
     return None
 
 
-def _phrase_starting_at(doc: Doc, start: int, phrases: Phrases) -> bool:
-    """True when one of `phrases` starts at doc[start]."""
-    return any(tuple(t.norm_ for t in doc[start : start + len(p)]) == p for p in phrases)
+def _phrase_starting_at(doc: Doc, start: int, phrases: Phrases) -> Optional[Tuple[str, ...]]:
+    """The first of `phrases` that starts at doc[start], or None."""
+    for phrase in phrases:
+        if tuple(t.norm_ for t in doc[start : start + len(phrase)]) == phrase:
+            return phrase
+    return None
 
 
 def plan_of_type(doc: Doc, plan_type: Span, plans: List[Span]) -> Optional[Span]:
@@ -1172,38 +1185,42 @@ class PlanChanges:
 
     Runs after `hcsc_current_plan`, and only ever marks (`ent._.negex`). A
     plan type was left when a `type_leads` phrase comes right before it
-    (articles and "my" between: "used to have an HMO", "my old PPO", "tenía
-    PPO"; "had" not after "'ve"), a `type_ends` phrase right after it ("my PPO
-    expired"), or it is named as part of a marked plan ("I had BCBSTX HMO, now
-    BCBSIL"). A plan of any kind is one to come when, in a sentence with a
-    `future` word, it comes right after a `moves` word ("getting an HMO"), after
-    a `destinations` word with a `moves` word earlier in its clause ("starting
-    January we go to an HMO", "switching from BCBSTX to Aetna next month", "el
-    año que viene nos cambian a un HMO"), or right after a `held_moves` word
-    that a future word leads ("next year we will have an HMO"). Never one the
-    member calls theirs ("go to my HMO doctor"), nor a type that names a thing
-    (`modified_nouns`: "an HMO doctor", "a PPO referral").
+    (articles, "my", "bcbs" between: "used to have an HMO", "my old PPO",
+    "tenía PPO"; "had" not after `had_guards`: "I've always had an HMO") or a
+    `type_ends` phrase right after it ("my PPO expired", not "ended up"). A
+    plan of any kind is one to come, in a sentence with a `future_times` word,
+    right after a `moves` phrase ("go to an HMO", "nos cambian a un HMO"),
+    after "to" with a `moves_before_to` verb earlier in its clause ("switching
+    from BCBSTX to Aetna next month"), or right after a `held_moves` word that
+    a future word leads ("we will have an HMO", "might get a PPO"); never one
+    the member calls theirs ("going to my HMO doctor"). A type named as part
+    of a marked plan is marked ("I had BCBSTX HMO, now BCBSIL"), and a plan
+    whose type is one to come ("going to an HMO through BCBSIL next year").
+    A type that names a thing (`modified_nouns`: "an HMO doctor", "a PPO
+    referral") is never marked here.
     """
 
     def __init__(
         self,
         type_leads: Iterable[str],
-        have_words: Iterable[str],
+        had_guards: Iterable[str],
         type_ends: Iterable[str],
+        end_continuations: Iterable[str],
         modified_nouns: Iterable[str],
         moves: Iterable[str],
-        destinations: Iterable[str],
+        moves_before_to: Iterable[str],
         held_moves: Iterable[str],
-        future: Iterable[str],
+        future_times: Iterable[str],
     ) -> None:
         self.type_leads = _phrases(type_leads)
-        self.have_words = {norm(w) for w in have_words}
+        self.had_guards = {norm(w) for w in had_guards}
         self.type_ends = _phrases(type_ends)
-        self.modified_nouns = {norm(w) for w in modified_nouns}
+        self.end_continuations = {norm(w) for w in end_continuations}
+        self.modified_nouns = _phrases(modified_nouns)
         self.moves = _phrases(moves)
-        self.destinations = {norm(w) for w in destinations}
+        self.moves_before_to = {norm(w) for w in moves_before_to}
         self.held_moves = _phrases(held_moves)
-        self.future = _phrases(future)
+        self.future_times = _phrases(future_times)
 
     def __call__(self, doc: Doc) -> Doc:
         plans = [e for e in doc.ents if e.label_ in PAST_INSURER_LABELS]
@@ -1211,38 +1228,54 @@ class PlanChanges:
         for plan_type in types:
             if self._was_had(doc, plan_type) or self._has_ended(doc, plan_type):
                 plan_type._.set("negex", True)
-        for plan_type in types:
-            owner = plan_of_type(doc, plan_type, plans)
-            if owner is not None and owner._.negex:
-                plan_type._.set("negex", True)
+        to_come = []
         for sent in doc.sents:
-            if not any(_phrase_ending_at(doc, t.i, self.future) for t in sent):
+            if not any(_phrase_ending_at(doc, t.i, self.future_times) for t in sent):
                 continue
             for ent in sent.ents:
-                if ent.label_ in PAST_INSURER_LABELS + [PLAN_TYPE_LABEL] and self._is_to_come(
-                    doc, ent, sent.start
-                ):
-                    if not self._names_a_thing(doc, ent):
+                if ent in plans or ent in types:
+                    if (
+                        not ent._.negex
+                        and not self._names_a_thing(doc, ent)
+                        and self._is_to_come(doc, ent, sent.start)
+                    ):
                         ent._.set("negex", True)
+                        to_come.append(ent)
+        for plan_type in types:
+            owner = plan_of_type(doc, plan_type, plans)
+            if owner is None:
+                continue
+            if owner._.negex:
+                plan_type._.set("negex", True)
+            elif plan_type in to_come:
+                owner._.set("negex", True)
         return doc
 
     def _names_a_thing(self, doc: Doc, ent: Span) -> bool:
-        return ent.end < len(doc) and doc[ent.end].norm_ in self.modified_nouns
+        after = [t.norm_ for t in doc[ent.end : ent.end + 3]]
+        return bool(after) and (
+            _phrase_starting_at(doc, ent.end, self.modified_nouns) is not None
+            or (after[0] in {"in", "out"} and "network" in after[1:])  # "a BCBSTX in-network therapist"
+        )
 
     def _was_had(self, doc: Doc, plan_type: Span) -> bool:
         lead = plan_type.start - 1
         while lead >= 0 and doc[lead].norm_ in ARTICLES | MEMBER_POSSESSIVES | HCSC_WORDS:
             lead -= 1
         phrase = _phrase_ending_at(doc, lead, self.type_leads) if lead >= 0 else None
-        if phrase == ("had",) and lead > 0 and doc[lead - 1].norm_ in self.have_words:
-            return False  # "I've had an HMO for years"
+        if phrase == ("had",) and any(t.norm_ in self.had_guards for t in doc[max(0, lead - 2) : lead]):
+            return False  # "I've always had an HMO", "what if I had an HMO"
         return phrase is not None
 
     def _has_ended(self, doc: Doc, plan_type: Span) -> bool:
         after = plan_type.end
         while after < len(doc) and doc[after].norm_ in PLAN_WORDS_AFTER_TYPE:
             after += 1
-        return _phrase_starting_at(doc, after, self.type_ends)
+        phrase = _phrase_starting_at(doc, after, self.type_ends)
+        if phrase is None:
+            return False
+        following = after + len(phrase)
+        return following >= len(doc) or doc[following].norm_ not in self.end_continuations
 
     def _is_to_come(self, doc: Doc, ent: Span, start: int) -> bool:
         lead = ent.start - 1
@@ -1254,22 +1287,22 @@ class PlanChanges:
             lead -= 1  # "get my own PPO", "switch to my new HMO"
         if lead < start:
             return False
-        if _phrase_ending_at(doc, lead, self.moves):
+        # A phrase may end on a skipped article too: "nos cambian a un HMO".
+        if any(_phrase_ending_at(doc, i, self.moves) for i in range(lead, ent.start)):
             return True
         held = _phrase_ending_at(doc, lead, self.held_moves)
         if held:
-            # "we will have an HMO", "I'll be on a PPO", "going to be on a PPO";
-            # not the question "will I have".
             before = lead - len(held)
-            if before >= start and doc[before].norm_ in {"to", "a"}:
-                before -= 1
-            return before >= start and _phrase_ending_at(doc, before, self.future) is not None
-        if doc[lead].norm_ not in self.destinations:
+            ends = [before]
+            if before >= start and doc[before].norm_ in HELD_MOVE_LINKS:
+                ends.append(before - 1)  # "going to have", "vamos a tener", "about to get"
+            return any(i >= start and _phrase_ending_at(doc, i, self.future_times) for i in ends)
+        if doc[lead].norm_ not in ENGLISH_TO:
             return False
         for i in range(lead - 1, max(start, lead - 1 - MOVE_WINDOW) - 1, -1):
             if doc[i].norm_ in SENTENCE_MARKS:
                 return False
-            if _phrase_ending_at(doc, i, self.moves):
+            if doc[i].norm_ in self.moves_before_to:
                 return True
         return False
 
@@ -1279,13 +1312,14 @@ def make_plan_changes(
     nlp: Language,
     name: str,
     type_leads: List[str],
-    have_words: List[str],
+    had_guards: List[str],
     type_ends: List[str],
+    end_continuations: List[str],
     modified_nouns: List[str],
     moves: List[str],
-    destinations: List[str],
+    moves_before_to: List[str],
     held_moves: List[str],
-    future: List[str],
+    future_times: List[str],
 ) -> PlanChanges:
     # Phrases split as the tokenizer splits messages ("isnt" -> "is nt", "'ll").
     def split(words: List[str]) -> List[str]:
@@ -1293,13 +1327,14 @@ def make_plan_changes(
 
     return PlanChanges(
         split(type_leads),
-        have_words,
+        had_guards,
         split(type_ends),
-        modified_nouns,
+        end_continuations,
+        split(modified_nouns),
         split(moves),
-        destinations,
+        moves_before_to,
         split(held_moves),
-        split(future),
+        split(future_times),
     )
 
 

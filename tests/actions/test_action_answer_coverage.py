@@ -223,7 +223,8 @@ def test_what_the_member_said_wins_over_portal_metadata() -> None:
     [
         # A plan left, and the portal's plan fills in (the member is logged in to it).
         ({}, {"state": ["IL"]}, {"state": "TX", "plan_type": "hmo"}, ("TX", "hmo", "required")),
-        ({}, {"plan_type": ["ppo"]}, {"plan_type": "hmo"}, (None, "hmo", "required")),
+        # A plan type left: the answer for any type, never an earlier or portal one (README).
+        ({}, {"plan_type": ["ppo"]}, {"plan_type": "hmo"}, (None, None, "depends_on_plan")),
         ({"plan_type": ["hmo"]}, {"plan_type": ["ppo"]}, {}, (None, "hmo", "required")),
         # ... but not the portal's plan when that is the one the member left.
         ({}, {"state": ["TX"]}, {"state": "TX"}, (None, None, "depends_on_plan")),
@@ -245,8 +246,8 @@ def test_a_plan_left_gives_way_to_the_plan_held(
 @pytest.mark.parametrize(
     "denied, earlier, expected",
     [
-        # "I have a PPO" earlier, "I don't mean an HMO" now: the PPO stays.
-        ({"plan_type": ["hmo"]}, {"plan_type": "ppo"}, (None, "ppo", "not_required")),
+        # "I have a PPO" earlier, "I used to have an HMO" now: the type is not taken from before.
+        ({"plan_type": ["hmo"]}, {"plan_type": "ppo"}, (None, None, "depends_on_plan")),
         ({"state": ["IL"]}, {"state": "TX", "plan_type": "hmo"}, ("TX", "hmo", "required")),
         # The plan named earlier is the one now left.
         ({"plan_type": ["ppo"]}, {"plan_type": "ppo"}, (None, None, "depends_on_plan")),
@@ -296,7 +297,7 @@ def test_a_reply_without_an_answer_still_drops_a_plan_left(intent: str) -> None:
         intent, denied={"state": ["IL"], "plan_type": ["hmo"]}, earlier={"plan_type": "ppo"}
     )
     _, slots = run_action(tracker)
-    assert (slots["state"], slots["plan_type"]) == (None, "ppo")
+    assert (slots["state"], slots["plan_type"]) == (None, None)
 
 
 def test_a_reply_without_an_answer_keeps_the_plan_said_beside_the_one_left() -> None:

@@ -179,12 +179,13 @@ def test_two_plans_and_an_unresolved_change_get_no_plans_answer(agent: Agent, te
         ("i used to have a ppo but now i have an hmo, do i need a referral for massage?", "hmo", "required"),
         (
             "my old plan was an hmo, now i have a ppo. do i need a referral for massage?",
-            "ppo",
-            "not_required",
+            None,
+            "depends_on_plan",
         ),
         # A type that was part of a plan left goes with it.
         ("i had bcbstx hmo, now i have bcbsil. do i need a referral for massage?", None, "depends_on_plan"),
-        ("not an hmo, it's a ppo. do i need a referral for massage?", "ppo", "not_required"),
+        # "was" and "not" also report what is: two types unmarked, the answer for any plan.
+        ("not an hmo, it's a ppo. do i need a referral for massage?", None, "depends_on_plan"),
         # Another person's type is not the member's.
         ("my husband has an hmo and i have a ppo, do i need a referral for massage?", "ppo", "not_required"),
         # Two types and no word of which one is held: the answer for any plan.
